@@ -1,0 +1,118 @@
+//! Audit records in MOSIP audit-manager's shape. Ids are always masked before they get here.
+
+use time::OffsetDateTime;
+
+/// Who and where: filled once per request by the web layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditContext {
+    pub host_name: String,
+    pub host_ip: String,
+    /// The authenticated principal, `anonymous` for public endpoints, or the operator/service name.
+    pub session_user: String,
+    /// Correlates the record with the request's log lines.
+    pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    pub fn system(actor: &str) -> Self {
+        AuditContext {
+            host_name: "localhost".into(),
+            host_ip: "127.0.0.1".into(),
+            session_user: actor.into(),
+            request_id: None,
+        }
+    }
+}
+
+/// One audit entry. The store chains it to the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub event_id: String,
+    pub event_name: String,
+    pub event_type: String,
+    pub action_at: OffsetDateTime,
+    pub host_name: String,
+    pub host_ip: String,
+    pub app_id: String,
+    pub app_name: String,
+    pub session_user_id: String,
+    pub session_user_name: String,
+    pub module_id: String,
+    pub module_name: String,
+    /// A masked id, or a transaction id: never a clear UIN or VID.
+    pub ref_id: Option<String>,
+    pub ref_id_type: Option<String>,
+    pub description: String,
+    pub created_by: String,
+    pub request_id: Option<String>,
+}
+
+/// The events this service records, with MOSIP's ids where MOSIP has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    RidStatus,
+    RidStatusSuccess,
+    RidNotFound,
+    InputInvalid,
+    IdentityCreated,
+    IdentityAlreadyPresent,
+    IdentityRejected,
+    RegistrationRecorded,
+}
+
+impl AuditEvent {
+    /// (event id, event name, module id, module name)
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        const RES: (&str, &str) = ("RES-SER", "Residence service");
+        const IDR: (&str, &str) = ("IDR-IDS", "ID Repository identity service");
+        const REG: (&str, &str) = ("RPR-RGS", "Registration status service");
+        let (id, name, (mid, mname)) = match self {
+            AuditEvent::RidStatus => ("RES-SER-101", "Checking RID status", RES),
+            AuditEvent::RidStatusSuccess => ("RES-SER-200", "Request for checking RID status is success", RES),
+            AuditEvent::RidNotFound => ("RES-SER-408", "RID not found while checking for RID status", RES),
+            AuditEvent::InputInvalid => ("RES-SER-410", "Invalid input parameter", RES),
+            AuditEvent::IdentityCreated => ("IDR-IDS-001", "Create identity", IDR),
+            AuditEvent::IdentityAlreadyPresent => ("IDR-IDS-002", "Create identity: already present", IDR),
+            AuditEvent::IdentityRejected => ("IDR-IDS-003", "Create identity: rejected", IDR),
+            AuditEvent::RegistrationRecorded => ("RPR-RGS-001", "Registration status recorded", REG),
+        };
+        (id, name, mid, mname)
+    }
+
+    pub fn id(self) -> &'static str {
+        self.parts().0
+    }
+
+    pub fn record(
+        self,
+        ctx: &AuditContext,
+        at: OffsetDateTime,
+        ref_id: Option<(String, &str)>,
+        description: impl Into<String>,
+    ) -> AuditRecord {
+        let (event_id, event_name, module_id, module_name) = self.parts();
+        let (ref_id, ref_id_type) = match ref_id {
+            Some((id, kind)) => (Some(id), Some(kind.to_owned())),
+            None => (None, None),
+        };
+        AuditRecord {
+            event_id: event_id.into(),
+            event_name: event_name.into(),
+            event_type: if ctx.session_user == "anonymous" { "SYSTEM".into() } else { "USER".into() },
+            action_at: at,
+            host_name: ctx.host_name.clone(),
+            host_ip: ctx.host_ip.clone(),
+            app_id: "10011".into(),
+            app_name: "Resident portal".into(),
+            session_user_id: ctx.session_user.clone(),
+            session_user_name: ctx.session_user.clone(),
+            module_id: module_id.into(),
+            module_name: module_name.into(),
+            ref_id,
+            ref_id_type,
+            description: description.into(),
+            created_by: ctx.session_user.clone(),
+            request_id: ctx.request_id.clone(),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! One error type for everything a resident or a platform client can be told, with MOSIP's stable codes.
+//! How each maps to HTTP lives in the web crate (`error.rs`), in one table.
+
+use crate::ids::IdError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResidentError {
+    /// RES-SER-410 "Invalid Input Parameter- <field>"
+    #[error("Invalid Input Parameter- {0}")]
+    InvalidInput(String),
+    /// RES-SER-414 "Missing input Parameter- <field>"
+    #[error("Missing input Parameter- {0}")]
+    MissingInput(String),
+    /// RES-SER-418: the body is not JSON, or not the JSON the endpoint takes.
+    #[error("Bad Request: {0}")]
+    BadRequest(String),
+    /// RES-SER-408
+    #[error("RID not found")]
+    RidNotFound,
+    /// KER-ATH-401: no or wrong service credential.
+    #[error("Authentication failed")]
+    Unauthenticated,
+    /// IDR-IDC-001
+    #[error("Missing Input Parameter - {0}")]
+    IdRepoMissingInput(String),
+    /// IDR-IDC-002
+    #[error("Invalid Input Parameter - {0}")]
+    IdRepoInvalidInput(String),
+    /// IDR-IDC-012
+    #[error("Record already exists in DB")]
+    IdRepoRecordExists,
+    /// RES-SER-423: something failed on our side; details are logged, never returned.
+    #[error("Unknown exception occured.")]
+    Internal,
+    /// The service is shutting down or its database is unreachable.
+    #[error("API resource is not available")]
+    Unavailable,
+}
+
+impl ResidentError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResidentError::InvalidInput(_) => "RES-SER-410",
+            ResidentError::MissingInput(_) => "RES-SER-414",
+            ResidentError::BadRequest(_) => "RES-SER-418",
+            ResidentError::RidNotFound => "RES-SER-408",
+            ResidentError::Unauthenticated => "KER-ATH-401",
+            ResidentError::IdRepoMissingInput(_) => "IDR-IDC-001",
+            ResidentError::IdRepoInvalidInput(_) => "IDR-IDC-002",
+            ResidentError::IdRepoRecordExists => "IDR-IDC-012",
+            ResidentError::Internal => "RES-SER-423",
+            ResidentError::Unavailable => "RES-SER-411",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    pub fn invalid(field: &str) -> Self {
+        ResidentError::InvalidInput(field.to_owned())
+    }
+}
+
+/// What a storage adapter can fail with; converted at the store crate's boundary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data failed an integrity check: {0}")]
+    Integrity(String),
+}
+
+impl From<StoreError> for ResidentError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => ResidentError::Unavailable,
+            _ => ResidentError::Internal,
+        }
+    }
+}
+
+impl From<IdError> for ResidentError {
+    fn from(_: IdError) -> Self {
+        ResidentError::InvalidInput("individualId".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_mosips() {
+        assert_eq!(ResidentError::invalid("individualId").message(), "Invalid Input Parameter- individualId");
+        assert_eq!(ResidentError::invalid("individualId").code(), "RES-SER-410");
+        assert_eq!(ResidentError::RidNotFound.message(), "RID not found");
+        assert_eq!(ResidentError::IdRepoInvalidInput("request".into()).message(), "Invalid Input Parameter - request");
+    }
+}

@@ -1,0 +1,84 @@
+//! Resident and platform use cases. Each takes its ports, the audit context and `now`.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditContext, AuditEvent};
+use crate::error::{ResidentError, StoreError};
+use crate::identity::IdentitySchema;
+use crate::ids::Rid;
+use crate::ports::{AuditLog, CreatedIdentity, IdentityRegistry, NewDocument, NewIdentity, RegistrationRepository};
+use crate::registration::{StatusPolicy, external_status, resident_status};
+
+/// A validated `rid/check-status` request.
+#[derive(Debug, Clone)]
+pub struct CheckStatus {
+    /// As typed: an unknown or malformed RID is "not found", as in MOSIP (no format leak).
+    pub individual_id: String,
+}
+
+/// Tells anyone who holds a RID what state the registration is in. Audited either way.
+pub async fn check_rid_status(
+    registrations: &dyn RegistrationRepository,
+    audit: &dyn AuditLog,
+    policy: &StatusPolicy,
+    ctx: &AuditContext,
+    cmd: CheckStatus,
+    now: OffsetDateTime,
+) -> Result<&'static str, ResidentError> {
+    let found = match Rid::parse(&cmd.individual_id) {
+        Ok(rid) => registrations.find_registration(&rid).await?,
+        Err(_) => None,
+    };
+    let masked = crate::ids::mask_id(&cmd.individual_id);
+    match found {
+        None => {
+            audit
+                .append(AuditEvent::RidNotFound.record(ctx, now, Some((masked, "RID")), "RID not found"))
+                .await?;
+            Err(ResidentError::RidNotFound)
+        }
+        Some(reg) => {
+            let status = resident_status(external_status(&reg, now, policy));
+            audit
+                .append(AuditEvent::RidStatusSuccess.record(
+                    ctx,
+                    now,
+                    Some((masked, "RID")),
+                    format!("RID status is {status}"),
+                ))
+                .await?;
+            Ok(status)
+        }
+    }
+}
+
+/// Adds an identity to the registry (ID Repository's create): schema validation, UIN allocation,
+/// encryption at rest and the audit record all happen before anything is visible.
+pub async fn create_identity(
+    registry: &dyn IdentityRegistry,
+    audit: &dyn AuditLog,
+    schema: &IdentitySchema,
+    ctx: &AuditContext,
+    document: &Value,
+    registration_id: Option<String>,
+    documents: Vec<NewDocument>,
+    now: OffsetDateTime,
+) -> Result<CreatedIdentity, ResidentError> {
+    let identity = match schema.validate_new(document, now) {
+        Ok(i) => i,
+        Err(e) => {
+            audit
+                .append(AuditEvent::IdentityRejected.record(ctx, now, None, format!("{} {}", e.code(), e.message())))
+                .await?;
+            return Err(e);
+        }
+    };
+    registry
+        .create_identity(NewIdentity { identity, registration_id, documents }, ctx, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ResidentError::IdRepoRecordExists,
+            other => other.into(),
+        })
+}

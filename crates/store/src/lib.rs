@@ -1,1 +1,238 @@
+//! Storage for Resident Services on SQLite and PostgreSQL through one sqlx `AnyPool` code path.
+//!
+//! SQL is written once in the common dialect (`$n` placeholders, `ON CONFLICT`, `RETURNING`, times as
+//! epoch milliseconds bound from the clock). The rare statement that must differ is a named pair.
+//! SQLite gets a single-connection writer pool (WAL, one writer) and a reader pool; PostgreSQL uses one
+//! pool for both.
 
+pub mod audit;
+pub mod crypto;
+pub mod history;
+pub mod identities;
+pub mod jobs;
+pub mod migrate;
+pub mod registrations;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use resident_domain::StoreError;
+use resident_domain::ports::HealthCheck;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use crypto::Vault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(format!(
+                "unsupported database URL scheme in {:?}: use sqlite://PATH or postgres://…",
+                redact_url(url)
+            ))
+        }
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions { url: url.into(), max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+struct Inner {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+    vault: Vault,
+    audit: audit::AuditWriter,
+}
+
+/// The store: cheap to clone, shared by every request and the job worker.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.inner.backend)
+    }
+}
+
+fn sqlite_url(url: &str) -> Result<String, String> {
+    // create the file (and its folder) on first use
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let file = path.split('?').next().unwrap_or_default();
+    if file.is_empty() || file.starts_with(":memory:") || file.starts_with("file:") {
+        return Err("use a file for SQLite (e.g. sqlite://data/resident.db): an in-memory database is lost on restart and is private to one connection".into());
+    }
+    if let Some(dir) = std::path::Path::new(file).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(if path.contains("mode=") {
+        format!("sqlite://{path}")
+    } else if path.contains('?') {
+        format!("sqlite://{path}&mode=rwc")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    })
+}
+
+async fn connect(url: &str, max: u32, timeout: Duration) -> Result<AnyPool, StoreError> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(timeout)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name() == "SQLite" {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+impl Store {
+    /// Connects (creating an SQLite file if needed). Does not migrate: call [`Store::migrate`] or
+    /// [`Store::check_schema`].
+    pub async fn open(options: &StoreOptions, vault: Vault) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = Backend::from_url(&options.url).map_err(StoreError::Unavailable)?;
+        let (reader, writer) = match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(&options.url).map_err(StoreError::Unavailable)?;
+                let writer = connect(&url, 1, options.acquire_timeout).await?;
+                let reader = connect(&url, options.max_connections.max(2), options.acquire_timeout).await?;
+                (reader, writer)
+            }
+            Backend::Postgres => {
+                let pool = connect(&options.url, options.max_connections, options.acquire_timeout).await?;
+                (pool.clone(), pool)
+            }
+        };
+        let audit = audit::AuditWriter::spawn(writer.clone(), backend);
+        Ok(Store { inner: Arc::new(Inner { reader, writer, backend, vault, audit }) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.inner.reader
+    }
+
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.inner.writer
+    }
+
+    /// Applies every migration this binary has; refuses a database written by a newer version.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrate::migrator(self.inner.backend)
+            .run(self.writer())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    /// The schema version the database is at (0 for an empty database).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let exists: Result<Option<i64>, _> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(self.reader())
+                .await;
+        match exists {
+            Ok(v) => Ok(v.unwrap_or(0)),
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => Ok(0),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    /// Fails when the database is not at exactly this binary's schema version.
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        let have = self.schema_version().await?;
+        let want = migrate::latest_version();
+        if have > want {
+            return Err(StoreError::Unavailable(format!(
+                "the database is at schema version {have}, newer than this binary's {want}: upgrade the binary"
+            )));
+        }
+        if have < want {
+            return Err(StoreError::Unavailable(format!(
+                "the database is at schema version {have}; run `resident migrate` to bring it to {want}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.inner.audit.shutdown().await;
+        self.inner.writer.close().await;
+        self.inner.reader.close().await;
+    }
+}
+
+#[async_trait]
+impl HealthCheck for Store {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await.map(|_| ()).map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// Converts a sqlx error at the crate boundary. Unique violations become conflicts.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+pub(crate) fn flag(v: bool) -> i64 {
+    i64::from(v)
+}

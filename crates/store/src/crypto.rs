@@ -1,0 +1,183 @@
+//! Personal data at rest: XChaCha20-Poly1305 under a key derived from the master data key, and keyed
+//! hashes (HMAC-SHA-256) to find a UIN or VID without storing it in clear.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use resident_domain::StoreError;
+use resident_domain::history::IdentityToken;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const SEALED_V1: u8 = 1;
+
+/// The keys derived from one 32-byte master key. The master key itself is not kept.
+#[derive(Clone)]
+pub struct Vault {
+    cipher: XChaCha20Poly1305,
+    lookup_key: Zeroizing<[u8; 32]>,
+    token_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(..)")
+    }
+}
+
+fn derive(master: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
+    // HMAC as a PRF keyed by the master key: independent keys per purpose
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(master).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(label.as_bytes());
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+// HMAC accepts keys of any length, so this cannot happen.
+fn unreachable_hmac() -> HmacSha256 {
+    #[allow(clippy::unwrap_used)]
+    <HmacSha256 as Mac>::new_from_slice(&[0u8; 32]).unwrap()
+}
+
+impl Vault {
+    pub fn from_master(master: &[u8; 32]) -> Self {
+        let enc = derive(master, "resident/v1/encryption");
+        Vault {
+            cipher: XChaCha20Poly1305::new(enc.as_ref().into()),
+            lookup_key: derive(master, "resident/v1/lookup"),
+            token_key: derive(master, "resident/v1/identity-token"),
+        }
+    }
+
+    /// Decodes a base64 master key (32 bytes).
+    pub fn from_base64(value: &str) -> Result<Self, String> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .map_err(|e| format!("data key is not base64: {e}"))?,
+        );
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| "data key must be 32 bytes".to_owned())?;
+        Ok(Self::from_master(&key))
+    }
+
+    /// Reads the master key file, creating it (mode 0600) with a fresh random key when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, String> {
+        if path.exists() {
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?);
+            return Self::from_base64(&text);
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.as_ref()));
+        write_private(path, encoded.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self::from_master(&key))
+    }
+
+    /// Encrypts `plaintext`, binding it to `aad` (the row it belongs to).
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .map_err(|_| StoreError::Integrity("encryption failed".into()))?;
+        let mut out = Vec::with_capacity(1 + nonce.len() + ct.len());
+        out.push(SEALED_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        if sealed.len() < 25 || sealed[0] != SEALED_V1 {
+            return Err(StoreError::Integrity("unknown ciphertext format".into()));
+        }
+        let (nonce, ct) = sealed[1..].split_at(24);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| StoreError::Integrity("ciphertext does not authenticate (wrong key or tampered)".into()))
+    }
+
+    /// Keyed hash used as the lookup key of a UIN, VID or other identifier (`kind` separates spaces).
+    pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.lookup_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(kind.as_bytes());
+        mac.update(b":");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    pub fn identity_token(&self, uin: &str) -> IdentityToken {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.token_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(uin.as_bytes());
+        IdentityToken(hex::encode(mac.finalize().into_bytes()))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_tamper() {
+        let v = Vault::from_master(&[7u8; 32]);
+        let sealed = v.seal(b"row-1", b"Jane Doe").unwrap();
+        assert!(!sealed.windows(8).any(|w| w == b"Jane Doe"));
+        assert_eq!(v.open(b"row-1", &sealed).unwrap().as_slice(), b"Jane Doe");
+        assert!(v.open(b"row-2", &sealed).is_err(), "bound to its row");
+        let mut bad = sealed.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(v.open(b"row-1", &bad).is_err());
+        assert!(Vault::from_master(&[8u8; 32]).open(b"row-1", &sealed).is_err(), "other key");
+    }
+
+    #[test]
+    fn lookup_hashes_are_keyed_and_separated() {
+        let a = Vault::from_master(&[1u8; 32]);
+        let b = Vault::from_master(&[2u8; 32]);
+        assert_eq!(a.lookup_hash("uin", "2013023805"), a.lookup_hash("uin", "2013023805"));
+        assert_ne!(a.lookup_hash("uin", "2013023805"), b.lookup_hash("uin", "2013023805"));
+        assert_ne!(a.lookup_hash("uin", "2013023805"), a.lookup_hash("vid", "2013023805"));
+        assert_ne!(a.identity_token("2013023805").0, a.lookup_hash("uin", "2013023805"));
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/master.key");
+        let v1 = Vault::load_or_create(&path).unwrap();
+        let v2 = Vault::load_or_create(&path).unwrap();
+        assert_eq!(v1.lookup_hash("uin", "x"), v2.lookup_hash("uin", "x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Migrations for both backends, embedded in the binary. The two lists must stay in lock-step (same
+//! versions and names); a test checks them against the files on disk.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::Backend;
+
+/// (version, description, SQLite SQL, PostgreSQL SQL)
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// The newest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+pub fn migrator(backend: Backend) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, desc, sqlite, pg)| {
+            let sql: &'static str = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => pg,
+            };
+            Migration::new(*version, Cow::Borrowed(*desc), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    // A database that has a migration this binary does not know was written by a newer version:
+    // the migrator refuses it (ignore_missing stays false).
+    Migrator::with_migrations(migrations)
+}

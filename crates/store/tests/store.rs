@@ -1,0 +1,397 @@
+//! The store contract suite: every test runs on SQLite and, when `TEST_POSTGRES_URL` is set, on
+//! PostgreSQL, each on a fresh database.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use resident_domain::StoreError;
+use resident_domain::audit::{AuditContext, AuditEvent};
+use resident_domain::clock::{Clock, FixedClock};
+use resident_domain::history::{EventId, RequestType, ServiceEvent};
+use resident_domain::identity::{IdentitySchema, Languages};
+use resident_domain::ids::{CentreId, MachineId, Rid, Uin};
+use resident_domain::ports::{
+    AuditLog, CreateOutcome, HealthCheck, IdentityRegistry, NewDocument, NewIdentity, RegistrationRepository,
+    ServiceHistory,
+};
+use resident_domain::registration::{InternalStatus, Registration, RegistrationType, StageRecord, TransactionType};
+use resident_store::audit::ChainReport;
+use resident_store::jobs::{JobHandler, Worker};
+use resident_store::{Store, StoreOptions, Vault};
+use resident_testkit::{Db, TestDb, t0};
+use serde_json::json;
+use sqlx::Executor;
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Sqlite).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Postgres).await } )+ }
+    };
+}
+
+on_both!(
+    migrations_apply_and_refuse_a_newer_schema,
+    health_ping,
+    identities_are_encrypted_and_idempotent,
+    a_uin_is_never_handed_out_twice,
+    registrations_round_trip,
+    rid_sequence_is_shared,
+    audit_chain_detects_an_edited_row,
+    audit_chain_detects_a_deleted_row,
+    group_committed_audit_records_chain,
+    service_history_is_owned_by_its_token,
+    a_dead_workers_job_runs_again_once,
+    failed_jobs_back_off_then_die,
+);
+
+async fn open(db: &TestDb) -> Store {
+    let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn fresh(kind: Db) -> Option<(TestDb, Store)> {
+    let db = TestDb::new(kind).await?;
+    let store = open(&db).await;
+    Some((db, store))
+}
+
+/// A raw pool on the same database, to change rows behind the store's back.
+async fn raw(db: &TestDb) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap()
+}
+
+fn ctx() -> AuditContext {
+    AuditContext::system("store-test")
+}
+
+fn schema() -> IdentitySchema {
+    IdentitySchema::default_schema(Languages::default()).unwrap()
+}
+
+fn person(name: &str) -> NewIdentity {
+    let doc = json!({"identity": {
+        "fullName": [{"language": "eng", "value": name}],
+        "dateOfBirth": "1990/05/12",
+        "gender": [{"language": "eng", "value": "Female"}],
+        "email": "jane@example.org"
+    }});
+    NewIdentity { identity: schema().validate_new(&doc, t0()).unwrap(), registration_id: None, documents: vec![] }
+}
+
+async fn migrations_apply_and_refuse_a_newer_schema(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    store.migrate().await.expect("migrating twice is a no-op");
+    store.check_schema().await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), resident_store::migrate::latest_version());
+    let pool = raw(&db).await;
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (999, 'future', TRUE, $1, 0)")
+        .bind(vec![0u8; 4])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = store.check_schema().await.unwrap_err().to_string();
+    assert!(err.contains("newer than this binary"), "{err}");
+    assert!(store.migrate().await.is_err(), "the migrator refuses an unknown applied migration");
+}
+
+async fn health_ping(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    store.ping().await.unwrap();
+}
+
+async fn identities_are_encrypted_and_idempotent(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    let mut jane = person("Jane Doe");
+    jane.documents.push(NewDocument { category: "photo".into(), format: "png".into(), content: b"PNGDATA-jane".to_vec() });
+    let created = store.create_identity(jane.clone(), &ctx(), t0()).await.unwrap();
+    assert_eq!(created.outcome, CreateOutcome::Created);
+    Uin::parse(created.uin.expose()).unwrap();
+
+    let again = store.create_identity(jane, &ctx(), t0()).await.unwrap();
+    assert_eq!(again.outcome, CreateOutcome::AlreadyPresent);
+    assert_eq!(again.uin, created.uin);
+    assert_eq!(store.count_identities().await.unwrap(), 1);
+
+    let found = store.find_identity(&created.uin).await.unwrap().unwrap();
+    assert_eq!(found.identity.localized("fullName", "eng"), Some("Jane Doe"));
+    assert_eq!(found.identity.uin(), Some(created.uin.expose()));
+    assert_eq!(found.documents[0].content, b"PNGDATA-jane");
+    assert_eq!(found.token, store.token_for(&created.uin));
+
+    // nothing personal is readable in the database
+    let pool = raw(&db).await;
+    for (table, col) in [("identity", "data"), ("identity_document", "content")] {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {col} FROM {table}"));
+        let blobs: Vec<Vec<u8>> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        for b in blobs {
+            for needle in [&b"Jane"[..], created.uin.expose().as_bytes(), b"PNGDATA"] {
+                assert!(!b.windows(needle.len()).any(|w| w == needle), "{table}.{col} leaks");
+            }
+        }
+    }
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT uin_hash FROM identity").fetch_all(&pool).await.unwrap();
+    assert!(!hashes[0].contains(created.uin.expose()));
+
+    // a UIN that belongs to someone else is refused
+    let mut other = person("John Roe");
+    other.identity = other.identity.with_uin(&created.uin);
+    assert!(matches!(store.create_identity(other, &ctx(), t0()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.count_identities().await.unwrap(), 1);
+
+    // the same registration id is the same identity even if the content changed
+    let mut by_rid = person("Amina Diallo");
+    by_rid.registration_id = Some("10001100010000120261126090000".into());
+    let first = store.create_identity(by_rid.clone(), &ctx(), t0()).await.unwrap();
+    by_rid.identity = person("Amina B. Diallo").identity;
+    let second = store.create_identity(by_rid, &ctx(), t0()).await.unwrap();
+    assert_eq!((second.outcome, second.uin), (CreateOutcome::AlreadyPresent, first.uin));
+
+    // a wrong key cannot read the data
+    let other_key = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[1u8; 32])).await.unwrap();
+    assert!(other_key.find_identity(&created.uin).await.unwrap().is_none(), "lookup hash is keyed too");
+}
+
+async fn a_uin_is_never_handed_out_twice(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    // a second, independent store on the same database stands in for another process
+    let other = open(&db).await;
+    let mut tasks = Vec::new();
+    for s in [store.clone(), other.clone(), store.clone(), other] {
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for _ in 0..150 {
+                out.push(s.allocate_uin(t0()).await.unwrap());
+            }
+            out
+        }));
+    }
+    let mut all = HashSet::new();
+    for t in tasks {
+        for uin in t.await.unwrap() {
+            assert!(all.insert(uin.expose().to_owned()), "{uin:?} handed out twice");
+        }
+    }
+    assert_eq!(all.len(), 600);
+    let pool = raw(&db).await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM uin_registry").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 600);
+}
+
+fn registration(rid: &str, status: Option<InternalStatus>) -> Registration {
+    Registration {
+        rid: Rid::parse(rid).unwrap(),
+        registration_type: RegistrationType::New,
+        status,
+        latest_transaction: Some(TransactionType::PacketReceiver),
+        latest_transaction_at: Some(t0()),
+        last_success_stage: Some("PacketReceiverStage".into()),
+        retry_count: 0,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+async fn registrations_round_trip(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let rid = "10001100010000120261126090000";
+    let stage = |t: TransactionType, s: &str| StageRecord { transaction_type: t, status: s.into(), comment: format!("{} {s}", t.code()), at: t0() };
+    let mut reg = registration(rid, Some(InternalStatus::Processing));
+    store.record_registration(&reg, &[stage(TransactionType::PacketReceiver, "SUCCESS")], &ctx()).await.unwrap();
+    assert_eq!(store.find_registration(&reg.rid).await.unwrap().as_ref(), Some(&reg));
+
+    reg.status = Some(InternalStatus::Processed);
+    reg.latest_transaction = Some(TransactionType::UinGenerator);
+    reg.last_success_stage = Some("UinGeneratorStage".into());
+    reg.updated_at = t0() + time::Duration::minutes(5);
+    store
+        .record_registration(&reg, &[stage(TransactionType::UinGenerator, "SUCCESS"), stage(TransactionType::Print, "SUCCESS")], &ctx())
+        .await
+        .unwrap();
+    assert_eq!(store.find_registration(&reg.rid).await.unwrap().as_ref(), Some(&reg));
+    let history = store.stage_history(&reg.rid).await.unwrap();
+    assert_eq!(
+        history.iter().map(|s| s.transaction_type).collect::<Vec<_>>(),
+        [TransactionType::PacketReceiver, TransactionType::UinGenerator, TransactionType::Print]
+    );
+    assert!(store.find_registration(&Rid::parse("10001100010000220261126090000").unwrap()).await.unwrap().is_none());
+    assert_eq!(store.count_registrations().await.unwrap(), 1);
+    // each change was audited with the RID masked
+    let audit = store.recent_audit(10).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.event_id == AuditEvent::RegistrationRecorded.id()).count(), 2);
+    assert!(audit.iter().all(|a| a.ref_id.as_deref() != Some(rid)));
+}
+
+async fn rid_sequence_is_shared(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    let other = open(&db).await;
+    let (c, m) = (CentreId::parse("10001").unwrap(), MachineId::parse("10080").unwrap());
+    let a = store.next_rid(&c, &m, t0()).await.unwrap();
+    let b = other.next_rid(&c, &m, t0()).await.unwrap();
+    let c2 = store.next_rid(&CentreId::parse("10002").unwrap(), &m, t0()).await.unwrap();
+    assert_eq!(a.as_str(), "10001100800000120261126090000");
+    assert_eq!(b.as_str(), "10001100800000220261126090000");
+    assert_eq!(c2.as_str(), "10002100800000120261126090000");
+}
+
+async fn seed_audit(store: &Store, n: usize) {
+    for i in 0..n {
+        store
+            .append(AuditEvent::RidStatus.record(&ctx(), t0(), Some((format!("1****{i}"), "RID")), format!("check {i}")))
+            .await
+            .unwrap();
+    }
+}
+
+async fn audit_chain_detects_an_edited_row(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    seed_audit(&store, 5).await;
+    assert_eq!(store.verify_audit_chain().await.unwrap(), ChainReport::Intact { records: 5 });
+    let pool = raw(&db).await;
+    pool.execute("UPDATE audit_log SET description = 'nothing happened' WHERE seq = 3").await.unwrap();
+    match store.verify_audit_chain().await.unwrap() {
+        ChainReport::Broken { seq, .. } => assert_eq!(seq, 3),
+        other => panic!("tampering not found: {other:?}"),
+    }
+}
+
+async fn audit_chain_detects_a_deleted_row(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    seed_audit(&store, 4).await;
+    let pool = raw(&db).await;
+    pool.execute("DELETE FROM audit_log WHERE seq = 4").await.unwrap();
+    assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 4, .. }), "the tail was cut");
+    pool.execute("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 2, .. }));
+}
+
+async fn group_committed_audit_records_chain(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.append(AuditEvent::RidStatus.record(&ctx(), t0(), None, format!("concurrent {i}"))).await
+        }));
+    }
+    // interleave transactional appends from another path
+    seed_audit(&store, 10).await;
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.verify_audit_chain().await.unwrap(), ChainReport::Intact { records: 210 });
+}
+
+async fn service_history_is_owned_by_its_token(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let jane = store.create_identity(person("Jane Doe"), &ctx(), t0()).await.unwrap().uin;
+    let john = store.create_identity(person("John Roe"), &ctx(), t0()).await.unwrap().uin;
+    let mut rng = resident_domain::clock::rng();
+    let event = |uin: &Uin, minutes: i64, rng: &mut rand::rngs::ThreadRng| ServiceEvent {
+        event_id: EventId::generate(rng),
+        token: store.token_for(uin),
+        request_type: RequestType::GenerateVid,
+        request_summary: "GENERATE_VID - NEW".into(),
+        status_code: "NEW".into(),
+        status_comment: None,
+        request_trn_id: Some("1234567890".into()),
+        ref_id_type: Some("UIN".into()),
+        ref_id: Some(uin.masked()),
+        lang_code: Some("eng".into()),
+        aid: None,
+        requested_at: t0() + time::Duration::minutes(minutes),
+        updated_at: t0() + time::Duration::minutes(minutes),
+        read: false,
+        pinned: false,
+    };
+    let a1 = event(&jane, 1, &mut rng);
+    let a2 = event(&jane, 2, &mut rng);
+    let b1 = event(&john, 3, &mut rng);
+    drop(rng);
+    let rec = AuditEvent::RidStatus.record(&ctx(), t0(), None, "history");
+    for e in [&a1, &a2, &b1] {
+        store.record_event(e, &rec).await.unwrap();
+    }
+    let mine = store.events_for(&store.token_for(&jane), 0, 10).await.unwrap();
+    assert_eq!(mine.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>(), [a2.event_id.clone(), a1.event_id.clone()]);
+    assert_eq!(mine[1], a1);
+    assert_eq!(store.events_for(&store.token_for(&jane), 1, 1).await.unwrap()[0].event_id, a1.event_id);
+    assert_eq!(store.events_for(&store.token_for(&john), 0, 10).await.unwrap().len(), 1);
+
+    store.update_event_status(&a1.event_id, "VID_GENERATED", Some("done"), &rec, t0() + time::Duration::minutes(9)).await.unwrap();
+    let got = store.event(&a1.event_id).await.unwrap().unwrap();
+    assert_eq!((got.status_code.as_str(), got.status_comment.as_deref()), ("VID_GENERATED", Some("done")));
+    let missing = EventId::parse("1000000000000000").unwrap();
+    assert_eq!(store.update_event_status(&missing, "FAILED", None, &rec, t0()).await, Err(StoreError::NotFound));
+    assert!(store.event(&missing).await.unwrap().is_none());
+}
+
+struct Counting(Arc<AtomicUsize>);
+
+#[async_trait::async_trait]
+impl JobHandler for Counting {
+    fn kind(&self) -> &'static str {
+        "count"
+    }
+    async fn run(&self, payload: &str, _now: time::OffsetDateTime) -> Result<(), String> {
+        if payload == "fail" {
+            return Err("asked to fail".into());
+        }
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn a_dead_workers_job_runs_again_once(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let clock = Arc::new(FixedClock::new(t0()));
+    store.enqueue_job("count", "ok", t0(), t0()).await.unwrap();
+
+    // worker A claims the job and dies before finishing it
+    let claimed = store.claim_job("worker-a", t0(), Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(claimed.attempts, 1);
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    let b = Worker::new(store.clone(), clock.clone(), vec![Arc::new(Counting(runs.clone()))]);
+    assert!(!b.run_once().await.unwrap(), "the lease still holds");
+    clock.advance(time::Duration::seconds(61));
+    assert!(b.run_once().await.unwrap(), "the expired lease makes the job claimable");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(!b.run_once().await.unwrap(), "and it is gone once done");
+    assert!(!store.complete_job(&claimed, "worker-a").await.unwrap(), "the dead worker cannot complete it late");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(store.job_counts().await.unwrap().is_empty());
+}
+
+async fn failed_jobs_back_off_then_die(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let clock = Arc::new(FixedClock::new(t0()));
+    store.enqueue_job("count", "fail", t0(), t0()).await.unwrap();
+    let w = Worker::new(store.clone(), clock.clone(), vec![Arc::new(Counting(Arc::new(AtomicUsize::new(0))))]);
+    assert!(w.run_once().await.unwrap());
+    assert!(!w.run_once().await.unwrap(), "backing off");
+    for _ in 0..20 {
+        clock.advance(time::Duration::hours(2));
+        w.run_once().await.unwrap();
+    }
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(counts.get("dead"), Some(&1), "{counts:?}");
+    let _ = clock.now();
+}
+
+#[test]
+fn migrations_are_in_lock_step() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let list = |sub: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join(sub)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let sqlite = list("sqlite");
+    assert_eq!(sqlite, list("postgres"), "every migration exists for both databases");
+    let embedded: Vec<String> = resident_store::migrate::MIGRATIONS.iter().map(|(v, d, _, _)| format!("{v:04}_{d}.sql")).collect();
+    assert_eq!(sqlite, embedded, "every migration file is embedded, in order");
+}

@@ -29,12 +29,12 @@ pub enum ResidentError {
     /// IDR-IDC-012
     #[error("Record already exists in DB")]
     IdRepoRecordExists,
-    /// RES-SER-423: something failed on our side; details are logged, never returned.
+    /// RES-SER-423: something failed on our side. The detail is for the log, never for the client.
     #[error("Unknown exception occured.")]
-    Internal,
-    /// The service is shutting down or its database is unreachable.
+    Internal(String),
+    /// RES-SER-411: the database (or another platform service) cannot be reached. Detail for the log.
     #[error("API resource is not available")]
-    Unavailable,
+    Unavailable(String),
 }
 
 impl ResidentError {
@@ -48,13 +48,21 @@ impl ResidentError {
             ResidentError::IdRepoMissingInput(_) => "IDR-IDC-001",
             ResidentError::IdRepoInvalidInput(_) => "IDR-IDC-002",
             ResidentError::IdRepoRecordExists => "IDR-IDC-012",
-            ResidentError::Internal => "RES-SER-423",
-            ResidentError::Unavailable => "RES-SER-411",
+            ResidentError::Internal(_) => "RES-SER-423",
+            ResidentError::Unavailable(_) => "RES-SER-411",
         }
     }
 
     pub fn message(&self) -> String {
         self.to_string()
+    }
+
+    /// What went wrong inside, for the log; `None` for errors that are the client's.
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            ResidentError::Internal(d) | ResidentError::Unavailable(d) => Some(d),
+            _ => None,
+        }
     }
 
     pub fn invalid(field: &str) -> Self {
@@ -78,8 +86,8 @@ pub enum StoreError {
 impl From<StoreError> for ResidentError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => ResidentError::Unavailable,
-            _ => ResidentError::Internal,
+            StoreError::Unavailable(d) => ResidentError::Unavailable(d),
+            other => ResidentError::Internal(other.to_string()),
         }
     }
 }

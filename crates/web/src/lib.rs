@@ -1,1 +1,90 @@
+//! The HTTP surface of Resident Services: the MOSIP resident API, embedded platform endpoints,
+//! actuator, and the OpenAPI document. Handlers reach storage only through domain ports.
 
+pub mod actuator;
+pub mod api;
+pub mod envelope;
+pub mod error;
+pub mod middleware;
+pub mod platform;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::{AppState, HostInfo, Services};
+
+pub mod tags {
+    pub const RESIDENT: &str = "resident";
+    pub const PLATFORM: &str = "platform: ID repository";
+    pub const OPERATIONS: &str = "operations";
+}
+
+/// Where the resident API lives, as in MOSIP (`server.servlet.context-path`).
+pub const CONTEXT_PATH: &str = "/resident/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Resident Services",
+        description = "MOSIP 1.2.0-compatible resident API and the embedded identity platform's endpoints. \
+            Business errors are answered with HTTP 200 and the `errors` array filled, as MOSIP does.",
+        license(name = "MPL-2.0")
+    ),
+    tags(
+        (name = tags::RESIDENT, description = "MOSIP 1.2.0 resident services"),
+        (name = tags::PLATFORM, description = "Embedded ID Repository, for a registration processor"),
+        (name = tags::OPERATIONS, description = "Health and metrics")
+    ),
+    modifiers(&ServiceKey)
+)]
+struct ApiDoc;
+
+struct ServiceKey;
+
+impl utoipa::Modify for ServiceKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "service_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The platform service key (`platform.service_key`)")).build()),
+        );
+    }
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let resident = OpenApiRouter::new()
+        .routes(routes!(api::check_status::check_status))
+        .routes(routes!(actuator::health))
+        .routes(routes!(actuator::prometheus));
+    let idrepo = OpenApiRouter::new()
+        .routes(routes!(platform::idrepo::create))
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(CONTEXT_PATH, resident)
+        .nest("/idrepository/v1", idrepo)
+        .split_for_parts()
+}
+
+/// The OpenAPI document the router serves (also written to `docs/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = routes();
+    let app = api
+        .merge(SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui")).url(format!("{CONTEXT_PATH}/openapi.json"), doc))
+        .fallback(|| async {
+            error::bare_error(StatusCode::NOT_FOUND, "RES-SER-411", "API resource is not available").into_response()
+        })
+        .with_state(state);
+    middleware::apply(app)
+}

@@ -1,0 +1,214 @@
+//! The `resident` command line.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Parser, Subcommand};
+use resident_store::audit::ChainReport;
+use tokio::sync::watch;
+
+use crate::app::{App, Schema};
+use crate::config::{self, Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "resident", version, about = "Resident Services: the MOSIP 1.2.0 resident API and its embedded identity platform")]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./resident.toml when it exists.
+    #[arg(long, global = true, env = "RESIDENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8099 (overrides `listen`).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Data folder for the SQLite database, keys and outbox (overrides `data_dir`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB (overrides `database_url`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (resident API, platform endpoints) and, by default, the job worker.
+    Serve {
+        /// Seed the demo residents and registrations when the database has no identities yet.
+        #[arg(long)]
+        demo: bool,
+        /// Do not run the job worker in this process (run `resident worker` separately).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only the job worker (several may run against one PostgreSQL database).
+    Worker,
+    /// Bring the database schema up to date (or show its version with --status).
+    Migrate {
+        #[arg(long)]
+        status: bool,
+    },
+    /// Import identities from a JSON Lines file, one `{"identity": {...}}` per line.
+    Import {
+        /// The .jsonl file.
+        file: PathBuf,
+    },
+    /// Create the demo residents and registrations and print them.
+    Demo,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Load and validate the configuration, print it with secrets hidden, and exit.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit hash chain; names the first broken record.
+    Verify,
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub async fn run(cli: Cli) -> Result<i32> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let overrides = Overrides { listen: cli.listen.clone(), data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
+    let loaded = config::load(cli.config.as_deref(), &env, overrides).map_err(|e| anyhow!(e))?;
+    init_logging(&loaded.config);
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let config = loaded.config;
+    match cli.command {
+        Command::CheckConfig => {
+            print!("{}", config.redacted_toml());
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("\n# configuration is valid");
+            Ok(0)
+        }
+        Command::Migrate { status } => {
+            let app = App::open(config, Schema::Unchecked).await?;
+            let before = app.store.schema_version().await?;
+            let latest = resident_store::migrate::latest_version();
+            if status {
+                println!("schema version {before} (this binary: {latest})");
+                app.store.close().await;
+                return Ok(if before == latest { 0 } else { 1 });
+            }
+            app.store.migrate().await?;
+            println!("schema version {} (was {before})", app.store.schema_version().await?);
+            app.store.close().await;
+            Ok(0)
+        }
+        Command::Serve { demo, no_worker } => serve(config, demo, no_worker).await,
+        Command::Worker => {
+            let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
+            let app = App::open(config, mode).await?;
+            let (stop, stopped) = watch::channel(false);
+            let worker = tokio::spawn(app.worker().run(stopped));
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            let _ = worker.await;
+            app.store.close().await;
+            Ok(0)
+        }
+        Command::Import { file } => {
+            let app = App::open(config, Schema::Migrate).await?;
+            let report = crate::import::run(&app, &file, std::io::IsTerminal::is_terminal(&std::io::stderr())).await?;
+            app.store.close().await;
+            println!(
+                "imported {}, already present {}, rejected {}",
+                report.imported, report.already_present, report.rejected
+            );
+            Ok(if report.rejected > 0 { 1 } else { 0 })
+        }
+        Command::Demo => {
+            let app = App::open(config, Schema::Migrate).await?;
+            let report = crate::demo::seed(&app).await?;
+            app.store.close().await;
+            crate::demo::print_report(&report);
+            Ok(0)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let app = App::open(config, Schema::MustBeCurrent).await?;
+            let report = app.store.verify_audit_chain().await?;
+            app.store.close().await;
+            match report {
+                ChainReport::Intact { records } => {
+                    println!("OK: the audit chain of {records} records is intact");
+                    Ok(0)
+                }
+                ChainReport::Broken { seq, reason } => {
+                    println!("BROKEN at audit record {seq}: {reason}");
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
+    let addr = config.listen_addr().map_err(|e| anyhow!(e))?;
+    let in_process_worker = config.worker.in_process && !no_worker;
+    let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
+    let app = App::open(config, mode).await?;
+    if demo && app.store.count_identities().await? == 0 {
+        let report = crate::demo::seed(&app).await?;
+        crate::demo::print_report(&report);
+    }
+    let state = app.web_state()?;
+    if state.service_key_sha256.is_none() {
+        tracing::info!("platform.service_key is not set: the embedded ID Repository endpoints answer 401");
+    }
+    let router = resident_web::router(state);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = in_process_worker.then(|| tokio::spawn(app.worker().run(stopped.clone())));
+    tracing::info!(%addr, backend = ?app.store.backend(), "Resident Services listening on http://{addr}/resident/v1 (API docs: /resident/v1/swagger-ui/)");
+    let mut wait_stop = stopped.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = wait_stop.changed() => {}
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
+    let _ = stop.send(true);
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(0)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,457 @@
+//! Configuration: defaults, then `resident.toml` (`--config` / `RESIDENT_CONFIG`), then `RESIDENT_*`
+//! environment variables (`__` nests: `RESIDENT_DATABASE__MAX_CONNECTIONS`), then command-line flags.
+//! Validated once at start-up; an unknown key warns, an invalid value stops start-up naming the key.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A secret that never prints.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on (MOSIP's port 8099).
+    pub listen: String,
+    /// Folder for the SQLite database, keys and outbox.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` (default `sqlite://<data_dir>/resident.db`) or `postgres://USER@HOST:PORT/DB`.
+    pub database_url: Option<String>,
+    pub database: DatabaseConfig,
+    pub security: SecurityConfig,
+    pub platform: PlatformConfig,
+    pub registration: RegistrationConfig,
+    pub identity: IdentityConfig,
+    pub log: LogConfig,
+    pub worker: WorkerConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub acquire_timeout_seconds: u64,
+    /// Apply migrations when `serve` or `worker` starts (otherwise run `resident migrate`).
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Base64 of the 32-byte master key that encrypts personal data. Default: `<data_dir>/keys/master.key`,
+    /// created on first start. Every replica must use the same key.
+    pub data_key: Option<Secret>,
+    /// A file holding `data_key`.
+    pub data_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlatformConfig {
+    /// The key a registration processor presents (`Authorization: Bearer`) to the embedded ID
+    /// Repository. Unset: those endpoints answer 401.
+    pub service_key: Option<Secret>,
+    pub service_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistrationConfig {
+    /// Centre and machine ids used in RIDs this service creates (MOSIP `resident.center.id` / `machine.id`).
+    pub centre_id: String,
+    pub machine_id: String,
+    /// Registration-processor retry limit and packet-receiver elapse time used by the status mapping.
+    pub max_retry: i32,
+    pub reprocess_elapse_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    /// An ID schema file to use instead of the built-in one.
+    pub schema_file: Option<PathBuf>,
+    pub mandatory_languages: Vec<String>,
+    pub optional_languages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `info,resident_store=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Run the job worker inside `serve`.
+    pub in_process: bool,
+    pub poll_millis: u64,
+    pub lease_seconds: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// Host name written into audit records (default: the machine's).
+    pub host_name: Option<String>,
+    pub host_ip: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8099".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database: DatabaseConfig::default(),
+            security: SecurityConfig::default(),
+            platform: PlatformConfig::default(),
+            registration: RegistrationConfig::default(),
+            identity: IdentityConfig::default(),
+            log: LogConfig::default(),
+            worker: WorkerConfig::default(),
+            audit: AuditConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 5, migrate_on_start: true }
+    }
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            centre_id: "10001".into(),
+            machine_id: "10080".into(),
+            max_retry: 10,
+            reprocess_elapse_seconds: 4800,
+        }
+    }
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            schema_file: None,
+            mandatory_languages: vec!["eng".into()],
+            optional_languages: vec!["ara".into(), "fra".into()],
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "text".into(), level: "info".into() }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig { in_process: true, poll_millis: 500, lease_seconds: 300 }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the configuration from its layers. `env` is the process environment (passed in for tests).
+pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: Overrides) -> Result<Loaded, String> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    let mut warnings = Vec::new();
+    match file {
+        Some(path) if !path.exists() => return Err(format!("configuration file {} does not exist", path.display())),
+        Some(path) => fig = fig.merge(Toml::file(path)),
+        None if Path::new("resident.toml").exists() => fig = fig.merge(Toml::file("resident.toml")),
+        None => {}
+    }
+    let vars: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("RESIDENT_") && k != "RESIDENT_CONFIG")
+        .cloned()
+        .collect();
+    // the variables are passed in, so tests never touch the process environment
+    fig = fig.merge(EnvSlice { vars });
+    fig = fig.merge(Serialized::defaults(overrides));
+
+    let known = key_paths(&serde_json::to_value(Config::default()).map_err(|e| e.to_string())?);
+    let given: Value = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+    for key in key_paths(&given) {
+        if !known.contains(&key) && !known.iter().any(|k| key.starts_with(&format!("{k}."))) {
+            let source = fig.find_metadata(&key).map(|m| m.name.to_string()).unwrap_or_else(|| "?".into());
+            warnings.push(format!("unknown configuration key `{key}` (from {source}) is ignored"));
+        }
+    }
+    let config: Config = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+    config.validate()?;
+    Ok(Loaded { config, warnings })
+}
+
+/// Dotted paths of every leaf (and of tables whose value is null).
+fn key_paths(v: &Value) -> BTreeSet<String> {
+    fn walk(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, child, out);
+                }
+            }
+            _ => {
+                out.insert(prefix.to_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk("", v, &mut out);
+    out
+}
+
+/// The environment provider over an explicit list of variables (so tests need not touch the process env).
+struct EnvSlice {
+    vars: Vec<(String, String)>,
+}
+
+impl figment::Provider for EnvSlice {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("RESIDENT_* environment variable(s)")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        use figment::value::{Dict, Map, Value as FValue};
+        let mut dict = Dict::new();
+        for (k, v) in &self.vars {
+            let Some(stripped) = k.strip_prefix("RESIDENT_") else { continue };
+            let key = stripped.to_ascii_lowercase().replace("__", ".");
+            if key == "config" {
+                continue;
+            }
+            let value: FValue = v.parse().unwrap_or_else(|_| FValue::from(v.clone()));
+            let nested = key.split('.').rev().fold(value, |acc, part| {
+                let mut d = Dict::new();
+                d.insert(part.to_owned(), acc);
+                FValue::from(d)
+            });
+            if let FValue::Dict(_, d) = nested {
+                for (k, v) in d {
+                    merge_into(&mut dict, k, v);
+                }
+            }
+        }
+        let mut map = Map::new();
+        map.insert(figment::Profile::Default, dict);
+        Ok(map)
+    }
+}
+
+fn merge_into(dict: &mut figment::value::Dict, key: String, value: figment::value::Value) {
+    use figment::value::Value as FValue;
+    match (dict.get_mut(&key), value) {
+        (Some(FValue::Dict(_, existing)), FValue::Dict(_, new)) => {
+            for (k, v) in new {
+                merge_into(existing, k, v);
+            }
+        }
+        (_, value) => {
+            dict.insert(key, value);
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("resident.db").display()),
+        }
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.listen.parse().map_err(|_| format!("configuration: `listen` = {:?} is not an address like 127.0.0.1:8099", self.listen))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.listen_addr()?;
+        resident_store::Backend::from_url(&self.database_url()).map_err(|e| format!("configuration: `database_url`: {e}"))?;
+        if resident_domain::ids::CentreId::parse(&self.registration.centre_id).is_none() {
+            return Err("configuration: `registration.centre_id` must be five digits".into());
+        }
+        if resident_domain::ids::MachineId::parse(&self.registration.machine_id).is_none() {
+            return Err("configuration: `registration.machine_id` must be five digits".into());
+        }
+        if self.identity.mandatory_languages.is_empty() {
+            return Err("configuration: `identity.mandatory_languages` needs at least one language".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err("configuration: `log.format` must be `text` or `json`".into());
+        }
+        if self.database.max_connections == 0 {
+            return Err("configuration: `database.max_connections` must be at least 1".into());
+        }
+        if self.security.data_key.is_some() && self.security.data_key_file.is_some() {
+            return Err("configuration: set `security.data_key` or `security.data_key_file`, not both".into());
+        }
+        if let Some(key) = &self.security.data_key {
+            resident_store::Vault::from_base64(&key.0).map_err(|e| format!("configuration: `security.data_key`: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML with secrets hidden (for `check-config`).
+    pub fn redacted_toml(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        for path in ["/security/data_key", "/platform/service_key"] {
+            if let Some(s) = v.pointer_mut(path)
+                && !s.is_null()
+            {
+                *s = Value::String("***".into());
+            }
+        }
+        if let Some(url) = v.get_mut("database_url")
+            && let Some(s) = url.as_str()
+        {
+            *url = Value::String(resident_store::redact_url(s));
+        }
+        render_toml(&v)
+    }
+}
+
+fn render_toml(v: &Value) -> String {
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(format!("{s:?}")),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Array(a) => Some(format!("[{}]", a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "))),
+            _ => None,
+        }
+    }
+    let mut out = String::new();
+    if let Value::Object(m) = v {
+        for (k, val) in m {
+            match val {
+                Value::Object(_) => {}
+                Value::Null => out.push_str(&format!("# {k} = (unset)\n")),
+                other => out.push_str(&format!("{k} = {}\n", scalar(other).unwrap_or_default())),
+            }
+        }
+        for (k, val) in m {
+            if let Value::Object(table) = val {
+                out.push_str(&format!("\n[{k}]\n"));
+                for (tk, tv) in table {
+                    match tv {
+                        Value::Null => out.push_str(&format!("# {tk} = (unset)\n")),
+                        other => out.push_str(&format!("{tk} = {}\n", scalar(other).unwrap_or_default())),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads a secret given inline or in a file.
+pub fn read_secret(inline: &Option<Secret>, file: &Option<PathBuf>, key: &str) -> Result<Option<String>, String> {
+    match (inline, file) {
+        (Some(s), _) => Ok(Some(s.0.clone())),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|s| Some(s.trim().to_owned()))
+            .map_err(|e| format!("configuration: `{key}_file` {}: {e}", path.display())),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_mosips() {
+        let c = load(None, &[], Overrides::default()).unwrap().config;
+        assert_eq!(c.listen, "127.0.0.1:8099");
+        assert_eq!(c.database_url(), "sqlite://./data/resident.db");
+        assert_eq!(c.registration.centre_id, "10001");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resident.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/resident\"\n[database]\nmax_connections = 4\n").unwrap();
+        let e = env(&[("RESIDENT_LISTEN", "127.0.0.1:9001"), ("RESIDENT_DATABASE__MAX_CONNECTIONS", "8")]);
+        let c = load(Some(&file), &e, Overrides::default()).unwrap().config;
+        assert_eq!(c.listen, "127.0.0.1:9001", "environment beats the file");
+        assert_eq!(c.database.max_connections, 8);
+        assert_eq!(c.database_url(), "sqlite:///srv/resident/resident.db");
+        let c = load(Some(&file), &e, Overrides { listen: Some("127.0.0.1:9002".into()), ..Default::default() }).unwrap().config;
+        assert_eq!(c.listen, "127.0.0.1:9002", "flags beat the environment");
+        let e = env(&[("RESIDENT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/resident")]);
+        assert_eq!(load(None, &e, Overrides::default()).unwrap().config.database_url(), "postgres://postgres@127.0.0.1:5432/resident");
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_bad_values_stop() {
+        let loaded = load(None, &env(&[("RESIDENT_LISTNE", "x"), ("RESIDENT_DATABASE__MAX_CONECTIONS", "3")]), Overrides::default()).unwrap();
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        assert!(loaded.warnings.iter().any(|w| w.contains("`listne`")));
+        assert!(loaded.warnings.iter().any(|w| w.contains("`database.max_conections`")));
+
+        let err = load(None, &env(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "many")]), Overrides::default()).unwrap_err();
+        assert!(err.contains("max_connections"), "{err}");
+        let err = load(None, &env(&[("RESIDENT_LISTEN", "nowhere")]), Overrides::default()).unwrap_err();
+        assert!(err.contains("`listen`"), "{err}");
+        let err = load(None, &env(&[("RESIDENT_DATABASE_URL", "mysql://x")]), Overrides::default()).unwrap_err();
+        assert!(err.contains("`database_url`"), "{err}");
+        let err = load(None, &env(&[("RESIDENT_REGISTRATION__CENTRE_ID", "12")]), Overrides::default()).unwrap_err();
+        assert!(err.contains("centre_id"), "{err}");
+        let err = load(None, &env(&[("RESIDENT_SECURITY__DATA_KEY", "short")]), Overrides::default()).unwrap_err();
+        assert!(err.contains("security.data_key"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = load(None, &env(&[("RESIDENT_PLATFORM__SERVICE_KEY", "s3cret-key"), ("RESIDENT_DATABASE_URL", "postgres://app:pw@db/resident")]), Overrides::default()).unwrap().config;
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let shown = c.redacted_toml();
+        assert!(!shown.contains("s3cret") && !shown.contains(":pw@"), "{shown}");
+        assert!(shown.contains("service_key = \"***\""));
+    }
+}

@@ -1,0 +1,96 @@
+//! `resident import FILE`: identities from JSON Lines, one per line:
+//! `{"identity": {...}, "registrationId": "...", "documents": [{"category", "format", "value"}]}`
+//! (`registrationId` and `documents` optional; `value` is base64). Bad lines are reported with their
+//! number and reason and skipped; a re-run is idempotent.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use resident_domain::ResidentError;
+use resident_domain::ports::{CreateOutcome, NewDocument};
+use resident_domain::usecases::create_identity;
+use serde_json::Value;
+
+use crate::app::App;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub imported: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+    /// (line number, reason) for every rejected line.
+    pub problems: Vec<(u64, String)>,
+}
+
+fn documents_of(line: &Value) -> Result<Vec<NewDocument>, String> {
+    let mut out = Vec::new();
+    for (i, d) in line.get("documents").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let field = |k: &str| d.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let (Some(category), Some(value)) = (field("category"), field("value")) else {
+            return Err(format!("documents[{i}] needs category and value"));
+        };
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')))
+            .map_err(|_| format!("documents[{i}].value is not base64"))?;
+        out.push(NewDocument {
+            category: category.to_owned(),
+            format: field("format").unwrap_or("bin").to_owned(),
+            content,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportReport> {
+    let total = BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
+        .lines()
+        .count() as u64;
+    let bar = if show_progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let ctx = app.operator_context();
+    let mut report = ImportReport::default();
+    let reader = BufReader::new(std::fs::File::open(path)?);
+    for (idx, line) in reader.lines().enumerate() {
+        let number = idx as u64 + 1;
+        bar.inc(1);
+        let line = line.with_context(|| format!("reading line {number}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome: Result<CreateOutcome, String> = async {
+            let value: Value = serde_json::from_str(&line).map_err(|e| format!("not JSON ({e})"))?;
+            if !value.is_object() {
+                return Err("not a JSON object".to_owned());
+            }
+            let documents = documents_of(&value)?;
+            let registration_id = value.get("registrationId").and_then(Value::as_str).map(str::to_owned);
+            let doc = serde_json::json!({ "identity": value.get("identity").cloned().unwrap_or(Value::Null) });
+            create_identity(&app.store, &app.store, &app.schema, &ctx, &doc, registration_id, documents, app.clock.now())
+                .await
+                .map(|c| c.outcome)
+                .map_err(|e: ResidentError| match e.internal_detail() {
+                    Some(detail) => format!("{}: {detail}", e.code()),
+                    None => format!("{} {}", e.code(), e.message()),
+                })
+        }
+        .await;
+        match outcome {
+            Ok(CreateOutcome::Created) => report.imported += 1,
+            Ok(CreateOutcome::AlreadyPresent) => report.already_present += 1,
+            Err(reason) => {
+                bar.suspend(|| eprintln!("line {number}: {reason}"));
+                report.rejected += 1;
+                report.problems.push((number, reason));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}

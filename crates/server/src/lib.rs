@@ -1,0 +1,7 @@
+//! The `resident` binary's library: configuration, composition root, CLI commands.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod import;

@@ -1,0 +1,41 @@
+//! What handlers can reach: ports (never concrete storage), the clock, configuration they need.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use resident_domain::clock::Clock;
+use resident_domain::identity::IdentitySchema;
+use resident_domain::ports::{AuditLog, HealthCheck, IdentityRegistry, RegistrationRepository};
+use resident_domain::registration::StatusPolicy;
+
+/// The host that writes audit records (MOSIP's hostName/hostIp).
+#[derive(Debug, Clone)]
+pub struct HostInfo {
+    pub name: String,
+    pub ip: String,
+}
+
+pub struct Services {
+    pub registrations: Arc<dyn RegistrationRepository>,
+    pub audit: Arc<dyn AuditLog>,
+    pub identities: Arc<dyn IdentityRegistry>,
+    pub health: Arc<dyn HealthCheck>,
+    pub clock: Arc<dyn Clock>,
+    pub schema: Arc<IdentitySchema>,
+    pub status_policy: StatusPolicy,
+    pub host: HostInfo,
+    /// SHA-256 of the service key that platform clients (a registration processor) present. `None`
+    /// disables the platform endpoints.
+    pub service_key_sha256: Option<[u8; 32]>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}

@@ -90,7 +90,7 @@ pub fn parse_mosip_datetime(value: &str) -> Option<OffsetDateTime> {
         }
         Some(_) => return None,
     };
-    Some(dt.assume_utc().replace_nanosecond(nanos).ok()?)
+    dt.assume_utc().replace_nanosecond(nanos).ok()
 }
 
 #[cfg(test)]
@@ -102,7 +102,14 @@ mod tests {
         let at = parse_mosip_datetime("2026-11-26T04:05:06.789Z").unwrap();
         assert_eq!(mosip_datetime(at), "2026-11-26T04:05:06.789Z");
         assert!(parse_mosip_datetime("2026-11-26T04:05:06Z").is_some());
-        for bad in ["#@234455", "", "2026-11-26 04:05:06.789Z", "2026-11-26T04:05:06.789", "2026-13-26T04:05:06.789Z", "2026-11-26T04:05:06.Z"] {
+        for bad in [
+            "#@234455",
+            "",
+            "2026-11-26 04:05:06.789Z",
+            "2026-11-26T04:05:06.789",
+            "2026-13-26T04:05:06.789Z",
+            "2026-11-26T04:05:06.Z",
+        ] {
             assert!(parse_mosip_datetime(bad).is_none(), "{bad}");
         }
     }

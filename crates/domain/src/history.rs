@@ -99,13 +99,35 @@ impl RequestType {
 /// What the portal shows for a status code: `Success`, `In Progress` or `Failed` (unknown → in progress).
 pub fn event_status(status_code: &str) -> &'static str {
     const SUCCESS: &[&str] = &[
-        "AUTHENTICATION_SUCCESSFUL", "STORED", "CARD_READY_TO_DOWNLOAD", "CARD_DOWNLOADED", "CARD_DELIVERED", "RECEIVED",
-        "DATA_SHARED_SUCCESSFULLY", "LOCKED", "UNLOCKED", "AUTHENTICATION_TYPE_LOCKED", "AUTHENTICATION_TYPE_UNLOCKED",
-        "PROCESSED", "DATA_UPDATED", "VID_GENERATED", "VID_REVOKED", "EMAIL_VERIFIED", "PHONE_VERIFIED", "OTP_VERIFIED",
-        "COMPLETED", "AUTHENTICATION_TYPE_UPDATED", "PHYSICAL_CARD_ORDERED",
+        "AUTHENTICATION_SUCCESSFUL",
+        "STORED",
+        "CARD_READY_TO_DOWNLOAD",
+        "CARD_DOWNLOADED",
+        "CARD_DELIVERED",
+        "RECEIVED",
+        "DATA_SHARED_SUCCESSFULLY",
+        "LOCKED",
+        "UNLOCKED",
+        "AUTHENTICATION_TYPE_LOCKED",
+        "AUTHENTICATION_TYPE_UNLOCKED",
+        "PROCESSED",
+        "DATA_UPDATED",
+        "VID_GENERATED",
+        "VID_REVOKED",
+        "EMAIL_VERIFIED",
+        "PHONE_VERIFIED",
+        "OTP_VERIFIED",
+        "COMPLETED",
+        "AUTHENTICATION_TYPE_UPDATED",
+        "PHYSICAL_CARD_ORDERED",
     ];
     const FAILED: &[&str] = &[
-        "AUTHENTICATION_FAILED", "FAILED", "PAYMENT_FAILED", "REJECTED", "REPROCESS_FAILED", "OTP_VERIFICATION_FAILED",
+        "AUTHENTICATION_FAILED",
+        "FAILED",
+        "PAYMENT_FAILED",
+        "REJECTED",
+        "REPROCESS_FAILED",
+        "OTP_VERIFICATION_FAILED",
     ];
     if SUCCESS.contains(&status_code) {
         "Success"

@@ -71,16 +71,16 @@ pub struct SchemaError(String);
 impl IdentitySchema {
     pub fn parse(json: &str, languages: Languages) -> Result<Self, SchemaError> {
         let root: Value = serde_json::from_str(json).map_err(|e| SchemaError(e.to_string()))?;
-        let identity = root
-            .pointer("/properties/identity")
-            .ok_or_else(|| SchemaError("no properties.identity".into()))?;
+        let identity =
+            root.pointer("/properties/identity").ok_or_else(|| SchemaError("no properties.identity".into()))?;
         let props = identity
             .get("properties")
             .and_then(Value::as_object)
             .ok_or_else(|| SchemaError("no properties.identity.properties".into()))?;
         let mut fields = BTreeMap::new();
         for (name, spec) in props {
-            let field_type = match (spec.get("$ref").and_then(Value::as_str), spec.get("type").and_then(Value::as_str)) {
+            let field_type = match (spec.get("$ref").and_then(Value::as_str), spec.get("type").and_then(Value::as_str))
+            {
                 (Some("#/definitions/simpleType"), _) => FieldType::Simple,
                 (Some("#/definitions/documentType"), _) => FieldType::Document,
                 (Some("#/definitions/biometricsType"), _) => FieldType::Biometrics,
@@ -144,10 +144,8 @@ impl IdentitySchema {
             .and_then(Value::as_object)
             .ok_or_else(|| ResidentError::IdRepoMissingInput("identity".into()))?;
         for (name, value) in identity {
-            let spec = self
-                .fields
-                .get(name)
-                .ok_or_else(|| ResidentError::IdRepoInvalidInput(format!("identity/{name}")))?;
+            let spec =
+                self.fields.get(name).ok_or_else(|| ResidentError::IdRepoInvalidInput(format!("identity/{name}")))?;
             self.validate_value(spec, value, now)?;
         }
         for r in &self.required {
@@ -332,16 +330,66 @@ mod tests {
 
     #[test]
     fn bad_identities_name_the_field() {
-        assert_eq!(err(jane(), |m| { m.remove("fullName"); }), "IDR-IDC-001 Missing Input Parameter - identity/fullName");
-        assert_eq!(err(jane(), |m| { m.insert("nickname".into(), json!("x")); }), "IDR-IDC-002 Invalid Input Parameter - identity/nickname");
-        assert_eq!(err(jane(), |m| { m.insert("dateOfBirth".into(), json!("1990-05-12")); }), "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth");
-        assert_eq!(err(jane(), |m| { m.insert("dateOfBirth".into(), json!("1990/02/30")); }), "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth");
-        assert_eq!(err(jane(), |m| { m.insert("dateOfBirth".into(), json!("2030/02/10")); }), "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth");
-        assert_eq!(err(jane(), |m| { m.insert("phone".into(), json!("12ab")); }), "IDR-IDC-002 Invalid Input Parameter - identity/phone");
-        assert_eq!(err(jane(), |m| { m.insert("fullName".into(), json!([{"language": "deu", "value": "Jane"}])); }), "IDR-IDC-002 Invalid Input Parameter - identity/fullName");
-        assert_eq!(err(jane(), |m| { m.insert("fullName".into(), json!([{"language": "ara", "value": "جين دو"}])); }), "IDR-IDC-002 Invalid Input Parameter - identity/fullName", );
-        assert_eq!(err(jane(), |m| { m.insert("fullName".into(), json!("Jane")); }), "IDR-IDC-002 Invalid Input Parameter - identity/fullName");
-        assert_eq!(err(jane(), |m| { m.insert("UIN".into(), json!("2013023800")); }), "IDR-IDC-002 Invalid Input Parameter - identity/UIN");
+        assert_eq!(
+            err(jane(), |m| {
+                m.remove("fullName");
+            }),
+            "IDR-IDC-001 Missing Input Parameter - identity/fullName"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("nickname".into(), json!("x"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/nickname"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("dateOfBirth".into(), json!("1990-05-12"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("dateOfBirth".into(), json!("1990/02/30"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("dateOfBirth".into(), json!("2030/02/10"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/dateOfBirth"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("phone".into(), json!("12ab"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/phone"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("fullName".into(), json!([{"language": "deu", "value": "Jane"}]));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/fullName"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("fullName".into(), json!([{"language": "ara", "value": "جين دو"}]));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/fullName",
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("fullName".into(), json!("Jane"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/fullName"
+        );
+        assert_eq!(
+            err(jane(), |m| {
+                m.insert("UIN".into(), json!("2013023800"));
+            }),
+            "IDR-IDC-002 Invalid Input Parameter - identity/UIN"
+        );
         assert_eq!(schema().validate_new(&json!({"x": 1}), NOW).unwrap_err().code(), "IDR-IDC-001");
     }
 

@@ -229,11 +229,7 @@ pub fn mask_id(value: &str) -> String {
         return "*".repeat(chars.len());
     }
     let n = chars.len();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i == 0 || i >= n - 2 { *c } else { '*' })
-        .collect()
+    chars.iter().enumerate().map(|(i, c)| if i == 0 || i >= n - 2 { *c } else { '*' }).collect()
 }
 
 /// A Unique Identification Number: 10 digits, Verhoeff check digit, kernel filters.
@@ -553,8 +549,16 @@ mod tests {
         assert_eq!(uin_rule("20130238051"), Some(UinRule::Length));
         assert_eq!(uin_rule("2A13023805"), Some(UinRule::NotNumeric));
         for v in [
-            "2013023800", "2013013805", "2013223805", "4345643456", "4345665434", "4567890123", "6543210987",
-            "3434343434", "2013564809", "2786023805",
+            "2013023800",
+            "2013013805",
+            "2013223805",
+            "4345643456",
+            "4345665434",
+            "4567890123",
+            "6543210987",
+            "3434343434",
+            "2013564809",
+            "2786023805",
         ] {
             assert_eq!(uin_rule(v), Some(UinRule::Filters), "{v}");
         }

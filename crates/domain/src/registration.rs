@@ -135,7 +135,9 @@ impl TransactionType {
             CmdValidation | OperatorValidation | SupervisorValidation | IntroducerValidation | ExternalIntegration => {
                 "Validation stage"
             }
-            DemographicVerification | ManualAdjudication | Verification | BiographicVerification => "Verification stage",
+            DemographicVerification | ManualAdjudication | Verification | BiographicVerification => {
+                "Verification stage"
+            }
             UinGenerator | BiometricExtraction | Notification => "UIN generation stage",
             PrintService | PrintPostalService | Print => "Card ready to download",
             _ => return None,
@@ -213,10 +215,8 @@ pub fn external_status(reg: &Registration, now: OffsetDateTime, policy: &StatusP
             }
         }
         Failed => {
-            let early = matches!(
-                reg.latest_transaction,
-                Some(TransactionType::PacketReceiver | TransactionType::UploadPacket)
-            );
+            let early =
+                matches!(reg.latest_transaction, Some(TransactionType::PacketReceiver | TransactionType::UploadPacket));
             if early && reg.retry_count < policy.max_retry {
                 ExternalStatus::Resend
             } else {

@@ -33,9 +33,7 @@ pub async fn check_rid_status(
     let masked = crate::ids::mask_id(&cmd.individual_id);
     match found {
         None => {
-            audit
-                .append(AuditEvent::RidNotFound.record(ctx, now, Some((masked, "RID")), "RID not found"))
-                .await?;
+            audit.append(AuditEvent::RidNotFound.record(ctx, now, Some((masked, "RID")), "RID not found")).await?;
             Err(ResidentError::RidNotFound)
         }
         Some(reg) => {
@@ -53,6 +51,15 @@ pub async fn check_rid_status(
     }
 }
 
+/// An identity to add, as a registration processor or an import sends it.
+#[derive(Debug, Clone)]
+pub struct CreateIdentity {
+    /// `{"identity": {...}}`
+    pub document: Value,
+    pub registration_id: Option<String>,
+    pub documents: Vec<NewDocument>,
+}
+
 /// Adds an identity to the registry (ID Repository's create): schema validation, UIN allocation,
 /// encryption at rest and the audit record all happen before anything is visible.
 pub async fn create_identity(
@@ -60,12 +67,10 @@ pub async fn create_identity(
     audit: &dyn AuditLog,
     schema: &IdentitySchema,
     ctx: &AuditContext,
-    document: &Value,
-    registration_id: Option<String>,
-    documents: Vec<NewDocument>,
+    cmd: CreateIdentity,
     now: OffsetDateTime,
 ) -> Result<CreatedIdentity, ResidentError> {
-    let identity = match schema.validate_new(document, now) {
+    let identity = match schema.validate_new(&cmd.document, now) {
         Ok(i) => i,
         Err(e) => {
             audit
@@ -74,11 +79,9 @@ pub async fn create_identity(
             return Err(e);
         }
     };
-    registry
-        .create_identity(NewIdentity { identity, registration_id, documents }, ctx, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ResidentError::IdRepoRecordExists,
-            other => other.into(),
-        })
+    let new = NewIdentity { identity, registration_id: cmd.registration_id, documents: cmd.documents };
+    registry.create_identity(new, ctx, now).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ResidentError::IdRepoRecordExists,
+        other => other.into(),
+    })
 }

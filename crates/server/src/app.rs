@@ -81,12 +81,21 @@ impl App {
     pub fn operator_context(&self) -> AuditContext {
         let host = self.host();
         let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-        AuditContext { host_name: host.name, host_ip: host.ip, session_user: format!("operator:{user}"), request_id: None }
+        AuditContext {
+            host_name: host.name,
+            host_ip: host.ip,
+            session_user: format!("operator:{user}"),
+            request_id: None,
+        }
     }
 
     pub fn web_state(&self) -> Result<AppState> {
-        let service_key = read_secret(&self.config.platform.service_key, &self.config.platform.service_key_file, "platform.service_key")
-            .map_err(|e| anyhow!(e))?;
+        let service_key = read_secret(
+            &self.config.platform.service_key,
+            &self.config.platform.service_key_file,
+            "platform.service_key",
+        )
+        .map_err(|e| anyhow!(e))?;
         let store = Arc::new(self.store.clone());
         Ok(AppState(Arc::new(Services {
             registrations: store.clone(),
@@ -113,7 +122,8 @@ impl App {
 }
 
 fn open_vault(config: &Config) -> Result<Vault> {
-    let given = read_secret(&config.security.data_key, &config.security.data_key_file, "security.data_key").map_err(|e| anyhow!(e))?;
+    let given = read_secret(&config.security.data_key, &config.security.data_key_file, "security.data_key")
+        .map_err(|e| anyhow!(e))?;
     match given {
         Some(key) => Vault::from_base64(&key).map_err(|e| anyhow!("security.data_key: {e}")),
         None => {
@@ -124,7 +134,9 @@ fn open_vault(config: &Config) -> Result<Vault> {
                 tracing::warn!(path = %path.display(), "created a new data key; back it up: without it the personal data cannot be read");
             }
             if Backend::from_url(&config.database_url()).ok() == Some(Backend::Postgres) {
-                tracing::warn!("PostgreSQL with a data key from the data folder: every replica must share this key (set security.data_key_file)");
+                tracing::warn!(
+                    "PostgreSQL with a data key from the data folder: every replica must share this key (set security.data_key_file)"
+                );
             }
             Ok(vault)
         }

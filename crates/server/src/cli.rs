@@ -11,7 +11,11 @@ use crate::app::{App, Schema};
 use crate::config::{self, Config, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "resident", version, about = "Resident Services: the MOSIP 1.2.0 resident API and its embedded identity platform")]
+#[command(
+    name = "resident",
+    version,
+    about = "Resident Services: the MOSIP 1.2.0 resident API and its embedded identity platform"
+)]
 pub struct Cli {
     /// Configuration file (TOML). Default: ./resident.toml when it exists.
     #[arg(long, global = true, env = "RESIDENT_CONFIG", value_name = "FILE")]
@@ -78,7 +82,11 @@ fn init_logging(config: &Config) {
 
 pub async fn run(cli: Cli) -> Result<i32> {
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let overrides = Overrides { listen: cli.listen.clone(), data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
+    let overrides = Overrides {
+        listen: cli.listen.clone(),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
     let loaded = config::load(cli.config.as_deref(), &env, overrides).map_err(|e| anyhow!(e))?;
     init_logging(&loaded.config);
     for w in &loaded.warnings {

@@ -199,11 +199,8 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: Overrides)
         None if Path::new("resident.toml").exists() => fig = fig.merge(Toml::file("resident.toml")),
         None => {}
     }
-    let vars: Vec<(String, String)> = env
-        .iter()
-        .filter(|(k, _)| k.starts_with("RESIDENT_") && k != "RESIDENT_CONFIG")
-        .cloned()
-        .collect();
+    let vars: Vec<(String, String)> =
+        env.iter().filter(|(k, _)| k.starts_with("RESIDENT_") && k != "RESIDENT_CONFIG").cloned().collect();
     // the variables are passed in, so tests never touch the process environment
     fig = fig.merge(EnvSlice { vars });
     fig = fig.merge(Serialized::defaults(overrides));
@@ -301,12 +298,15 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, String> {
-        self.listen.parse().map_err(|_| format!("configuration: `listen` = {:?} is not an address like 127.0.0.1:8099", self.listen))
+        self.listen
+            .parse()
+            .map_err(|_| format!("configuration: `listen` = {:?} is not an address like 127.0.0.1:8099", self.listen))
     }
 
     fn validate(&self) -> Result<(), String> {
         self.listen_addr()?;
-        resident_store::Backend::from_url(&self.database_url()).map_err(|e| format!("configuration: `database_url`: {e}"))?;
+        resident_store::Backend::from_url(&self.database_url())
+            .map_err(|e| format!("configuration: `database_url`: {e}"))?;
         if resident_domain::ids::CentreId::parse(&self.registration.centre_id).is_none() {
             return Err("configuration: `registration.centre_id` must be five digits".into());
         }
@@ -326,7 +326,8 @@ impl Config {
             return Err("configuration: set `security.data_key` or `security.data_key_file`, not both".into());
         }
         if let Some(key) = &self.security.data_key {
-            resident_store::Vault::from_base64(&key.0).map_err(|e| format!("configuration: `security.data_key`: {e}"))?;
+            resident_store::Vault::from_base64(&key.0)
+                .map_err(|e| format!("configuration: `security.data_key`: {e}"))?;
         }
         Ok(())
     }
@@ -415,26 +416,41 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("resident.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/resident\"\n[database]\nmax_connections = 4\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/resident\"\n[database]\nmax_connections = 4\n",
+        )
+        .unwrap();
         let e = env(&[("RESIDENT_LISTEN", "127.0.0.1:9001"), ("RESIDENT_DATABASE__MAX_CONNECTIONS", "8")]);
         let c = load(Some(&file), &e, Overrides::default()).unwrap().config;
         assert_eq!(c.listen, "127.0.0.1:9001", "environment beats the file");
         assert_eq!(c.database.max_connections, 8);
         assert_eq!(c.database_url(), "sqlite:///srv/resident/resident.db");
-        let c = load(Some(&file), &e, Overrides { listen: Some("127.0.0.1:9002".into()), ..Default::default() }).unwrap().config;
+        let c = load(Some(&file), &e, Overrides { listen: Some("127.0.0.1:9002".into()), ..Default::default() })
+            .unwrap()
+            .config;
         assert_eq!(c.listen, "127.0.0.1:9002", "flags beat the environment");
         let e = env(&[("RESIDENT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/resident")]);
-        assert_eq!(load(None, &e, Overrides::default()).unwrap().config.database_url(), "postgres://postgres@127.0.0.1:5432/resident");
+        assert_eq!(
+            load(None, &e, Overrides::default()).unwrap().config.database_url(),
+            "postgres://postgres@127.0.0.1:5432/resident"
+        );
     }
 
     #[test]
     fn unknown_keys_warn_and_bad_values_stop() {
-        let loaded = load(None, &env(&[("RESIDENT_LISTNE", "x"), ("RESIDENT_DATABASE__MAX_CONECTIONS", "3")]), Overrides::default()).unwrap();
+        let loaded = load(
+            None,
+            &env(&[("RESIDENT_LISTNE", "x"), ("RESIDENT_DATABASE__MAX_CONECTIONS", "3")]),
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
         assert!(loaded.warnings.iter().any(|w| w.contains("`listne`")));
         assert!(loaded.warnings.iter().any(|w| w.contains("`database.max_conections`")));
 
-        let err = load(None, &env(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "many")]), Overrides::default()).unwrap_err();
+        let err =
+            load(None, &env(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "many")]), Overrides::default()).unwrap_err();
         assert!(err.contains("max_connections"), "{err}");
         let err = load(None, &env(&[("RESIDENT_LISTEN", "nowhere")]), Overrides::default()).unwrap_err();
         assert!(err.contains("`listen`"), "{err}");
@@ -448,7 +464,16 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let c = load(None, &env(&[("RESIDENT_PLATFORM__SERVICE_KEY", "s3cret-key"), ("RESIDENT_DATABASE_URL", "postgres://app:pw@db/resident")]), Overrides::default()).unwrap().config;
+        let c = load(
+            None,
+            &env(&[
+                ("RESIDENT_PLATFORM__SERVICE_KEY", "s3cret-key"),
+                ("RESIDENT_DATABASE_URL", "postgres://app:pw@db/resident"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap()
+        .config;
         assert!(!format!("{c:?}").contains("s3cret"));
         let shown = c.redacted_toml();
         assert!(!shown.contains("s3cret") && !shown.contains(":pw@"), "{shown}");

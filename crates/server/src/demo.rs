@@ -7,7 +7,7 @@ use resident_domain::ports::{NewDocument, RegistrationRepository};
 use resident_domain::registration::{
     InternalStatus, Registration, RegistrationType, StageRecord, TransactionType, external_status, resident_status,
 };
-use resident_domain::usecases::create_identity;
+use resident_domain::usecases::{CreateIdentity, create_identity};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -141,25 +141,56 @@ pub fn portrait(colour: [u8; 3]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// One demo RID per resident-facing status: (RID, internal status, latest stage, retries, stages).
+/// (sequence in the RID, internal status, latest stage, retries, stage history)
+type DemoRid = (u32, InternalStatus, TransactionType, i32, &'static [(TransactionType, &'static str)]);
+
+/// One demo RID per resident-facing status.
 fn registrations() -> Vec<(Registration, Vec<StageRecord>)> {
     use InternalStatus as S;
     use TransactionType as T;
     let base = datetime!(2026-11-01 09:00 UTC);
-    let plan: [(u32, S, T, i32, &[(T, &str)]); 6] = [
-        (1, S::Processed, T::Print, 0, &[
-            (T::PacketReceiver, "SUCCESS"), (T::UploadPacket, "SUCCESS"), (T::ValidatePacket, "SUCCESS"),
-            (T::DemographicVerification, "SUCCESS"), (T::UinGenerator, "SUCCESS"), (T::Print, "SUCCESS"),
-        ]),
-        (2, S::Processing, T::SecurezoneNotification, 0, &[(T::PacketReceiver, "SUCCESS"), (T::SecurezoneNotification, "SUCCESS")]),
+    let plan: [DemoRid; 6] = [
+        (
+            1,
+            S::Processed,
+            T::Print,
+            0,
+            &[
+                (T::PacketReceiver, "SUCCESS"),
+                (T::UploadPacket, "SUCCESS"),
+                (T::ValidatePacket, "SUCCESS"),
+                (T::DemographicVerification, "SUCCESS"),
+                (T::UinGenerator, "SUCCESS"),
+                (T::Print, "SUCCESS"),
+            ],
+        ),
+        (
+            2,
+            S::Processing,
+            T::SecurezoneNotification,
+            0,
+            &[(T::PacketReceiver, "SUCCESS"), (T::SecurezoneNotification, "SUCCESS")],
+        ),
         (3, S::Failed, T::UploadPacket, 2, &[(T::PacketReceiver, "SUCCESS"), (T::UploadPacket, "FAILED")]),
         (4, S::Failed, T::PacketReceiver, 10, &[(T::PacketReceiver, "FAILED")]),
-        (5, S::Rejected, T::ManualAdjudication, 0, &[
-            (T::PacketReceiver, "SUCCESS"), (T::ValidatePacket, "SUCCESS"), (T::ManualAdjudication, "REJECTED"),
-        ]),
-        (6, S::PausedForAdditionalInfo, T::DemographicVerification, 0, &[
-            (T::PacketReceiver, "SUCCESS"), (T::ValidatePacket, "SUCCESS"), (T::DemographicVerification, "IN_PROGRESS"),
-        ]),
+        (
+            5,
+            S::Rejected,
+            T::ManualAdjudication,
+            0,
+            &[(T::PacketReceiver, "SUCCESS"), (T::ValidatePacket, "SUCCESS"), (T::ManualAdjudication, "REJECTED")],
+        ),
+        (
+            6,
+            S::PausedForAdditionalInfo,
+            T::DemographicVerification,
+            0,
+            &[
+                (T::PacketReceiver, "SUCCESS"),
+                (T::ValidatePacket, "SUCCESS"),
+                (T::DemographicVerification, "IN_PROGRESS"),
+            ],
+        ),
     ];
     plan.iter()
         .filter_map(|(seq, status, latest, retries, stages)| {
@@ -175,7 +206,8 @@ fn registrations() -> Vec<(Registration, Vec<StageRecord>)> {
                     at: at + time::Duration::minutes(i as i64),
                 })
                 .collect();
-            let last_success = stages.iter().rev().find(|(_, s)| *s == "SUCCESS").map(|(t, _)| t.stage_name().to_owned());
+            let last_success =
+                stages.iter().rev().find(|(_, s)| *s == "SUCCESS").map(|(t, _)| t.stage_name().to_owned());
             let updated = stage_records.last().map(|s| s.at).unwrap_or(at);
             Some((
                 Registration {
@@ -212,9 +244,11 @@ pub async fn seed(app: &App) -> Result<DemoReport> {
             &app.store,
             &app.schema,
             &ctx,
-            &identity_of(r),
-            Some(format!("demo-{}", r.uin)),
-            vec![photo],
+            CreateIdentity {
+                document: identity_of(r),
+                registration_id: Some(format!("demo-{}", r.uin)),
+                documents: vec![photo],
+            },
             now,
         )
         .await
@@ -238,7 +272,7 @@ pub async fn seed(app: &App) -> Result<DemoReport> {
 
 pub fn print_report(report: &DemoReport) {
     println!("Demo residents (request an OTP with the UIN; the OTP arrives by email/SMS to these contacts):");
-    println!("  {:<20} {:<12} {:<30} {:<12} {:<5} {}", "NAME", "UIN", "EMAIL", "PHONE", "LANG", "");
+    println!("  {:<20} {:<12} {:<30} {:<12} LANG", "NAME", "UIN", "EMAIL", "PHONE");
     for (r, outcome) in &report.residents {
         println!("  {:<20} {:<12} {:<30} {:<12} {:<5} ({outcome})", r.names[0], r.uin, r.email, r.phone, r.lang);
     }

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use resident_domain::ResidentError;
 use resident_domain::ports::{CreateOutcome, NewDocument};
-use resident_domain::usecases::create_identity;
+use resident_domain::usecases::{CreateIdentity, create_identity};
 use serde_json::Value;
 
 use crate::app::App;
@@ -72,13 +72,20 @@ pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportRe
             let documents = documents_of(&value)?;
             let registration_id = value.get("registrationId").and_then(Value::as_str).map(str::to_owned);
             let doc = serde_json::json!({ "identity": value.get("identity").cloned().unwrap_or(Value::Null) });
-            create_identity(&app.store, &app.store, &app.schema, &ctx, &doc, registration_id, documents, app.clock.now())
-                .await
-                .map(|c| c.outcome)
-                .map_err(|e: ResidentError| match e.internal_detail() {
-                    Some(detail) => format!("{}: {detail}", e.code()),
-                    None => format!("{} {}", e.code(), e.message()),
-                })
+            create_identity(
+                &app.store,
+                &app.store,
+                &app.schema,
+                &ctx,
+                CreateIdentity { document: doc, registration_id, documents },
+                app.clock.now(),
+            )
+            .await
+            .map(|c| c.outcome)
+            .map_err(|e: ResidentError| match e.internal_detail() {
+                Some(detail) => format!("{}: {detail}", e.code()),
+                None => format!("{} {}", e.code(), e.message()),
+            })
         }
         .await;
         match outcome {

@@ -111,7 +111,8 @@ impl Vault {
 
     /// Keyed hash used as the lookup key of a UIN, VID or other identifier (`kind` separates spaces).
     pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.lookup_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.lookup_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
         mac.update(kind.as_bytes());
         mac.update(b":");
         mac.update(value.as_bytes());
@@ -119,7 +120,8 @@ impl Vault {
     }
 
     pub fn identity_token(&self, uin: &str) -> IdentityToken {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.token_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.token_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
         mac.update(uin.as_bytes());
         IdentityToken(hex::encode(mac.finalize().into_bytes()))
     }

@@ -94,8 +94,13 @@ impl IdentityRegistry for Store {
         let source_key = self.source_key(&new);
         let already = |uin: Uin| CreatedIdentity { uin, outcome: CreateOutcome::AlreadyPresent };
         if let Some(uin) = self.uin_for_source(&source_key).await? {
-            self.append(AuditEvent::IdentityAlreadyPresent.record(ctx, now, Some((uin.masked(), "UIN")), "identity already present"))
-                .await?;
+            self.append(AuditEvent::IdentityAlreadyPresent.record(
+                ctx,
+                now,
+                Some((uin.masked(), "UIN")),
+                "identity already present",
+            ))
+            .await?;
             return Ok(already(uin));
         }
         let given = match new.identity.uin() {
@@ -188,11 +193,13 @@ impl IdentityRegistry for Store {
         let id: String = row.try_get("id").map_err(db_err)?;
         let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
         let identity = self.decrypt_identity(&id, &data)?;
-        let docs = sqlx::query("SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category")
-            .bind(&id)
-            .fetch_all(self.reader())
-            .await
-            .map_err(db_err)?;
+        let docs = sqlx::query(
+            "SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category",
+        )
+        .bind(&id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
         let mut documents = Vec::with_capacity(docs.len());
         for d in docs {
             let category: String = d.try_get("category").map_err(db_err)?;

@@ -63,13 +63,24 @@ const CLAIM_POSTGRES: &str = "UPDATE job SET locked_by = $1, locked_until = $2, 
      RETURNING id, kind, payload, attempts, max_attempts";
 
 impl Store {
-    pub async fn enqueue_job(&self, kind: &str, payload: &str, run_after: OffsetDateTime, now: OffsetDateTime) -> Result<String, StoreError> {
+    pub async fn enqueue_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        run_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
         let mut conn = self.writer().acquire().await.map_err(db_err)?;
         enqueue_in(&mut conn, kind, payload, run_after, now).await
     }
 
     /// Claims the oldest due job for `worker` until `now + lease`.
-    pub async fn claim_job(&self, worker: &str, now: OffsetDateTime, lease: Duration) -> Result<Option<Job>, StoreError> {
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
         let sql = match self.backend() {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
@@ -105,7 +116,13 @@ impl Store {
     }
 
     /// Releases a failed job for a retry at `retry_at`, or parks it as `dead` after its last attempt.
-    pub async fn fail_job(&self, job: &Job, worker: &str, error: &str, retry_at: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn fail_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let status = if job.attempts >= job.max_attempts { "dead" } else { "queued" };
         sqlx::query(
             "UPDATE job SET status = $1, run_after = $2, locked_by = NULL, locked_until = NULL, last_error = $3 \

@@ -37,10 +37,7 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(format!(
-                "unsupported database URL scheme in {:?}: use sqlite://PATH or postgres://…",
-                redact_url(url)
-            ))
+            Err(format!("unsupported database URL scheme in {:?}: use sqlite://PATH or postgres://…", redact_url(url)))
         }
     }
 }
@@ -182,9 +179,7 @@ impl Store {
     /// The schema version the database is at (0 for an empty database).
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let exists: Result<Option<i64>, _> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-                .fetch_one(self.reader())
-                .await;
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(self.reader()).await;
         match exists {
             Ok(v) => Ok(v.unwrap_or(0)),
             Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => Ok(0),

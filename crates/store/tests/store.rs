@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! The store contract suite: every test runs on SQLite and, when `TEST_POSTGRES_URL` is set, on
 //! PostgreSQL, each on a fresh database.
 
@@ -106,7 +108,11 @@ async fn health_ping(kind: Db) {
 async fn identities_are_encrypted_and_idempotent(kind: Db) {
     let Some((db, store)) = fresh(kind).await else { return };
     let mut jane = person("Jane Doe");
-    jane.documents.push(NewDocument { category: "photo".into(), format: "png".into(), content: b"PNGDATA-jane".to_vec() });
+    jane.documents.push(NewDocument {
+        category: "photo".into(),
+        format: "png".into(),
+        content: b"PNGDATA-jane".to_vec(),
+    });
     let created = store.create_identity(jane.clone(), &ctx(), t0()).await.unwrap();
     assert_eq!(created.outcome, CreateOutcome::Created);
     Uin::parse(created.uin.expose()).unwrap();
@@ -198,7 +204,12 @@ fn registration(rid: &str, status: Option<InternalStatus>) -> Registration {
 async fn registrations_round_trip(kind: Db) {
     let Some((_db, store)) = fresh(kind).await else { return };
     let rid = "10001100010000120261126090000";
-    let stage = |t: TransactionType, s: &str| StageRecord { transaction_type: t, status: s.into(), comment: format!("{} {s}", t.code()), at: t0() };
+    let stage = |t: TransactionType, s: &str| StageRecord {
+        transaction_type: t,
+        status: s.into(),
+        comment: format!("{} {s}", t.code()),
+        at: t0(),
+    };
     let mut reg = registration(rid, Some(InternalStatus::Processing));
     store.record_registration(&reg, &[stage(TransactionType::PacketReceiver, "SUCCESS")], &ctx()).await.unwrap();
     assert_eq!(store.find_registration(&reg.rid).await.unwrap().as_ref(), Some(&reg));
@@ -208,7 +219,11 @@ async fn registrations_round_trip(kind: Db) {
     reg.last_success_stage = Some("UinGeneratorStage".into());
     reg.updated_at = t0() + time::Duration::minutes(5);
     store
-        .record_registration(&reg, &[stage(TransactionType::UinGenerator, "SUCCESS"), stage(TransactionType::Print, "SUCCESS")], &ctx())
+        .record_registration(
+            &reg,
+            &[stage(TransactionType::UinGenerator, "SUCCESS"), stage(TransactionType::Print, "SUCCESS")],
+            &ctx(),
+        )
         .await
         .unwrap();
     assert_eq!(store.find_registration(&reg.rid).await.unwrap().as_ref(), Some(&reg));
@@ -240,7 +255,12 @@ async fn rid_sequence_is_shared(kind: Db) {
 async fn seed_audit(store: &Store, n: usize) {
     for i in 0..n {
         store
-            .append(AuditEvent::RidStatus.record(&ctx(), t0(), Some((format!("1****{i}"), "RID")), format!("check {i}")))
+            .append(AuditEvent::RidStatus.record(
+                &ctx(),
+                t0(),
+                Some((format!("1****{i}"), "RID")),
+                format!("check {i}"),
+            ))
             .await
             .unwrap();
     }
@@ -263,7 +283,10 @@ async fn audit_chain_detects_a_deleted_row(kind: Db) {
     seed_audit(&store, 4).await;
     let pool = raw(&db).await;
     pool.execute("DELETE FROM audit_log WHERE seq = 4").await.unwrap();
-    assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 4, .. }), "the tail was cut");
+    assert!(
+        matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 4, .. }),
+        "the tail was cut"
+    );
     pool.execute("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
     assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 2, .. }));
 }
@@ -321,7 +344,10 @@ async fn service_history_is_owned_by_its_token(kind: Db) {
     assert_eq!(store.events_for(&store.token_for(&jane), 1, 1).await.unwrap()[0].event_id, a1.event_id);
     assert_eq!(store.events_for(&store.token_for(&john), 0, 10).await.unwrap().len(), 1);
 
-    store.update_event_status(&a1.event_id, "VID_GENERATED", Some("done"), &rec, t0() + time::Duration::minutes(9)).await.unwrap();
+    store
+        .update_event_status(&a1.event_id, "VID_GENERATED", Some("done"), &rec, t0() + time::Duration::minutes(9))
+        .await
+        .unwrap();
     let got = store.event(&a1.event_id).await.unwrap().unwrap();
     assert_eq!((got.status_code.as_str(), got.status_comment.as_deref()), ("VID_GENERATED", Some("done")));
     let missing = EventId::parse("1000000000000000").unwrap();
@@ -386,12 +412,16 @@ async fn failed_jobs_back_off_then_die(kind: Db) {
 fn migrations_are_in_lock_step() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let list = |sub: &str| {
-        let mut v: Vec<String> = std::fs::read_dir(dir.join(sub)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };
     let sqlite = list("sqlite");
     assert_eq!(sqlite, list("postgres"), "every migration exists for both databases");
-    let embedded: Vec<String> = resident_store::migrate::MIGRATIONS.iter().map(|(v, d, _, _)| format!("{v:04}_{d}.sql")).collect();
+    let embedded: Vec<String> =
+        resident_store::migrate::MIGRATIONS.iter().map(|(v, d, _, _)| format!("{v:04}_{d}.sql")).collect();
     assert_eq!(sqlite, embedded, "every migration file is embedded, in order");
 }

@@ -87,7 +87,9 @@ impl Drop for TestDb {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = AnyPoolOptions::new().max_connections(1).connect(&admin).await {
-                        let _ = pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                        let _ = pool
+                            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .await;
                         pool.close().await;
                     }
                 });
@@ -106,8 +108,14 @@ pub fn t0() -> time::OffsetDateTime {
 mod tests {
     #[test]
     fn replaces_the_database_name() {
-        assert_eq!(super::replace_db_name("postgres://postgres@127.0.0.1:5432/ci", "x"), "postgres://postgres@127.0.0.1:5432/x");
-        assert_eq!(super::replace_db_name("postgres://u@h/ci?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_db_name("postgres://postgres@127.0.0.1:5432/ci", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::replace_db_name("postgres://u@h/ci?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::replace_db_name("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

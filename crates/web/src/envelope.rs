@@ -45,11 +45,9 @@ pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Valu
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ResidentError::BadRequest("the body must be a JSON object".into())),
-        Err(e) => Err(ResidentError::BadRequest(format!(
-            "JSON parse error at line {} column {}",
-            e.line(),
-            e.column()
-        ))),
+        Err(e) => {
+            Err(ResidentError::BadRequest(format!("JSON parse error at line {} column {}", e.line(), e.column())))
+        }
     }
 }
 

@@ -49,7 +49,10 @@ impl IntoResponse for ApiError {
             version: Some(self.version.to_owned()),
             responsetime: resident_domain::clock::mosip_datetime(self.at),
             response: None,
-            errors: Some(vec![ServiceError { error_code: self.error.code().to_owned(), message: self.error.message() }]),
+            errors: Some(vec![ServiceError {
+                error_code: self.error.code().to_owned(),
+                message: self.error.message(),
+            }]),
         };
         (http_status(&self.error), axum::Json(body)).into_response()
     }

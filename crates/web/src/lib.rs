@@ -54,7 +54,12 @@ impl utoipa::Modify for ServiceKey {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "service_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The platform service key (`platform.service_key`)")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The platform service key (`platform.service_key`)"))
+                    .build(),
+            ),
         );
     }
 }
@@ -64,9 +69,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::check_status::check_status))
         .routes(routes!(actuator::health))
         .routes(routes!(actuator::prometheus));
-    let idrepo = OpenApiRouter::new()
-        .routes(routes!(platform::idrepo::create))
-        .layer(DefaultBodyLimit::max(16 * 1024 * 1024));
+    let idrepo =
+        OpenApiRouter::new().routes(routes!(platform::idrepo::create)).layer(DefaultBodyLimit::max(16 * 1024 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(CONTEXT_PATH, resident)
         .nest("/idrepository/v1", idrepo)

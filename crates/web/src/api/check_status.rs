@@ -101,7 +101,8 @@ pub async fn check_status(
         Ok(status) => envelope::ok(API_ID, VERSION, now, RidStatus { rid_status: status }),
         Err(e) => {
             if matches!(e, ResidentError::InvalidInput(_) | ResidentError::BadRequest(_)) {
-                let record = AuditEvent::InputInvalid.record(&ctx, now, None, format!("get RID status: {}", e.message()));
+                let record =
+                    AuditEvent::InputInvalid.record(&ctx, now, None, format!("get RID status: {}", e.message()));
                 if let Err(audit_err) = state.audit.append(record).await {
                     tracing::error!(error = %audit_err, "could not audit a refused request");
                 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use resident_domain::ResidentError;
 use resident_domain::ports::{CreateOutcome, NewDocument};
-use resident_domain::usecases::create_identity;
+use resident_domain::usecases::{CreateIdentity, create_identity};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -88,11 +88,8 @@ pub async fn create(
             let content = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(value.trim_end_matches('='))
                 .map_err(|_| bad())?;
-            let format = identity
-                .pointer(&format!("/{category}/format"))
-                .and_then(Value::as_str)
-                .unwrap_or("bin")
-                .to_owned();
+            let format =
+                identity.pointer(&format!("/{category}/format")).and_then(Value::as_str).unwrap_or("bin").to_owned();
             documents.push(NewDocument { category: category.to_owned(), format, content });
         }
         let doc = json!({ "identity": identity });
@@ -101,9 +98,7 @@ pub async fn create(
             state.audit.as_ref(),
             &state.schema,
             &ctx,
-            &doc,
-            Some(registration_id),
-            documents,
+            CreateIdentity { document: doc, registration_id: Some(registration_id), documents },
             now,
         )
         .await

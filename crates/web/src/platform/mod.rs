@@ -14,17 +14,18 @@ pub fn require_service(state: &AppState, headers: &HeaderMap) -> Result<(), Resi
     let Some(expected) = state.service_key_sha256 else {
         return Err(ResidentError::Unauthenticated);
     };
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-        .or_else(|| {
-            headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-                c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned))
+    let presented =
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned)
+            .or_else(|| {
+                headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+                    c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned))
+                })
             })
-        })
-        .ok_or(ResidentError::Unauthenticated)?;
+            .ok_or(ResidentError::Unauthenticated)?;
     let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
     let diff = digest.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
     if diff == 0 { Ok(()) } else { Err(ResidentError::Unauthenticated) }

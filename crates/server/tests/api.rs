@@ -1,0 +1,503 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! HTTP tests through the real router (in-process), and the `resident` binary driven as an operator
+//! would. Every database test runs on SQLite and, when `TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use resident_domain::clock::{FixedClock, mosip_datetime};
+use resident_domain::ports::{IdentityRegistry, RegistrationRepository};
+use resident_server::app::{App, Schema};
+use resident_server::config::{Config, Secret};
+use resident_store::audit::ChainReport;
+use resident_testkit::{Db, TestDb, t0};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Sqlite).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Postgres).await } )+ }
+    };
+}
+
+on_both!(
+    check_status_answers_every_demo_status,
+    check_status_refuses_bad_input_like_mosip,
+    idrepo_create_needs_the_service_key_and_validates,
+    health_and_metrics,
+    import_reports_bad_lines_and_is_idempotent,
+    audit_verify_names_the_edited_record,
+);
+
+const SERVICE_KEY: &str = "test-service-key-0123456789";
+
+struct TestApp {
+    app: App,
+    router: axum::Router,
+    db: TestDb,
+}
+
+impl TestApp {
+    async fn new(kind: Db) -> Option<TestApp> {
+        let db = TestDb::new(kind).await?;
+        let mut config =
+            Config { data_dir: db.dir.path().to_path_buf(), database_url: Some(db.url.clone()), ..Config::default() };
+        config.platform.service_key = Some(Secret(SERVICE_KEY.into()));
+        let mut app = App::open(config, Schema::Migrate).await.unwrap();
+        app.clock = Arc::new(FixedClock::new(t0()));
+        resident_server::demo::seed(&app).await.unwrap();
+        let router = resident_web::router(app.web_state().unwrap());
+        Some(TestApp { app, router, db })
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self.router.clone().oneshot(req.body(body.into()).unwrap()).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
+    async fn check_status(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/resident/v1/rid/check-status", &[("content-type", "application/json")], body.to_string())
+            .await
+    }
+}
+
+fn check_request(rid: &str) -> Value {
+    json!({
+        "id": "mosip.resident.checkstatus",
+        "version": "v1",
+        "requesttime": mosip_datetime(t0()),
+        "request": {"individualId": rid, "individualIdType": "RID"}
+    })
+}
+
+async fn check_status_answers_every_demo_status(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let expected = [
+        ("10001100010000120261101090100", "PROCESSED"),
+        ("10001100010000220261101090200", "UNDER PROCESSING"),
+        ("10001100010000320261101090300", "RESEND"),
+        ("10001100010000420261101090400", "REREGISTER"),
+        ("10001100010000520261101090500", "REJECTED"),
+        ("10001100010000620261101090600", "WAITING FOR ADDITIONAL INFORMATION FROM APPLICANT"),
+    ];
+    for (rid, status) in expected {
+        let (code, body) = t.check_status(check_request(rid)).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(body["response"]["ridStatus"], status, "{rid}: {body}");
+        assert_eq!(body["id"], "mosip.resident.checkstatus");
+        assert_eq!(body["version"], "v1");
+        assert_eq!(body["errors"], Value::Null);
+        assert_eq!(body["responsetime"], "2026-11-26T09:00:00.000Z");
+    }
+    // the individual id type is compared ignoring case, as MOSIP does
+    let mut lower = check_request(expected[0].0);
+    lower["request"]["individualIdType"] = json!("rid");
+    assert_eq!(t.check_status(lower).await.1["response"]["ridStatus"], "PROCESSED");
+    // every check was audited, with the RID masked
+    let audit = t.app.store.recent_audit(10).await.unwrap();
+    let checks: Vec<_> = audit.iter().filter(|a| a.event_id == "RES-SER-200").collect();
+    assert_eq!(checks.len(), 7);
+    assert!(
+        checks
+            .iter()
+            .all(|a| a.ref_id.as_deref().is_some_and(|r| r.contains("****")) && a.session_user_id == "anonymous")
+    );
+    assert_eq!(t.app.store.verify_audit_chain().await.unwrap(), ChainReport::Intact { records: audit_total(&t).await });
+}
+
+async fn audit_total(t: &TestApp) -> i64 {
+    match t.app.store.verify_audit_chain().await.unwrap() {
+        ChainReport::Intact { records } => records,
+        broken => panic!("{broken:?}"),
+    }
+}
+
+async fn check_status_refuses_bad_input_like_mosip(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let before_regs = t.app.store.count_registrations().await.unwrap();
+    let before_audit = audit_total(&t).await;
+    let good = check_request("10001100010000120261101090100");
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            with(&|v| {
+                v["request"]["individualId"] = json!("@345563333###");
+            }),
+            "RES-SER-408",
+            "RID not found",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualId"] = json!("10001100010000999920261101090");
+            }),
+            "RES-SER-408",
+            "RID not found",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualId"] = json!("27847657360002520181308183050");
+            }),
+            "RES-SER-408",
+            "RID not found",
+        ),
+        (
+            with(&|v| {
+                v["request"].as_object_mut().unwrap().remove("individualId");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualId",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualId"] = json!("");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualId",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualId"] = json!(12345);
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualId",
+        ),
+        (
+            with(&|v| {
+                v["request"].as_object_mut().unwrap().remove("individualIdType");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualIdType",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualIdType"] = json!("@2334#");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualIdType",
+        ),
+        (
+            with(&|v| {
+                v["request"]["individualIdType"] = json!("UIN");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- individualIdType",
+        ),
+        (
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("id");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- id",
+        ),
+        (
+            with(&|v| {
+                v["id"] = json!("mosip.resident.euin");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- id",
+        ),
+        (
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("requesttime");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- requesttime",
+        ),
+        (
+            with(&|v| {
+                v["requesttime"] = json!("#@234455");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- requesttime",
+        ),
+        (
+            with(&|v| {
+                v["requesttime"] = json!("2026-11-26 09:00:00");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- requesttime",
+        ),
+        (
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("version");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- version",
+        ),
+        (
+            with(&|v| {
+                v["version"] = json!("1.0");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- version",
+        ),
+        (
+            with(&|v| {
+                v["request"] = Value::Null;
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- request",
+        ),
+        (
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("request");
+            }),
+            "RES-SER-410",
+            "Invalid Input Parameter- request",
+        ),
+        (
+            with(&|v| {
+                v["request"] = json!("RID");
+            }),
+            "RES-SER-418",
+            "Bad Request: request must be a JSON object",
+        ),
+        (json!([1, 2]), "RES-SER-418", "Bad Request: the body must be a JSON object"),
+        (json!("text"), "RES-SER-418", "Bad Request: the body must be a JSON object"),
+    ];
+    for (body, code, message) in &cases {
+        let (status, got) = t.check_status(body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(got["errors"][0]["errorCode"], *code, "{body} -> {got}");
+        assert_eq!(got["errors"][0]["message"], *message, "{body} -> {got}");
+        assert_eq!(got["response"], Value::Null);
+        assert_eq!(got["id"], "mosip.resident.checkstatus");
+    }
+    for raw in ["{not json", "", "\u{0}\u{1}", "{\"id\": \"mosip.resident.checkstatus\", "] {
+        let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &[], raw.to_owned()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got["errors"][0]["errorCode"], "RES-SER-418", "{raw:?} -> {got}");
+    }
+    // a huge body is refused, not buffered without limit
+    let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &[], vec![b' '; 3 * 1024 * 1024]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["errors"][0]["errorCode"], "RES-SER-418");
+
+    // nothing changed, and every refusal was audited
+    assert_eq!(t.app.store.count_registrations().await.unwrap(), before_regs);
+    let after_audit = audit_total(&t).await;
+    assert_eq!(after_audit - before_audit, cases.len() as i64 + 5);
+    assert!(t.app.store.recent_audit(1).await.unwrap()[0].request_id.is_some(), "audit links to the request id");
+}
+
+fn create_request(registration_id: &str, phone: &str) -> Value {
+    json!({
+        "id": "mosip.id.create",
+        "version": "v1",
+        "requesttime": mosip_datetime(t0()),
+        "request": {
+            "registrationId": registration_id,
+            "identity": {
+                "IDSchemaVersion": 0.1,
+                "fullName": [{"language": "eng", "value": "Lina Haddad"}, {"language": "ara", "value": "لينا حداد"}],
+                "dateOfBirth": "1999/03/04",
+                "gender": [{"language": "eng", "value": "Female"}],
+                "phone": phone,
+                "email": "lina@example.org",
+                "proofOfAddress": {"value": "proofOfAddress", "type": "DOC001", "format": "pdf"}
+            },
+            "documents": [{"category": "proofOfAddress", "value": "JVBERi0xLjQKJcfsj6IK"}]
+        }
+    })
+}
+
+async fn idrepo_create_needs_the_service_key_and_validates(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let uri = "/idrepository/v1/identity/";
+    let before = t.app.store.count_identities().await.unwrap();
+    let body = create_request("10002100020000120261126090000", "9812345670").to_string();
+
+    let (status, got) = t.call("POST", uri, &[], body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(got["errors"][0]["errorCode"], "KER-ATH-401");
+    let (status, _) = t.call("POST", uri, &[("authorization", "Bearer wrong")], body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.app.store.count_identities().await.unwrap(), before);
+
+    let auth = format!("Bearer {SERVICE_KEY}");
+    let (status, got) = t.call("POST", uri, &[("authorization", &auth)], body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["response"]["status"], "ACTIVATED");
+    assert_eq!(got["response"]["alreadyPresent"], false);
+    let uin = got["response"]["identity"]["UIN"].as_str().unwrap().to_owned();
+    resident_domain::ids::Uin::parse(&uin).unwrap();
+
+    // MOSIP's cookie form works too, and the same registration is recognised
+    let cookie = format!("Authorization={SERVICE_KEY}");
+    let (_, again) = t.call("POST", uri, &[("cookie", &cookie)], body).await;
+    assert_eq!(again["response"]["alreadyPresent"], true);
+    assert_eq!(again["response"]["identity"]["UIN"], uin.as_str());
+    let stored = t.app.store.find_identity(&resident_domain::ids::Uin::parse(&uin).unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.documents[0].content, b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n");
+
+    // bad input names the field and stores nothing
+    let mid = t.app.store.count_identities().await.unwrap();
+    let bad = create_request("10002100020000220261126090000", "12ab").to_string();
+    let (status, got) = t.call("POST", uri, &[("authorization", &auth)], bad).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["errors"][0]["errorCode"], "IDR-IDC-002");
+    assert_eq!(got["errors"][0]["message"], "Invalid Input Parameter - identity/phone");
+    let mut no_request = create_request("x", "9812345670");
+    no_request.as_object_mut().unwrap().remove("request");
+    let (_, got) = t.call("POST", uri, &[("authorization", &auth)], no_request.to_string()).await;
+    assert_eq!(got["errors"][0]["message"], "Missing Input Parameter - request");
+    let mut taken = create_request("10002100020000320261126090000", "9812345670");
+    taken["request"]["identity"]["UIN"] = json!("5075291708");
+    let (_, got) = t.call("POST", uri, &[("authorization", &auth)], taken.to_string()).await;
+    assert_eq!(got["errors"][0]["errorCode"], "IDR-IDC-012", "a demo resident's UIN is taken");
+    assert_eq!(t.app.store.count_identities().await.unwrap(), mid);
+}
+
+async fn health_and_metrics(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let (status, body) = t.call("GET", "/resident/v1/actuator/health", &[], Body::empty()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("UP")));
+    t.check_status(check_request("10001100010000120261101090100")).await;
+    let (status, body) = t.call("GET", "/resident/v1/actuator/prometheus", &[], Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    assert!(
+        text.contains("http_requests_total{method=\"POST\",route=\"/resident/v1/rid/check-status\",status=\"200\"}"),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    // the database going away turns health DOWN
+    t.app.store.close().await;
+    let (status, body) = t.call("GET", "/resident/v1/actuator/health", &[], Body::empty()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("DOWN")));
+    let _ = &t.db;
+}
+
+fn resident(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_resident"))
+        .args(["--data-dir", &db.dir.path().display().to_string(), "--database-url", &db.url])
+        .args(args)
+        .env_remove("RESIDENT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+async fn import_reports_bad_lines_and_is_idempotent(kind: Db) {
+    let Some(db) = TestDb::new(kind).await else { return };
+    let file = db.dir.path().join("people.jsonl");
+    let good = |name: &str| {
+        json!({"identity": {"fullName": [{"language": "eng", "value": name}], "dateOfBirth": "1980/01/31", "gender": [{"language": "eng", "value": "Male"}]}}).to_string()
+    };
+    let lines = [
+        good("Omar Farouk"),
+        json!({"identity": {"UIN": "7509619239", "fullName": [{"language": "eng", "value": "Yusuf Ali"}], "dateOfBirth": "1970/07/07", "gender": [{"language": "eng", "value": "Male"}]}}).to_string(),
+        "{this is not json".to_owned(),
+        json!({"identity": {"fullName": [{"language": "eng", "value": "No Birthday"}], "gender": [{"language": "eng", "value": "Male"}]}}).to_string(),
+        String::new(),
+        good("Omar Farouk"),
+        json!({"identity": {"fullName": [{"language": "eng", "value": "Bad Doc"}], "dateOfBirth": "1980/01/31", "gender": [{"language": "eng", "value": "Male"}]}, "documents": [{"category": "photo", "value": "%%%"}]}).to_string(),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = resident(&db, &["import", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "rejected lines make the exit status 1: {stdout} {stderr}");
+    assert!(stdout.contains("imported 2, already present 1, rejected 3"), "{stdout}");
+    assert!(stderr.contains("line 3: not JSON"), "{stderr}");
+    assert!(stderr.contains("line 4: IDR-IDC-001 Missing Input Parameter - identity/dateOfBirth"), "{stderr}");
+    assert!(stderr.contains("line 7: documents[0].value is not base64"), "{stderr}");
+    assert!(!stderr.contains("Omar") && !stderr.contains("7509619239"), "no personal data in the report: {stderr}");
+
+    let again = resident(&db, &["import", file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("imported 0, already present 3, rejected 3"));
+
+    let verify = resident(&db, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+async fn audit_verify_names_the_edited_record(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    for _ in 0..3 {
+        t.check_status(check_request("10001100010000120261101090100")).await;
+    }
+    let ok = resident(&t.db, &["audit", "verify"]);
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"), "{}", String::from_utf8_lossy(&ok.stdout));
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&t.db.url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET session_user_id = 'someone-else' WHERE seq = 9").execute(&pool).await.unwrap();
+    let broken = resident(&t.db, &["audit", "verify"]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&broken.stdout).trim(),
+        "BROKEN at audit record 9: record content does not match its hash"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_is_committed_and_current() {
+    let generated = serde_json::to_string_pretty(&resident_web::openapi()).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p resident-server openapi` and commit it"
+    );
+    for p in ["/resident/v1/rid/check-status", "/idrepository/v1/identity/", "/resident/v1/actuator/health"] {
+        assert!(generated.contains(p), "{p} missing");
+    }
+}
+
+#[test]
+fn check_config_warns_and_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_resident"));
+        c.current_dir(dir.path()).arg("check-config").env_remove("RESIDENT_CONFIG");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = run(&[("RESIDENT_LISTNE", "x"), ("RESIDENT_PLATFORM__SERVICE_KEY", "very-secret")]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown configuration key `listne`"), "{stderr}");
+    assert!(stdout.contains("listen = \"127.0.0.1:8099\"") && !stdout.contains("very-secret"), "{stdout}");
+    let out = run(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "lots")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"));
+}
+
+#[tokio::test]
+async fn demo_is_idempotent() {
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let regs = t.app.store.count_registrations().await.unwrap();
+    resident_server::demo::seed(&t.app).await.unwrap();
+    assert_eq!(t.app.store.count_registrations().await.unwrap(), regs);
+    assert_eq!(t.app.store.count_identities().await.unwrap(), 5);
+    let rid = resident_domain::ids::Rid::parse("10001100010000120261101090100").unwrap();
+    assert_eq!(t.app.store.stage_history(&rid).await.unwrap().len(), 6, "stages are not duplicated");
+}

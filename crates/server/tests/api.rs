@@ -32,6 +32,7 @@ on_both!(
     health_and_metrics,
     import_reports_bad_lines_and_is_idempotent,
     audit_verify_names_the_edited_record,
+    two_importing_processes_never_share_a_uin,
 );
 
 const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -450,6 +451,40 @@ async fn audit_verify_names_the_edited_record(kind: Db) {
         String::from_utf8_lossy(&broken.stdout).trim(),
         "BROKEN at audit record 9: record content does not match its hash"
     );
+}
+
+async fn two_importing_processes_never_share_a_uin(kind: Db) {
+    let Some(db) = TestDb::new(kind).await else { return };
+    // migrate first so the two processes only race on data
+    assert!(resident(&db, &["migrate"]).status.success());
+    let write = |name: &str, who: &str| {
+        let path = db.dir.path().join(name);
+        let lines: Vec<String> = (0..120)
+            .map(|i| json!({"identity": {"fullName": [{"language": "eng", "value": format!("{who} {i}")}], "dateOfBirth": "1990/01/01", "gender": [{"language": "eng", "value": "Female"}]}}).to_string())
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path
+    };
+    let (a, b) = (write("a.jsonl", "Alpha"), write("b.jsonl", "Beta"));
+    let spawn = |file: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_resident"))
+            .args(["--data-dir", &db.dir.path().display().to_string(), "--database-url", &db.url, "import"])
+            .arg(file)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(&a), spawn(&b));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("imported 120, already present 0, rejected 0"));
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let distinct: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT uin_hash) FROM identity").fetch_one(&pool).await.unwrap();
+    assert_eq!(distinct, 240);
 }
 
 #[tokio::test]

@@ -17,33 +17,78 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{Backend, Store, db_err};
 
 const BATCH: usize = 512;
+const INSERT_CHUNK: usize = 64;
+const AUDIT_COLUMNS: usize = 20;
 
-/// The chain hash of a record at `seq` following `prev`.
+/// `INSERT … VALUES ($1, …, $20), ($21, …)` for `rows` records. Only placeholders are generated; no
+/// value ever becomes SQL text. SQLite gets anonymous `?` placeholders: sqlx looks every named one up
+/// with `sqlite3_bind_parameter_name`, which scans a list, so `$n` costs O(n²) per statement.
+fn insert_sql(rows: usize, anonymous: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO audit_log (seq, event_id, event_name, event_type, action_at, host_name, host_ip, app_id, \
+         app_name, session_user_id, session_user_name, module_id, module_name, ref_id, ref_id_type, description, \
+         created_by, request_id, prev_hash, hash) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..AUDIT_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", row * AUDIT_COLUMNS + col + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The chain hash of a record at `seq` following `prev`: SHA-256 over the previous hash and every
+/// field, each length-prefixed (so no two different records hash the same bytes).
 pub fn chain_hash(prev: &str, seq: i64, r: &AuditRecord) -> String {
-    let fields = serde_json::json!([
-        seq,
-        r.event_id,
-        r.event_name,
-        r.event_type,
-        epoch_ms(r.action_at),
-        r.host_name,
-        r.host_ip,
-        r.app_id,
-        r.app_name,
-        r.session_user_id,
-        r.session_user_name,
-        r.module_id,
-        r.module_name,
-        r.ref_id,
-        r.ref_id_type,
-        r.description,
-        r.created_by,
-        r.request_id,
-    ]);
+    fn field(h: &mut Sha256, bytes: &[u8]) {
+        h.update((bytes.len() as u32).to_be_bytes());
+        h.update(bytes);
+    }
+    fn opt(h: &mut Sha256, v: &Option<String>) {
+        match v {
+            Some(s) => {
+                h.update([1u8]);
+                field(h, s.as_bytes());
+            }
+            None => h.update([0u8]),
+        }
+    }
     let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(b"\n");
-    h.update(fields.to_string().as_bytes());
+    field(&mut h, prev.as_bytes());
+    h.update(seq.to_be_bytes());
+    h.update(epoch_ms(r.action_at).to_be_bytes());
+    for s in [
+        &r.event_id,
+        &r.event_name,
+        &r.event_type,
+        &r.host_name,
+        &r.host_ip,
+        &r.app_id,
+        &r.app_name,
+        &r.session_user_id,
+        &r.session_user_name,
+        &r.module_id,
+        &r.module_name,
+        &r.description,
+        &r.created_by,
+    ] {
+        field(&mut h, s.as_bytes());
+    }
+    opt(&mut h, &r.ref_id);
+    opt(&mut h, &r.ref_id_type);
+    opt(&mut h, &r.request_id);
     hex::encode(h.finalize())
 }
 
@@ -62,39 +107,37 @@ pub(crate) async fn append_in(conn: &mut AnyConnection, records: &[AuditRecord])
     let last_seq: i64 = head.try_get("seq").map_err(db_err)?;
     let mut prev: String = head.try_get("last_hash").map_err(db_err)?;
     let mut seq = last_seq - n;
-    for r in records {
-        seq += 1;
-        let hash = chain_hash(&prev, seq, r);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, event_id, event_name, event_type, action_at, host_name, host_ip, app_id, \
-             app_name, session_user_id, session_user_name, module_id, module_name, ref_id, ref_id_type, description, \
-             created_by, request_id, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(seq)
-        .bind(&r.event_id)
-        .bind(&r.event_name)
-        .bind(&r.event_type)
-        .bind(epoch_ms(r.action_at))
-        .bind(&r.host_name)
-        .bind(&r.host_ip)
-        .bind(&r.app_id)
-        .bind(&r.app_name)
-        .bind(&r.session_user_id)
-        .bind(&r.session_user_name)
-        .bind(&r.module_id)
-        .bind(&r.module_name)
-        .bind(&r.ref_id)
-        .bind(&r.ref_id_type)
-        .bind(&r.description)
-        .bind(&r.created_by)
-        .bind(&r.request_id)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        prev = hash;
+    // multi-row INSERTs: one statement per chunk instead of one per record
+    let anonymous = conn.backend_name() == "SQLite";
+    for chunk in records.chunks(INSERT_CHUNK) {
+        let sql = insert_sql(chunk.len(), anonymous);
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            seq += 1;
+            let hash = chain_hash(&prev, seq, r);
+            q = q
+                .bind(seq)
+                .bind(&r.event_id)
+                .bind(&r.event_name)
+                .bind(&r.event_type)
+                .bind(epoch_ms(r.action_at))
+                .bind(&r.host_name)
+                .bind(&r.host_ip)
+                .bind(&r.app_id)
+                .bind(&r.app_name)
+                .bind(&r.session_user_id)
+                .bind(&r.session_user_name)
+                .bind(&r.module_id)
+                .bind(&r.module_name)
+                .bind(&r.ref_id)
+                .bind(&r.ref_id_type)
+                .bind(&r.description)
+                .bind(&r.created_by)
+                .bind(&r.request_id)
+                .bind(std::mem::replace(&mut prev, hash.clone()))
+                .bind(hash);
+        }
+        q.execute(&mut *conn).await.map_err(db_err)?;
     }
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(&prev)
@@ -125,12 +168,12 @@ impl AuditWriter {
                         Err(_) => break,
                     }
                 }
-                let records: Vec<AuditRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+                let (records, replies): (Vec<AuditRecord>, Vec<_>) = batch.drain(..).unzip();
                 let result = write_batch(&pool, &records).await;
                 if let Err(e) = &result {
                     tracing::error!(error = %e, records = records.len(), "audit batch failed");
                 }
-                for (_, reply) in batch.drain(..) {
+                for reply in replies {
                     let _ = reply.send(result.clone());
                 }
             }

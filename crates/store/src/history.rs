@@ -70,17 +70,17 @@ impl ServiceHistory for Store {
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<ServiceEvent>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM resident_transaction WHERE event_id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(self.reader()).await.map_err(db_err)?;
+        let sql = format!("SELECT {COLUMNS} FROM resident_transaction WHERE event_id = $1");
+        let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.reader()).await.map_err(db_err)?;
         row.as_ref().map(event_from_row).transpose()
     }
 
     async fn events_for(&self, token: &IdentityToken, page: u32, size: u32) -> Result<Vec<ServiceEvent>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM resident_transaction WHERE token_id = $1 \
              ORDER BY pinned_status DESC, request_dtimes DESC, event_id DESC LIMIT $2 OFFSET $3"
-        ));
-        let rows = sqlx::query(sql)
+        );
+        let rows = sqlx::query(&sql)
             .bind(&token.0)
             .bind(i64::from(size))
             .bind(i64::from(page) * i64::from(size))

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use crate::Backend;
@@ -29,10 +28,10 @@ pub fn migrator(backend: Backend) -> Migrator {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => pg,
             };
-            Migration::new(*version, Cow::Borrowed(*desc), MigrationType::Simple, sql.into_sql_str(), false)
+            Migration::new(*version, Cow::Borrowed(*desc), MigrationType::Simple, Cow::Borrowed(sql), false)
         })
         .collect();
     // A database that has a migration this binary does not know was written by a newer version:
     // the migrator refuses it (ignore_missing stays false).
-    Migrator::with_migrations(migrations)
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -131,8 +131,8 @@ async fn identities_are_encrypted_and_idempotent(kind: Db) {
     // nothing personal is readable in the database
     let pool = raw(&db).await;
     for (table, col) in [("identity", "data"), ("identity_document", "content")] {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {col} FROM {table}"));
-        let blobs: Vec<Vec<u8>> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        let sql = format!("SELECT {col} FROM {table}");
+        let blobs: Vec<Vec<u8>> = sqlx::query_scalar(&sql).fetch_all(&pool).await.unwrap();
         for b in blobs {
             for needle in [&b"Jane"[..], created.uin.expose().as_bytes(), b"PNGDATA"] {
                 assert!(!b.windows(needle.len()).any(|w| w == needle), "{table}.{col} leaks");

@@ -52,9 +52,7 @@ impl TestDb {
                     .await
                     .expect("connect to TEST_POSTGRES_URL");
                 #[allow(clippy::expect_used)]
-                pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create test database");
+                pool.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
                 pool.close().await;
                 let url = replace_db_name(&admin, &name);
                 Some(TestDb { url, dir, pg_admin: Some((admin, name)) })
@@ -87,9 +85,7 @@ impl Drop for TestDb {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = AnyPoolOptions::new().max_connections(1).connect(&admin).await {
-                        let _ = pool
-                            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                            .await;
+                        let _ = pool.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
                         pool.close().await;
                     }
                 });

@@ -1,1 +1,328 @@
-fn main() {}
+//! `resident-bench`: RID-status throughput and latency through the real server, next to a bare axum
+//! JSON endpoint measured in the same run, on SQLite and on PostgreSQL.
+//!
+//!     cargo run --release --bin resident-bench -- --backend both
+//!
+//! The servers and the load generator run in this process on separate runtimes, over loopback TCP
+//! with keep-alive connections. Every response is checked (HTTP 200 and the expected body).
+
+#![allow(clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::routing::post;
+use clap::Parser;
+use rand::Rng;
+use resident_domain::clock::mosip_datetime;
+use resident_domain::ids::{CentreId, MachineId, Rid};
+use resident_domain::registration::{InternalStatus, Registration, RegistrationType, StageRecord, TransactionType};
+use resident_server::app::{App, Schema};
+use resident_server::config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmark POST /resident/v1/rid/check-status against a bare axum JSON endpoint")]
+struct Args {
+    /// sqlite, postgres or both
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// An administrative PostgreSQL URL; a throw-away database is created there and dropped after.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+    #[arg(long, default_value_t = 100_000)]
+    registrations: u32,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Measured seconds per endpoint (after a warm-up of a quarter of that).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Database pool size (SQLite: reader connections; there is always one writer).
+    #[arg(long, default_value_t = 16)]
+    max_connections: u32,
+    /// Worker threads for the servers' runtime (the load generator gets its own).
+    #[arg(long, default_value_t = 2)]
+    server_threads: usize,
+}
+
+struct Figures {
+    requests: u64,
+    errors: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let backends: Vec<&str> = match args.backend.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        "sqlite" => vec!["sqlite"],
+        "postgres" => vec!["postgres"],
+        other => bail!("unknown backend {other}"),
+    };
+    let server_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.server_threads).enable_all().build()?;
+    let client_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("loadgen").enable_all().build()?;
+    println!(
+        "machine: {} cores; {} registrations; {} connections; {} s per endpoint",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        args.registrations,
+        args.connections,
+        args.seconds
+    );
+    for backend in backends {
+        let dir = tempfile::tempdir()?;
+        let (url, drop_db) = match backend {
+            "sqlite" => (format!("sqlite://{}/bench.db", dir.path().display()), None),
+            _ => {
+                let name = format!("resident_bench_{}", std::process::id());
+                server_rt.block_on(admin(&args.postgres_url, &format!("CREATE DATABASE {name}")))?;
+                let base = args.postgres_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_default();
+                (format!("{base}/{name}"), Some(name))
+            }
+        };
+        let result = run_backend(&args, &server_rt, &client_rt, backend, &url, dir.path());
+        if let Some(name) = drop_db {
+            server_rt.block_on(admin(&args.postgres_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))?;
+        }
+        result?;
+    }
+    Ok(())
+}
+
+async fn admin(url: &str, sql: &str) -> Result<()> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
+    sqlx::query(sql).execute(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+fn run_backend(
+    args: &Args,
+    server_rt: &tokio::runtime::Runtime,
+    client_rt: &tokio::runtime::Runtime,
+    backend: &str,
+    url: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
+    config.database.max_connections = args.max_connections;
+    let (rid_addr, bare_addr, rids) = server_rt.block_on(async {
+        let app = App::open(config, Schema::Migrate).await?;
+        let started = Instant::now();
+        let rids = seed(&app, args.registrations).await?;
+        println!("\n[{backend}] seeded {} registrations in {:.1} s", rids.len(), started.elapsed().as_secs_f64());
+        let router = resident_web::router(app.web_state()?);
+        let rid_addr = spawn_server(router).await?;
+        let bare = Router::new().route(
+            "/bare",
+            post(|body: axum::body::Bytes| async move {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                axum::Json(serde_json::json!({"id": v["id"], "response": {"ridStatus": "PROCESSED"}, "errors": null}))
+            }),
+        );
+        let bare_addr = spawn_server(bare).await?;
+        anyhow::Ok((rid_addr, bare_addr, rids))
+    })?;
+
+    let requesttime = mosip_datetime(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..2000)
+            .map(|i| {
+                let rid = &rids[(i * 7919) % rids.len()];
+                format!(
+                    r#"{{"id":"mosip.resident.checkstatus","version":"v1","requesttime":"{requesttime}","request":{{"individualId":"{rid}","individualIdType":"RID"}}}}"#
+                )
+            })
+            .collect(),
+    );
+    let seconds = Duration::from_secs(args.seconds);
+    let bare = client_rt.block_on(load(bare_addr, "/bare", bodies.clone(), args.connections, seconds))?;
+    let rid = client_rt.block_on(load(rid_addr, "/resident/v1/rid/check-status", bodies, args.connections, seconds))?;
+    println!("  {:<38} {:>10} {:>9} {:>9} {:>8}", "endpoint", "req/s", "p50 ms", "p99 ms", "errors");
+    for (name, f) in [("bare axum JSON (POST /bare)", &bare), ("POST /resident/v1/rid/check-status", &rid)] {
+        println!("  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}", name, f.rps, f.p50_ms, f.p99_ms, f.errors);
+    }
+    println!(
+        "  check-status / bare = {:.0}%  ({} + {} requests)",
+        100.0 * rid.rps / bare.rps.max(1.0),
+        bare.requests,
+        rid.requests
+    );
+    Ok(())
+}
+
+async fn spawn_server(router: Router) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(addr)
+}
+
+/// Registrations spread over every internal status, each with a short stage history.
+async fn seed(app: &App, n: u32) -> Result<Vec<String>> {
+    let base = time::macros::datetime!(2026-10-01 00:00 UTC);
+    let centre = CentreId::parse("10001").context("centre")?;
+    let statuses = InternalStatus::ALL;
+    let ctx = app.operator_context();
+    let mut rids = Vec::with_capacity(n as usize);
+    let mut batch = Vec::with_capacity(5000);
+    for i in 0..n {
+        let machine = MachineId::parse(&format!("{:05}", 10001 + i / 90_000)).context("machine")?;
+        let at = base + time::Duration::seconds(i64::from(i));
+        let rid = Rid::compose(&centre, &machine, i % 90_000 + 1, at);
+        rids.push(rid.as_str().to_owned());
+        let status = statuses[(i as usize) % statuses.len()];
+        batch.push((
+            Registration {
+                rid,
+                registration_type: RegistrationType::New,
+                status: Some(status),
+                latest_transaction: Some(TransactionType::ValidatePacket),
+                latest_transaction_at: Some(at),
+                last_success_stage: Some("PacketValidatorStage".into()),
+                retry_count: (i % 12) as i32,
+                created_at: at,
+                updated_at: at,
+            },
+            vec![StageRecord {
+                transaction_type: TransactionType::PacketReceiver,
+                status: "SUCCESS".into(),
+                comment: "received".into(),
+                at,
+            }],
+        ));
+        if batch.len() == 5000 {
+            app.store.record_registrations(&batch, &ctx).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        app.store.record_registrations(&batch, &ctx).await?;
+    }
+    Ok(rids)
+}
+
+async fn load(
+    addr: SocketAddr,
+    path: &str,
+    bodies: Arc<Vec<String>>,
+    connections: usize,
+    measure: Duration,
+) -> Result<Figures> {
+    let warmup = measure / 4;
+    let start = Instant::now() + warmup;
+    let end = start + measure;
+    let mut tasks = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let bodies = bodies.clone();
+        let path = path.to_owned();
+        tasks.push(tokio::spawn(async move { connection(addr, &path, &bodies, c, start, end).await }));
+    }
+    let mut latencies: Vec<u32> = Vec::new();
+    let mut errors = 0u64;
+    for t in tasks {
+        let (lat, err) = t.await??;
+        latencies.extend(lat);
+        errors += err;
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+        }
+    };
+    Ok(Figures {
+        requests: latencies.len() as u64,
+        errors,
+        rps: latencies.len() as f64 / measure.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}
+
+/// One keep-alive HTTP/1.1 connection sending requests back to back; latencies in microseconds for
+/// the requests completed inside the measured window.
+async fn connection(
+    addr: SocketAddr,
+    path: &str,
+    bodies: &[String],
+    seed: usize,
+    start: Instant,
+    end: Instant,
+) -> Result<(Vec<u32>, u64)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut lat = Vec::with_capacity(100_000);
+    let mut errors = 0u64;
+    let mut i = seed * 31 + resident_domain::clock::rng().gen_range(0..bodies.len());
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        let body = &bodies[i % bodies.len()];
+        i += 1;
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let t = Instant::now();
+        stream.write_all(req.as_bytes()).await?;
+        let (status, ok) = read_response(&mut stream, &mut buf).await?;
+        let elapsed = t.elapsed();
+        if t >= start {
+            lat.push(elapsed.as_micros().min(u128::from(u32::MAX)) as u32);
+            if status != 200 || !ok {
+                errors += 1;
+            }
+        }
+    }
+    Ok((lat, errors))
+}
+
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, bool)> {
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    let (head_end, length) = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..pos])?;
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+                })
+                .context("no content-length")?;
+            break (pos + 4, length);
+        }
+    };
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed mid-body");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let status: u16 = std::str::from_utf8(&buf[9..12])?.parse()?;
+    let body = &buf[head_end..head_end + length];
+    let ok = body.windows(11).any(|w| w == b"\"ridStatus\"");
+    Ok((status, ok))
+}

@@ -232,6 +232,45 @@ pub fn mask_id(value: &str) -> String {
     chars.iter().enumerate().map(|(i, c)| if i == 0 || i >= n - 2 { *c } else { '*' }).collect()
 }
 
+/// `len` digits: a first digit from 2 to 9, random digits, then the Verhoeff check digit.
+fn random_with_check_digit(rng: &mut impl Rng, len: usize) -> Vec<u8> {
+    let mut digits = Vec::with_capacity(len);
+    digits.push(b'0' + rng.gen_range(2..10u8));
+    for _ in 1..len - 1 {
+        digits.push(b'0' + rng.gen_range(0..10u8));
+    }
+    digits.push(b'0' + verhoeff_digit(&digits));
+    digits
+}
+
+/// Clear-value access and masked `Debug`/`Display` for an identifier newtype.
+macro_rules! masked_id {
+    ($name:ident) => {
+        impl $name {
+            /// The clear digits. Call only to hash, encrypt, or show the owner their own id.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            pub fn masked(&self) -> String {
+                mask_id(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.masked())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.masked())
+            }
+        }
+    };
+}
+
 /// A Unique Identification Number: 10 digits, Verhoeff check digit, kernel filters.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Uin(String);
@@ -273,12 +312,7 @@ impl Uin {
     /// A random UIN that passes the generator's filters (stricter than the validator's).
     pub fn generate(rng: &mut impl Rng) -> Self {
         loop {
-            let mut digits = Vec::with_capacity(Self::LENGTH);
-            digits.push(b'0' + rng.gen_range(2..10u8));
-            for _ in 1..Self::LENGTH - 1 {
-                digits.push(b'0' + rng.gen_range(0..10u8));
-            }
-            digits.push(b'0' + verhoeff_digit(&digits));
+            let digits = random_with_check_digit(rng, Self::LENGTH);
             if uin_filters(&digits, true) {
                 continue;
             }
@@ -288,28 +322,9 @@ impl Uin {
             }
         }
     }
-
-    /// The clear digits. Call only to hash, encrypt, or show the owner their own UIN.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn masked(&self) -> String {
-        mask_id(&self.0)
-    }
 }
 
-impl fmt::Debug for Uin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Uin({})", self.masked())
-    }
-}
-
-impl fmt::Display for Uin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
+masked_id!(Uin);
 
 /// A Virtual ID: 16 digits, Verhoeff check digit, kernel filters.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -341,39 +356,16 @@ impl Vid {
 
     pub fn generate(rng: &mut impl Rng) -> Self {
         loop {
-            let mut digits = Vec::with_capacity(Self::LENGTH);
-            digits.push(b'0' + rng.gen_range(2..10u8));
-            for _ in 1..Self::LENGTH - 1 {
-                digits.push(b'0' + rng.gen_range(0..10u8));
-            }
-            digits.push(b'0' + verhoeff_digit(&digits));
+            let digits = random_with_check_digit(rng, Self::LENGTH);
             let candidate = String::from_utf8_lossy(&digits).into_owned();
             if let Ok(vid) = Vid::parse(&candidate) {
                 return vid;
             }
         }
     }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn masked(&self) -> String {
-        mask_id(&self.0)
-    }
 }
 
-impl fmt::Debug for Vid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Vid({})", self.masked())
-    }
-}
-
-impl fmt::Display for Vid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
+masked_id!(Vid);
 
 /// A registration id: centre (5) + machine (5) + sequence (5) + UTC timestamp `yyyyMMddHHmmss` (14).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

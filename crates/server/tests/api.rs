@@ -18,12 +18,7 @@ use resident_testkit::{Db, TestDb, t0};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Sqlite).await } )+ }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Postgres).await } )+ }
-    };
-}
+use resident_testkit::on_both;
 
 on_both!(
     check_status_answers_every_demo_status,

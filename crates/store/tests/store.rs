@@ -26,12 +26,7 @@ use resident_testkit::{Db, TestDb, t0};
 use serde_json::json;
 use sqlx::Executor;
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Sqlite).await } )+ }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(resident_testkit::Db::Postgres).await } )+ }
-    };
-}
+use resident_testkit::on_both;
 
 on_both!(
     migrations_apply_and_refuse_a_newer_schema,

@@ -95,6 +95,21 @@ impl Drop for TestDb {
     }
 }
 
+/// Declares each listed `async fn name(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Db::Sqlite).await } )+
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Db::Postgres).await } )+
+        }
+    };
+}
+
 /// A fixed instant tests start from.
 pub fn t0() -> time::OffsetDateTime {
     time::macros::datetime!(2026-11-26 09:00 UTC)

@@ -369,6 +369,24 @@ async fn idrepo_create_needs_the_service_key_and_validates(kind: Db) {
 
 async fn health_and_metrics(kind: Db) {
     let Some(t) = TestApp::new(kind).await else { return };
+    // a plain client request id is kept (and audited); anything else is replaced
+    for (sent, kept) in
+        [("trace-42_abc", true), ("<script>alert(1)</script>", false), ("a b", false), (&"x".repeat(65), false)]
+    {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/resident/v1/rid/check-status")
+            .header("x-request-id", sent)
+            .body(Body::from(check_request("10001100010000120261101090100").to_string()))
+            .unwrap();
+        let res = t.router.clone().oneshot(req).await.unwrap();
+        let echoed = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+        assert_eq!(echoed == sent, kept, "{sent:?} -> {echoed:?}");
+        assert_eq!(t.app.store.recent_audit(1).await.unwrap()[0].request_id.as_deref(), Some(echoed.as_str()));
+    }
+    drop(t);
+
+    let Some(t) = TestApp::new(kind).await else { return };
     let (status, body) = t.call("GET", "/resident/v1/actuator/health", &[], Body::empty()).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("UP")));
     t.check_status(check_request("10001100010000120261101090100")).await;

@@ -55,6 +55,19 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     res
 }
 
+/// A client may send its own `x-request-id` (to correlate across systems), but only a plain token: anything
+/// else could forge log lines or audit fields, so it is replaced with a fresh id.
+async fn sanitize_request_id(mut req: Request, next: Next) -> Response {
+    let acceptable = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=64).contains(&b.len()) && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+    };
+    if req.headers().get(&REQUEST_ID).is_some_and(|v| !acceptable(v)) {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(req).await
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     bare_error(StatusCode::INTERNAL_SERVER_ERROR, "RES-SER-423", "Unknown exception occured.")
@@ -73,6 +86,7 @@ pub fn apply(router: Router) -> Router {
         });
     router.layer(axum::middleware::from_fn(record_metrics)).layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(sanitize_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

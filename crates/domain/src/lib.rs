@@ -1,13 +1,17 @@
 //! Resident Services domain. No IO: time and randomness come in as parameters.
 
 pub mod audit;
+pub mod authtype;
 pub mod clock;
 pub mod error;
 pub mod history;
 pub mod identity;
 pub mod ids;
+pub mod notification;
+pub mod otp;
 pub mod ports;
 pub mod registration;
 pub mod usecases;
+pub mod vid;
 
 pub use error::{ResidentError, StoreError};

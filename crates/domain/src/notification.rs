@@ -1,0 +1,214 @@
+//! Notifications: templates per language kept as data under MOSIP's template codes
+//! (`<CODE>_EMAIL_SUB`, `<CODE>_EMAIL`, `<CODE>_SMS`), the language choice MOSIP makes, and the
+//! messages the channels deliver.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::IdentityJson;
+
+pub const DEFAULT_TEMPLATES: &str = include_str!("../data/templates.json");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+/// A message ready for a channel. Personal data: `Debug` shows only the channel and template.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub channel: Channel,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub template: String,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutgoingMessage({:?}, {})", self.channel, self.template)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    by_lang: HashMap<String, HashMap<String, String>>,
+    /// Used when the resident has no preferred language (MOSIP `mosip.default.template-languages`).
+    pub default_languages: Vec<String>,
+}
+
+impl Templates {
+    pub fn parse(json: &str, default_languages: Vec<String>) -> Result<Self, String> {
+        let by_lang: HashMap<String, HashMap<String, String>> =
+            serde_json::from_str(json).map_err(|e| format!("templates: {e}"))?;
+        for lang in &default_languages {
+            if !by_lang.contains_key(lang) {
+                return Err(format!("templates: no templates for default language {lang}"));
+            }
+        }
+        Ok(Templates { by_lang, default_languages })
+    }
+
+    pub fn default_templates(default_languages: Vec<String>) -> Result<Self, String> {
+        Self::parse(DEFAULT_TEMPLATES, default_languages)
+    }
+
+    /// Every language/code pair the channels need exists for `code` (checked at start-up and in tests).
+    pub fn has(&self, lang: &str, code: &str) -> bool {
+        self.by_lang.get(lang).is_some_and(|t| {
+            ["_EMAIL_SUB", "_EMAIL", "_SMS"].iter().all(|suffix| t.contains_key(&format!("{code}{suffix}")))
+        })
+    }
+
+    /// The resident's preferred language when we have templates in it; else the defaults (MOSIP sends
+    /// one message in all of them).
+    pub fn languages_for(&self, identity: &IdentityJson) -> Vec<String> {
+        let preferred: Vec<String> = identity
+            .text("preferredLang")
+            .map(|p| p.split(',').map(|l| l.trim().to_owned()).filter(|l| self.by_lang.contains_key(l)).collect())
+            .unwrap_or_default();
+        if preferred.is_empty() { self.default_languages.clone() } else { preferred }
+    }
+
+    fn render_one(&self, lang: &str, key: &str, vars: &BTreeMap<&str, String>) -> Option<String> {
+        let template = self.by_lang.get(lang)?.get(key)?;
+        // longest names first, so `$name` does not eat the start of `$nameOther`
+        let mut names: Vec<&&str> = vars.keys().collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut out = template.clone();
+        for n in names {
+            out = out.replace(&format!("${n}"), &vars[*n]);
+        }
+        Some(out)
+    }
+
+    /// The email and SMS for `code`, in each language, joined; `$name` is the resident's name in that
+    /// language.
+    pub fn render(
+        &self,
+        code: &str,
+        identity: &IdentityJson,
+        vars: &BTreeMap<&str, String>,
+    ) -> (Option<String>, Option<String>, Option<String>) {
+        let mut subjects = Vec::new();
+        let mut emails = Vec::new();
+        let mut smss = Vec::new();
+        for lang in self.languages_for(identity) {
+            let mut v = vars.clone();
+            v.insert("name", identity.localized("fullName", &lang).unwrap_or_default().to_owned());
+            if let Some(s) = self.render_one(&lang, &format!("{code}_EMAIL_SUB"), &v) {
+                subjects.push(s);
+            }
+            if let Some(s) = self.render_one(&lang, &format!("{code}_EMAIL"), &v) {
+                emails.push(s);
+            }
+            if let Some(s) = self.render_one(&lang, &format!("{code}_SMS"), &v) {
+                smss.push(s);
+            }
+        }
+        let join = |v: Vec<String>, sep: &str| (!v.is_empty()).then(|| v.join(sep));
+        (join(subjects, " / "), join(emails, "\n\n----\n\n"), join(smss, "\n"))
+    }
+
+    /// Messages for every contact the identity has.
+    pub fn messages(&self, code: &str, identity: &IdentityJson, vars: &BTreeMap<&str, String>) -> Vec<OutgoingMessage> {
+        let (subject, email, sms) = self.render(code, identity, vars);
+        let mut out = Vec::new();
+        if let (Some(to), Some(body)) = (identity.text("email"), email) {
+            out.push(OutgoingMessage {
+                channel: Channel::Email,
+                to: to.to_owned(),
+                subject,
+                body,
+                template: code.to_owned(),
+            });
+        }
+        if let (Some(to), Some(body)) = (identity.text("phone"), sms) {
+            out.push(OutgoingMessage {
+                channel: Channel::Sms,
+                to: to.to_owned(),
+                subject: None,
+                body,
+                template: code.to_owned(),
+            });
+        }
+        out
+    }
+}
+
+/// MOSIP's wording for which channels were notified.
+pub fn notified_message(messages: &[OutgoingMessage]) -> &'static str {
+    let email = messages.iter().any(|m| m.channel == Channel::Email);
+    let sms = messages.iter().any(|m| m.channel == Channel::Sms);
+    match (email, sms) {
+        (true, true) => "Notification has been sent to the provided contact detail(s)",
+        (false, true) => "Notification has been sent to the provided contact phone number",
+        (true, false) => "Notification has been sent to the provided email ",
+        (false, false) => "No contact detail is registered to notify",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn identity(pref: Option<&str>) -> IdentityJson {
+        let mut m = json!({
+            "fullName": [{"language": "eng", "value": "Jane Doe"}, {"language": "ara", "value": "جين دو"}],
+            "email": "jane@example.org", "phone": "9876543210"
+        });
+        if let Some(p) = pref {
+            m["preferredLang"] = json!(p);
+        }
+        IdentityJson(m.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn every_code_exists_in_every_language() {
+        let t = Templates::default_templates(vec!["eng".into()]).unwrap();
+        for lang in ["eng", "fra", "ara"] {
+            for code in [
+                "OTP",
+                "RS_VIN_GEN_SUCCESS",
+                "RS_VIN_GEN_FAILURE",
+                "RS_VIN_REV_SUCCESS",
+                "RS_VIN_REV_FAILURE",
+                "RS_LOCK_AUTH_SUCCESS",
+                "RS_LOCK_AUTH_FAILURE",
+                "RS_UNLOCK_AUTH_SUCCESS",
+                "RS_UNLOCK_AUTH_FAILURE",
+                "RS_AUTH_HIST_SUCCESS",
+                "RS_AUTH_HIST_FAILURE",
+            ] {
+                assert!(t.has(lang, code), "{lang} {code}");
+            }
+        }
+    }
+
+    #[test]
+    fn preferred_language_else_defaults() {
+        let t = Templates::default_templates(vec!["eng".into(), "fra".into()]).unwrap();
+        let vars = BTreeMap::from([("otp", "123456".to_owned()), ("validMinutes", "3".to_owned())]);
+        let (subject, email, sms) = t.render("OTP", &identity(Some("ara")), &vars);
+        assert!(subject.unwrap().contains("كلمة مرور"));
+        assert!(email.unwrap().contains("جين دو"));
+        assert!(sms.unwrap().contains("123456"));
+        let (subject, email, _) = t.render("OTP", &identity(None), &vars);
+        assert!(subject.unwrap().contains(" / "), "both default languages");
+        let email = email.unwrap();
+        assert!(email.contains("Dear Jane Doe") && email.contains("Bonjour Jane Doe"));
+    }
+
+    #[test]
+    fn channels_follow_the_contacts_and_mosips_wording() {
+        let t = Templates::default_templates(vec!["eng".into()]).unwrap();
+        let msgs = t.messages("RS_VIN_GEN_SUCCESS", &identity(Some("eng")), &BTreeMap::new());
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(notified_message(&msgs), "Notification has been sent to the provided contact detail(s)");
+        assert_eq!(notified_message(&msgs[1..]), "Notification has been sent to the provided contact phone number");
+        assert!(!format!("{:?}", msgs[0]).contains("jane@"));
+    }
+}

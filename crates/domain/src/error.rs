@@ -29,6 +29,27 @@ pub enum ResidentError {
     /// IDR-IDC-012
     #[error("Record already exists in DB")]
     IdRepoRecordExists,
+    /// RES-SER-422: the OTP did not authorise the request (MOSIP 1.2.0 passes IDA's reason as the message).
+    #[error("{0}")]
+    OtpValidationFailed(String),
+    /// RES-SER-405
+    #[error("Maximum allowed VIDs are active. Deactivate VID to generate new one.")]
+    VidAlreadyPresent,
+    /// RES-SER-406
+    #[error("Exception while creating VID")]
+    VidCreationFailed,
+    /// RES-SER-407
+    #[error("VID revocation request failed. Please visit the nearest registration center for assistance.")]
+    VidRevocationFailed,
+    /// RES-SER-446
+    #[error("Invalid page start value")]
+    InvalidPageStart,
+    /// RES-SER-447
+    #[error("Invalid page fetch value")]
+    InvalidPageFetch,
+    /// An IDA (`IDA-*`) error, answered in IDA's own envelope by the OTP endpoint.
+    #[error("{1}")]
+    Ida(&'static str, String),
     /// RES-SER-423: something failed on our side. The detail is for the log, never for the client.
     #[error("Unknown exception occured.")]
     Internal(String),
@@ -48,6 +69,13 @@ impl ResidentError {
             ResidentError::IdRepoMissingInput(_) => "IDR-IDC-001",
             ResidentError::IdRepoInvalidInput(_) => "IDR-IDC-002",
             ResidentError::IdRepoRecordExists => "IDR-IDC-012",
+            ResidentError::OtpValidationFailed(_) => "RES-SER-422",
+            ResidentError::VidAlreadyPresent => "RES-SER-405",
+            ResidentError::VidCreationFailed => "RES-SER-406",
+            ResidentError::VidRevocationFailed => "RES-SER-407",
+            ResidentError::InvalidPageStart => "RES-SER-446",
+            ResidentError::InvalidPageFetch => "RES-SER-447",
+            ResidentError::Ida(code, _) => code,
             ResidentError::Internal(_) => "RES-SER-423",
             ResidentError::Unavailable(_) => "RES-SER-411",
         }

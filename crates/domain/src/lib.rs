@@ -1,6 +1,7 @@
 //! Resident Services domain. No IO: time and randomness come in as parameters.
 
 pub mod audit;
+pub mod auth_usecases;
 pub mod authtype;
 pub mod clock;
 pub mod error;

@@ -17,6 +17,9 @@ pub struct OtpPolicy {
     /// At most this many OTPs per identity within `flooding_window_seconds`.
     pub flooding_max: i64,
     pub flooding_window_seconds: i64,
+    /// A fixed code for conformance testing. Refused by the configuration unless the profile is
+    /// `development`; start-up warns loudly when it is set.
+    pub fixed_code: Option<String>,
 }
 
 impl Default for OtpPolicy {
@@ -28,6 +31,7 @@ impl Default for OtpPolicy {
             freeze_seconds: 1800,
             flooding_max: 10,
             flooding_window_seconds: 600,
+            fixed_code: None,
         }
     }
 }

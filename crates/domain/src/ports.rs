@@ -112,3 +112,143 @@ pub trait ServiceHistory: Send + Sync {
 pub trait HealthCheck: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+/// Everything a change must commit together with it: audit records, notifications to send (as jobs),
+/// the service-history event and authentication transactions.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub audit: Vec<AuditRecord>,
+    pub notifications: Vec<crate::notification::OutgoingMessage>,
+    pub event: Option<ServiceEvent>,
+    pub auth_transactions: Vec<AuthTransaction>,
+}
+
+/// One authentication attempt against an identity (IDA's `auth_transaction`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthTransaction {
+    pub token: IdentityToken,
+    pub at: OffsetDateTime,
+    /// `OTP-REQUEST`, `OTP-AUTH`, `DEMO-AUTH`, … (several joined with `,`)
+    pub auth_type_code: String,
+    /// `Y` or `N`
+    pub status_code: String,
+    pub status_comment: String,
+    /// `UIN` or `VID`
+    pub ref_id_type: String,
+    /// The partner's name, or this service for the resident's own requests.
+    pub entity_name: String,
+    pub transaction_id: String,
+    /// The IDA error code of a failure, or `Y`.
+    pub response_code: String,
+}
+
+/// An identity found by UIN or VID.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub identity_id: String,
+    pub uin: Uin,
+    pub token: IdentityToken,
+    pub status: String,
+    pub identity: IdentityJson,
+    /// Set when the identity was found through this VID.
+    pub vid: Option<crate::vid::VidRecord>,
+}
+
+impl Resolved {
+    /// The key that OTP rows and the freeze guard are kept under: the identity, so UIN and VIDs share them.
+    pub fn guard_key(&self) -> &str {
+        &self.token.0
+    }
+}
+
+/// An OTP to record.
+#[derive(Debug, Clone)]
+pub struct NewOtp {
+    pub transaction_id: String,
+    pub otp: crate::otp::Otp,
+    pub channels: Vec<crate::otp::OtpChannel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpIssueRefusal {
+    /// IDA-OTA-001
+    Flooded,
+    /// IDA-OTA-013
+    Frozen,
+}
+
+#[async_trait]
+pub trait AuthRepository: Send + Sync {
+    /// UIN, or VID while it is usable, to its identity.
+    async fn resolve(&self, id: &crate::ids::IndividualId, now: OffsetDateTime)
+    -> Result<Option<Resolved>, StoreError>;
+
+    /// Records an OTP (as a keyed hash) with its effects, unless the identity is frozen or flooded.
+    async fn issue_otp(
+        &self,
+        who: &Resolved,
+        otp: &NewOtp,
+        policy: &crate::otp::OtpPolicy,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), OtpIssueRefusal>, StoreError>;
+
+    /// Checks an OTP for this identity and transaction: single use, expiry, failure count and freeze
+    /// are enforced atomically. A success also uses up one transaction of a limited VID.
+    async fn verify_otp(
+        &self,
+        who: &Resolved,
+        transaction_id: &str,
+        otp: &crate::otp::Otp,
+        policy: &crate::otp::OtpPolicy,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), crate::otp::OtpRefusal>, StoreError>;
+
+    /// Commits effects that belong to no other change (a refused request, a read).
+    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Active, unexpired VIDs of an identity, newest first.
+    async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<crate::vid::VidRecord>, StoreError>;
+
+    /// Stores a new VID; `retire` VIDs are set to REVOKED in the same transaction (policy auto-restore).
+    async fn create_vid(
+        &self,
+        who: &Resolved,
+        vid: &crate::vid::VidRecord,
+        retire: &[crate::ids::Vid],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a VID's status; `replacement` is created in the same transaction when the policy restores.
+    async fn set_vid_status(
+        &self,
+        who: &Resolved,
+        vid: &crate::ids::Vid,
+        status: &str,
+        replacement: Option<&crate::vid::VidRecord>,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The identity's VID record for `vid`, whatever its status.
+    async fn vid_record(&self, vid: &crate::ids::Vid) -> Result<Option<(String, crate::vid::VidRecord)>, StoreError>;
+
+    async fn lock_states(&self, identity_id: &str) -> Result<Vec<crate::authtype::LockState>, StoreError>;
+
+    async fn set_locks(
+        &self,
+        identity_id: &str,
+        states: &[crate::authtype::LockState],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Newest first; `page_start` counts from 1.
+    async fn auth_transactions(
+        &self,
+        token: &IdentityToken,
+        page_start: u32,
+        page_fetch: u32,
+    ) -> Result<Vec<AuthTransaction>, StoreError>;
+}

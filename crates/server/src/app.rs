@@ -7,7 +7,10 @@ use anyhow::{Context, Result, anyhow};
 use resident_domain::audit::AuditContext;
 use resident_domain::clock::{Clock, SystemClock};
 use resident_domain::identity::{IdentitySchema, Languages};
+use resident_domain::notification::{OutgoingMessage, Templates};
 use resident_domain::registration::StatusPolicy;
+use resident_domain::vid::VidPolicy;
+use resident_notify::{Notifier, SmtpConfig, SmtpTls};
 use resident_store::jobs::{JobHandler, Worker};
 use resident_store::{Backend, Store, StoreOptions, Vault};
 use resident_web::{AppState, HostInfo, Services};
@@ -20,6 +23,25 @@ pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
+    pub templates: Arc<Templates>,
+    pub vid_policy: Arc<VidPolicy>,
+    pub notifier: Arc<Notifier>,
+}
+
+/// Delivers queued notifications (job kind `notification`).
+struct NotificationJob(Arc<Notifier>);
+
+#[async_trait::async_trait]
+impl JobHandler for NotificationJob {
+    fn kind(&self) -> &'static str {
+        resident_store::auth::NOTIFICATION_JOB
+    }
+
+    async fn run(&self, payload: &str, _now: time::OffsetDateTime) -> Result<(), String> {
+        let message: OutgoingMessage =
+            serde_json::from_str(payload).map_err(|e| format!("bad notification job: {e}"))?;
+        self.0.deliver(&message).await
+    }
 }
 
 /// Whether opening the store may change its schema.
@@ -60,7 +82,44 @@ impl App {
             None => resident_domain::identity::DEFAULT_SCHEMA.to_owned(),
         };
         let schema = IdentitySchema::parse(&schema_text, languages).context("loading the ID schema")?;
-        Ok(App { config, store, clock: Arc::new(SystemClock), schema: Arc::new(schema) })
+        let templates = Templates::default_templates(config.notification.languages.clone()).map_err(|e| anyhow!(e))?;
+        let vid_policy = match &config.vid.policy_file {
+            Some(path) => {
+                VidPolicy::parse(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => VidPolicy::default_policy(),
+        }
+        .map_err(|e| anyhow!(e))?;
+        let smtp = SmtpConfig {
+            host: config.smtp.host.clone(),
+            port: config.smtp.port,
+            username: config.smtp.username.clone(),
+            password: read_secret(&config.smtp.password, &config.smtp.password_file, "smtp.password")
+                .map_err(|e| anyhow!(e))?,
+            from: config.smtp.from.clone(),
+            tls: match config.smtp.tls.as_str() {
+                "none" => SmtpTls::None,
+                "tls" => SmtpTls::Tls,
+                _ => SmtpTls::Starttls,
+            },
+            ..SmtpConfig::default()
+        };
+        let outbox = config.notification.outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("outbox"));
+        let notifier = Notifier::new(outbox, &smtp).map_err(|e| anyhow!(e))?;
+        if config.otp.fixed_code.is_some() {
+            tracing::warn!(
+                "!!! otp.fixed_code is set: every OTP is the same known code. Development profile only; never in production !!!"
+            );
+        }
+        Ok(App {
+            config,
+            store,
+            clock: Arc::new(SystemClock),
+            schema: Arc::new(schema),
+            templates: Arc::new(templates),
+            vid_policy: Arc::new(vid_policy),
+            notifier: Arc::new(notifier),
+        })
     }
 
     pub fn status_policy(&self) -> StatusPolicy {
@@ -101,7 +160,11 @@ impl App {
             registrations: store.clone(),
             audit: store.clone(),
             identities: store.clone(),
-            health: store,
+            health: store.clone(),
+            auth: store,
+            templates: self.templates.clone(),
+            otp_policy: self.config.otp.clone(),
+            vid_policy: self.vid_policy.clone(),
             clock: self.clock.clone(),
             schema: self.schema.clone(),
             status_policy: self.status_policy(),
@@ -113,7 +176,7 @@ impl App {
 
     /// The job worker with every handler this build has.
     pub fn worker(&self) -> Worker {
-        let handlers: Vec<Arc<dyn JobHandler>> = Vec::new();
+        let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(NotificationJob(self.notifier.clone()))];
         let mut worker = Worker::new(self.store.clone(), self.clock.clone(), handlers);
         worker.poll = Duration::from_millis(self.config.worker.poll_millis);
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);

@@ -25,6 +25,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `production` (default) or `development`. Only `development` allows a fixed OTP.
+    pub profile: String,
     /// Address the HTTP server listens on (MOSIP's port 8099).
     pub listen: String,
     /// Folder for the SQLite database, keys and outbox.
@@ -39,6 +41,60 @@ pub struct Config {
     pub log: LogConfig,
     pub worker: WorkerConfig,
     pub audit: AuditConfig,
+    pub otp: resident_domain::otp::OtpPolicy,
+    pub vid: VidConfig,
+    pub notification: NotificationConfig,
+    pub smtp: SmtpSection,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VidConfig {
+    /// A VID policy file (MOSIP's `mosip-vid-policy.json` shape) instead of the built-in one.
+    pub policy_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationConfig {
+    /// Languages used when a resident has no preferred language (all of them, in one message).
+    pub languages: Vec<String>,
+    /// Where outbox files go (default `<data_dir>/outbox`).
+    pub outbox_dir: Option<PathBuf>,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        NotificationConfig { languages: vec!["eng".into(), "ara".into(), "fra".into()], outbox_dir: None }
+    }
+}
+
+/// SMTP settings. Without `host`, email goes to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSection {
+    pub host: Option<String>,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub from: String,
+    /// `none`, `starttls` or `tls`.
+    pub tls: String,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        SmtpSection {
+            host: None,
+            port: 587,
+            username: None,
+            password: None,
+            password_file: None,
+            from: "Resident Services <no-reply@resident.invalid>".into(),
+            tls: "starttls".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +174,7 @@ pub struct AuditConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            profile: "production".into(),
             listen: "127.0.0.1:8099".into(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
@@ -129,6 +186,10 @@ impl Default for Config {
             log: LogConfig::default(),
             worker: WorkerConfig::default(),
             audit: AuditConfig::default(),
+            otp: resident_domain::otp::OtpPolicy::default(),
+            vid: VidConfig::default(),
+            notification: NotificationConfig::default(),
+            smtp: SmtpSection::default(),
         }
     }
 }
@@ -325,6 +386,25 @@ impl Config {
         if self.security.data_key.is_some() && self.security.data_key_file.is_some() {
             return Err("configuration: set `security.data_key` or `security.data_key_file`, not both".into());
         }
+        if !matches!(self.profile.as_str(), "production" | "development") {
+            return Err("configuration: `profile` must be `production` or `development`".into());
+        }
+        if let Some(code) = &self.otp.fixed_code {
+            if self.profile != "development" {
+                return Err("configuration: `otp.fixed_code` is only allowed with profile = \"development\"".into());
+            }
+            if resident_domain::otp::Otp::parse(code, self.otp.length).is_none() {
+                return Err(format!("configuration: `otp.fixed_code` must be {} digits", self.otp.length));
+            }
+        }
+        if !(4..=10).contains(&self.otp.length) || self.otp.validity_seconds < 30 || self.otp.max_failed_attempts < 1 {
+            return Err(
+                "configuration: `otp` needs length 4..10, validity_seconds >= 30, max_failed_attempts >= 1".into()
+            );
+        }
+        if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
+            return Err("configuration: `smtp.tls` must be `none`, `starttls` or `tls`".into());
+        }
         if let Some(key) = &self.security.data_key {
             resident_store::Vault::from_base64(&key.0)
                 .map_err(|e| format!("configuration: `security.data_key`: {e}"))?;
@@ -335,7 +415,7 @@ impl Config {
     /// The configuration as TOML with secrets hidden (for `check-config`).
     pub fn redacted_toml(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        for path in ["/security/data_key", "/platform/service_key"] {
+        for path in ["/security/data_key", "/platform/service_key", "/smtp/password", "/otp/fixed_code"] {
             if let Some(s) = v.pointer_mut(path)
                 && !s.is_null()
             {

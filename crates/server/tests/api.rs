@@ -28,6 +28,9 @@ on_both!(
     import_reports_bad_lines_and_is_idempotent,
     audit_verify_names_the_edited_record,
     two_importing_processes_never_share_a_uin,
+    otp_vid_lock_and_history_end_to_end,
+    one_residents_otp_never_authorises_another,
+    otp_request_refuses_bad_input_like_ida,
 );
 
 const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -548,4 +551,241 @@ async fn demo_is_idempotent() {
     assert_eq!(t.app.store.count_identities().await.unwrap(), 5);
     let rid = resident_domain::ids::Rid::parse("10001100010000120261101090100").unwrap();
     assert_eq!(t.app.store.stage_history(&rid).await.unwrap().len(), 6, "stages are not duplicated");
+}
+
+const JANE: &str = "5075291708";
+const AMINA: &str = "8296572490";
+
+fn otp_request(individual: &str, trn: &str, channels: &[&str]) -> Value {
+    json!({"id": "mosip.identity.otp.internal", "version": "1.0", "transactionID": trn,
+           "requestTime": mosip_datetime(t0()), "individualId": individual, "otpChannel": channels})
+}
+
+fn envelope(id: &str, request: Value) -> Value {
+    json!({"id": id, "version": "v1", "requesttime": mosip_datetime(t0()), "request": request})
+}
+
+impl TestApp {
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", uri, &[("content-type", "application/json")], body.to_string()).await
+    }
+
+    /// Runs queued jobs (notifications) like the worker would.
+    async fn run_jobs(&self) -> usize {
+        let worker = self.app.worker();
+        let mut n = 0;
+        while worker.run_once().await.unwrap() {
+            n += 1;
+        }
+        n
+    }
+
+    /// The newest OTP in the SMS outbox.
+    fn latest_otp(&self) -> String {
+        let outbox = self.db.dir.path().join("outbox");
+        let mut sms: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && p.to_string_lossy().contains("-OTP-"))
+            .collect();
+        sms.sort();
+        let v: Value = serde_json::from_slice(&std::fs::read(sms.last().unwrap()).unwrap()).unwrap();
+        let text = v["message"].as_str().unwrap().to_owned();
+        text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned()
+    }
+
+    async fn otp_for(&self, individual: &str, trn: &str) -> String {
+        let (_, r) = self.post("/resident/v1/req/otp", otp_request(individual, trn, &["PHONE"])).await;
+        assert_eq!(r["errors"], Value::Null, "{r}");
+        assert!(self.run_jobs().await >= 1);
+        self.latest_otp()
+    }
+}
+
+async fn otp_vid_lock_and_history_end_to_end(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    // OTP by both channels: masked contacts back, an email and an SMS in the outbox
+    let (status, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "1234567890", &["EMAIL", "PHONE"])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["response"]["maskedEmail"], "XXnXXdXX@example.org");
+    assert_eq!(r["response"]["maskedMobile"], "XXXXXX3210");
+    assert_eq!(r["transactionID"], "1234567890");
+    assert_eq!(t.run_jobs().await, 2);
+    let eml: Vec<_> = std::fs::read_dir(t.db.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(eml.len(), 1);
+    let mail = std::fs::read_to_string(&eml[0]).unwrap();
+    assert!(mail.contains("To: jane.doe@example.org"));
+    let otp = t.latest_otp();
+    assert!(mail.contains(&otp), "the email carries the same OTP");
+
+    // generate a Perpetual VID with it
+    let vid_req = |otp: &str, trn: &str| {
+        envelope(
+            "mosip.resident.vid",
+            json!({"transactionID": trn, "individualId": JANE, "otp": otp, "vidType": "Perpetual"}),
+        )
+    };
+    let res = t
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/resident/v1/vid")
+                .header("content-type", "application/json")
+                .body(Body::from(vid_req(&otp, "1234567890").to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let event_id = res.headers().get("eventId").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(event_id.len(), 16);
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["errors"], Value::Null, "{body}");
+    assert_eq!(body["response"]["message"], "Notification has been sent to the provided contact detail(s)");
+    let vid = body["response"]["vid"].as_str().unwrap().to_owned();
+    resident_domain::ids::Vid::parse(&vid).unwrap();
+
+    // the OTP was single use
+    let (_, again) = t.post("/resident/v1/vid", vid_req(&otp, "1234567890")).await;
+    assert_eq!(again["errors"][0]["errorCode"], "RES-SER-422");
+    assert_eq!(again["errors"][0]["message"], "OTP is invalid");
+
+    // the VID works in place of the UIN: an OTP for the VID revokes it; Perpetual is restored
+    let otp = t.otp_for(&vid, "2234567890").await;
+    let revoke = json!({"id": "mosip.resident.vidstatus", "version": "v1", "requesttime": mosip_datetime(t0()),
+        "request": {"transactionID": "2234567890", "individualId": vid, "individualIdType": "VID", "otp": otp, "vidStatus": "REVOKED"}});
+    let (status, revoked) = t
+        .call("PATCH", &format!("/resident/v1/vid/{vid}"), &[("content-type", "application/json")], revoke.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(revoked["errors"], Value::Null, "{revoked}");
+    assert_eq!(revoked["response"]["message"], "Notification has been sent to the provided contact detail(s)");
+    let who = resident_domain::ports::AuthRepository::resolve(
+        &t.app.store,
+        &resident_domain::ids::IndividualId::parse(JANE).unwrap(),
+        t0(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let active = resident_domain::ports::AuthRepository::vids(&t.app.store, &who.identity_id, t0()).await.unwrap();
+    assert_eq!(active.len(), 1, "the revoked Perpetual VID was replaced");
+    assert_ne!(active[0].vid.expose(), vid);
+    let (_, gone) = t.post("/resident/v1/req/otp", otp_request(&vid, "3234567890", &["PHONE"])).await;
+    assert_eq!(gone["errors"][0]["errorCode"], "IDA-MLC-018", "a revoked VID is no longer an identity: {gone}");
+
+    // lock (1.2.0 spelling) then unlock for a minute
+    let otp = t.otp_for(JANE, "4234567890").await;
+    let (_, locked) = t.post("/resident/v1/req/auth-lock", envelope("mosip.resident.authlock", json!({"transactionID": "4234567890", "individualId": JANE, "otp": otp, "authType": ["bio-FIR", "demo"]}))).await;
+    assert_eq!(locked["response"]["status"], "SUCCESS", "{locked}");
+    let otp = t.otp_for(JANE, "5234567890").await;
+    let (_, unlocked) = t.post("/resident/v1/req/auth-unlock", envelope("mosip.resident.authunlock", json!({"transactionID": "5234567890", "individualId": JANE, "otp": otp, "authType": ["demo"], "unlockForSeconds": "60"}))).await;
+    assert_eq!(unlocked["response"]["status"], "SUCCESS", "{unlocked}");
+    let who = resident_domain::ports::AuthRepository::resolve(
+        &t.app.store,
+        &resident_domain::ids::IndividualId::parse(JANE).unwrap(),
+        t0(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let states = resident_domain::ports::AuthRepository::lock_states(&t.app.store, &who.identity_id).await.unwrap();
+    let now_ms = resident_domain::clock::epoch_ms(t0());
+    let demo = states.iter().find(|s| s.auth_type == resident_domain::authtype::AuthType::Demo).unwrap();
+    assert!(!demo.locked_at(now_ms) && demo.locked_at(now_ms + 61_000), "a temporary unlock locks again by itself");
+    assert!(
+        states
+            .iter()
+            .find(|s| s.auth_type == resident_domain::authtype::AuthType::BioFinger)
+            .unwrap()
+            .locked_at(now_ms)
+    );
+
+    // history, newest first, paged
+    let otp = t.otp_for(JANE, "6234567890").await;
+    let (_, history) = t.post("/resident/v1/req/auth-history", envelope("mosip.resident.authhistory", json!({"transactionID": "6234567890", "individualId": JANE, "otp": otp, "pageStart": "1", "pageFetch": "3"}))).await;
+    let items = history["response"]["authHistory"].as_array().unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["serialNumber"], 1);
+    assert_eq!(items[0]["authModality"], "OTP-AUTH");
+    assert_eq!(items[0]["responseCode"], "Y");
+    assert_eq!(items[1]["authModality"], "OTP-REQUEST");
+    let (_, bad_page) = t.post("/resident/v1/req/auth-history", envelope("mosip.resident.authhistory", json!({"transactionID": "6234567890", "individualId": JANE, "otp": "000000", "pageStart": "0", "pageFetch": "3"}))).await;
+    assert_eq!(bad_page["errors"][0]["errorCode"], "RES-SER-446");
+
+    // everything was audited on an intact chain, and the service history has the events
+    audit_total(&t).await;
+    let token = resident_domain::ports::IdentityRegistry::token_for(
+        &t.app.store,
+        &resident_domain::ids::Uin::parse(JANE).unwrap(),
+    );
+    let events = resident_domain::ports::ServiceHistory::events_for(&t.app.store, &token, 0, 50).await.unwrap();
+    for kind in ["GENERATE_VID", "REVOKE_VID", "AUTH_TYPE_LOCK_UNLOCK", "SEND_OTP"] {
+        assert!(events.iter().any(|e| e.request_type.code() == kind), "{kind}");
+    }
+    assert!(events.iter().any(|e| e.event_id.as_str() == event_id));
+}
+
+async fn one_residents_otp_never_authorises_another(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let otp = t.otp_for(JANE, "1234567890").await;
+    let (_, r) = t
+        .post(
+            "/resident/v1/vid",
+            envelope(
+                "mosip.resident.vid",
+                json!({"transactionID": "1234567890", "individualId": AMINA, "otp": otp, "vidType": "Temporary"}),
+            ),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["errorCode"], "RES-SER-422", "{r}");
+    // and Jane's OTP still works for Jane (the failed attempt was Amina's)
+    let (_, ok) = t
+        .post(
+            "/resident/v1/vid",
+            envelope(
+                "mosip.resident.vid",
+                json!({"transactionID": "1234567890", "individualId": JANE, "otp": otp, "vidType": "Temporary"}),
+            ),
+        )
+        .await;
+    assert_eq!(ok["errors"], Value::Null, "{ok}");
+}
+
+async fn otp_request_refuses_bad_input_like_ida(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let before = t.app.store.count_otps().await.unwrap();
+    let cases = [
+        (otp_request("2013023800", "1234567890", &["EMAIL"]), "IDA-MLC-002"),
+        (otp_request("5371843613598205", "1234567890", &["EMAIL"]), "IDA-MLC-004"),
+        (otp_request("6584109730", "1234567890", &["EMAIL"]), "IDA-MLC-018"),
+        (otp_request(JANE, "123", &["EMAIL"]), "IDA-MLC-009"),
+        (otp_request(JANE, "1234567890", &[]), "IDA-OTA-008"),
+        (otp_request(JANE, "1234567890", &["FAX"]), "IDA-MLC-009"),
+        (
+            json!({"id": "mosip.identity.otp.internal", "transactionID": "1234567890", "individualId": JANE, "otpChannel": ["EMAIL"]}),
+            "IDA-MLC-006",
+        ),
+    ];
+    for (body, code) in cases {
+        let (status, r) = t.post("/resident/v1/req/otp", body.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(r["errors"][0]["errorCode"], code, "{body} -> {r}");
+        assert!(r["errors"][0]["errorMessage"].is_string());
+        assert_eq!(r["response"], Value::Null);
+    }
+    assert_eq!(t.app.store.count_otps().await.unwrap(), before, "a refused request stores no OTP");
+    assert_eq!(t.run_jobs().await, 0, "and sends nothing");
+    // flooding: the policy allows 10 OTPs per identity in 10 minutes
+    for i in 0..10 {
+        let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, &format!("{i:010}"), &["EMAIL"])).await;
+        assert_eq!(r["errors"], Value::Null);
+    }
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "9999999999", &["EMAIL"])).await;
+    assert_eq!(r["errors"][0]["errorCode"], "IDA-OTA-001");
 }

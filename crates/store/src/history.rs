@@ -38,33 +38,39 @@ fn event_from_row(row: &sqlx::any::AnyRow) -> Result<ServiceEvent, StoreError> {
     })
 }
 
+/// Inserts a service-history event inside the caller's transaction.
+pub(crate) async fn insert_event_in(conn: &mut sqlx::AnyConnection, e: &ServiceEvent) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO resident_transaction (event_id, token_id, request_type_code, request_summary, status_code, \
+             status_comment, request_trn_id, ref_id_type, ref_id, lang_code, aid, request_dtimes, upd_dtimes, \
+             read_status, pinned_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(e.event_id.as_str())
+    .bind(&e.token.0)
+    .bind(e.request_type.code())
+    .bind(&e.request_summary)
+    .bind(&e.status_code)
+    .bind(&e.status_comment)
+    .bind(&e.request_trn_id)
+    .bind(&e.ref_id_type)
+    .bind(&e.ref_id)
+    .bind(&e.lang_code)
+    .bind(&e.aid)
+    .bind(epoch_ms(e.requested_at))
+    .bind(epoch_ms(e.updated_at))
+    .bind(flag(e.read))
+    .bind(flag(e.pinned))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl ServiceHistory for Store {
     async fn record_event(&self, e: &ServiceEvent, record: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO resident_transaction (event_id, token_id, request_type_code, request_summary, status_code, \
-             status_comment, request_trn_id, ref_id_type, ref_id, lang_code, aid, request_dtimes, upd_dtimes, \
-             read_status, pinned_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(e.event_id.as_str())
-        .bind(&e.token.0)
-        .bind(e.request_type.code())
-        .bind(&e.request_summary)
-        .bind(&e.status_code)
-        .bind(&e.status_comment)
-        .bind(&e.request_trn_id)
-        .bind(&e.ref_id_type)
-        .bind(&e.ref_id)
-        .bind(&e.lang_code)
-        .bind(&e.aid)
-        .bind(epoch_ms(e.requested_at))
-        .bind(epoch_ms(e.updated_at))
-        .bind(flag(e.read))
-        .bind(flag(e.pinned))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_event_in(&mut tx, e).await?;
         audit::append_in(&mut tx, std::slice::from_ref(record)).await?;
         tx.commit().await.map_err(db_err)
     }

@@ -28,7 +28,7 @@ impl Store {
         }
     }
 
-    fn decrypt_identity(&self, id: &str, data: &[u8]) -> Result<IdentityJson, StoreError> {
+    pub(crate) fn open_identity(&self, id: &str, data: &[u8]) -> Result<IdentityJson, StoreError> {
         let plain = self.vault().open(id.as_bytes(), data)?;
         let doc: Value = serde_json::from_slice(&plain).map_err(|e| StoreError::Integrity(e.to_string()))?;
         match doc.get("identity") {
@@ -46,7 +46,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get("id").map_err(db_err)?;
         let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
-        let identity = self.decrypt_identity(&id, &data)?;
+        let identity = self.open_identity(&id, &data)?;
         let uin = identity.uin().and_then(|u| Uin::parse(u).ok());
         uin.map(Some).ok_or_else(|| StoreError::Integrity("stored identity has no valid UIN".into()))
     }
@@ -192,7 +192,7 @@ impl IdentityRegistry for Store {
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get("id").map_err(db_err)?;
         let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
-        let identity = self.decrypt_identity(&id, &data)?;
+        let identity = self.open_identity(&id, &data)?;
         let docs = sqlx::query(
             "SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category",
         )

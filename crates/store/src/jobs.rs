@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use base64::Engine as _;
 use resident_domain::StoreError;
 use resident_domain::clock::{Clock, epoch_ms};
 use sqlx::{AnyConnection, Row};
@@ -25,15 +26,19 @@ pub struct Job {
     pub max_attempts: i64,
 }
 
-/// Enqueues inside the caller's transaction.
+/// Enqueues inside the caller's transaction. Payloads are sealed: a notification's address and text
+/// (or an OTP) never sit in the job table in clear.
 pub(crate) async fn enqueue_in(
     conn: &mut AnyConnection,
+    vault: &crate::Vault,
     kind: &str,
     payload: &str,
     run_after: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<String, StoreError> {
     let id = uuid::Uuid::now_v7().to_string();
+    let sealed = base64::engine::general_purpose::STANDARD.encode(vault.seal(id.as_bytes(), payload.as_bytes())?);
+    let payload = sealed.as_str();
     sqlx::query(
         "INSERT INTO job (id, kind, payload, status, run_after, attempts, max_attempts, created_at) \
          VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6)",
@@ -71,7 +76,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let mut conn = self.writer().acquire().await.map_err(db_err)?;
-        enqueue_in(&mut conn, kind, payload, run_after, now).await
+        enqueue_in(&mut conn, self.vault(), kind, payload, run_after, now).await
     }
 
     /// Claims the oldest due job for `worker` until `now + lease`.
@@ -93,10 +98,17 @@ impl Store {
             .await
             .map_err(db_err)?;
         row.map(|r| {
+            let id: String = r.try_get("id").map_err(db_err)?;
+            let sealed: String = r.try_get("payload").map_err(db_err)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(sealed)
+                .map_err(|_| StoreError::Integrity("job payload is not base64".into()))?;
+            let payload = String::from_utf8(self.vault().open(id.as_bytes(), &bytes)?.to_vec())
+                .map_err(|_| StoreError::Integrity("job payload is not UTF-8".into()))?;
             Ok(Job {
-                id: r.try_get("id").map_err(db_err)?,
+                id,
                 kind: r.try_get("kind").map_err(db_err)?,
-                payload: r.try_get("payload").map_err(db_err)?,
+                payload,
                 attempts: r.try_get("attempts").map_err(db_err)?,
                 max_attempts: r.try_get("max_attempts").map_err(db_err)?,
             })

@@ -6,6 +6,7 @@
 //! pool for both.
 
 pub mod audit;
+pub mod auth;
 pub mod crypto;
 pub mod history;
 pub mod identities;

@@ -21,7 +21,14 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::RidNotFound
         | ResidentError::IdRepoMissingInput(_)
         | ResidentError::IdRepoInvalidInput(_)
-        | ResidentError::IdRepoRecordExists => StatusCode::OK,
+        | ResidentError::IdRepoRecordExists
+        | ResidentError::OtpValidationFailed(_)
+        | ResidentError::VidAlreadyPresent
+        | ResidentError::VidCreationFailed
+        | ResidentError::VidRevocationFailed
+        | ResidentError::InvalidPageStart
+        | ResidentError::InvalidPageFetch
+        | ResidentError::Ida(..) => StatusCode::OK,
     }
 }
 
@@ -84,6 +91,9 @@ mod tests {
             (ResidentError::IdRepoMissingInput("request".into()), 200),
             (ResidentError::IdRepoInvalidInput("id".into()), 200),
             (ResidentError::IdRepoRecordExists, 200),
+            (ResidentError::OtpValidationFailed("OTP is invalid".into()), 200),
+            (ResidentError::VidAlreadyPresent, 200),
+            (ResidentError::Ida("IDA-OTA-001", "flooded".into()), 200),
             (ResidentError::Unauthenticated, 401),
             (ResidentError::Internal("boom".into()), 500),
             (ResidentError::Unavailable("db".into()), 503),

@@ -67,6 +67,12 @@ impl utoipa::Modify for ServiceKey {
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resident = OpenApiRouter::new()
         .routes(routes!(api::check_status::check_status))
+        .routes(routes!(api::auth::request_otp))
+        .routes(routes!(api::auth::generate_vid))
+        .routes(routes!(api::auth::revoke_vid))
+        .routes(routes!(api::auth::auth_lock))
+        .routes(routes!(api::auth::auth_unlock))
+        .routes(routes!(api::auth::auth_history))
         .routes(routes!(actuator::health))
         .routes(routes!(actuator::prometheus));
     let idrepo =

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use resident_domain::clock::Clock;
 use resident_domain::identity::IdentitySchema;
-use resident_domain::ports::{AuditLog, HealthCheck, IdentityRegistry, RegistrationRepository};
+use resident_domain::notification::Templates;
+use resident_domain::otp::OtpPolicy;
+use resident_domain::ports::{AuditLog, AuthRepository, HealthCheck, IdentityRegistry, RegistrationRepository};
 use resident_domain::registration::StatusPolicy;
+use resident_domain::vid::VidPolicy;
 
 /// The host that writes audit records (MOSIP's hostName/hostIp).
 #[derive(Debug, Clone)]
@@ -20,6 +23,10 @@ pub struct Services {
     pub audit: Arc<dyn AuditLog>,
     pub identities: Arc<dyn IdentityRegistry>,
     pub health: Arc<dyn HealthCheck>,
+    pub auth: Arc<dyn AuthRepository>,
+    pub templates: Arc<Templates>,
+    pub otp_policy: OtpPolicy,
+    pub vid_policy: Arc<VidPolicy>,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
     pub status_policy: StatusPolicy,

@@ -1,5 +1,6 @@
 //! The MOSIP 1.2.0 resident API under `/resident/v1`.
 
+pub mod auth;
 pub mod check_status;
 
 use axum::extract::FromRequestParts;

@@ -1,0 +1,586 @@
+//! Authentication use cases: OTP request and validation (embedded IDA), VIDs, auth-type locks and
+//! authentication history. Each commits its change with its audit record, notifications and
+//! service-history event (`Effects`).
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::audit::{AuditContext, AuditRecord};
+use crate::authtype::{AuthType, LockState};
+use crate::clock::{epoch_ms, rng};
+use crate::error::{ResidentError, StoreError};
+use crate::history::{EventId, RequestType, ServiceEvent};
+use crate::ids::{IndividualId, Vid};
+use crate::notification::{Channel, OutgoingMessage, Templates, notified_message};
+use crate::otp::{Otp, OtpChannel, OtpPolicy, OtpRefusal, mask_email, mask_mobile};
+use crate::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Resolved};
+use crate::vid::{VidPolicy, VidRecord};
+
+/// This service's name in authentication transactions (IDA's `entityName` for internal requests).
+pub const SELF_ENTITY: &str = "resident-services";
+
+/// What the use cases share for one request.
+pub struct AuthContext<'a> {
+    pub repo: &'a dyn AuthRepository,
+    pub templates: &'a Templates,
+    pub otp_policy: &'a OtpPolicy,
+    pub vid_policy: &'a VidPolicy,
+    pub audit: &'a AuditContext,
+    pub now: OffsetDateTime,
+}
+
+fn record(
+    ctx: &AuthContext<'_>,
+    event_id: &str,
+    name: &str,
+    masked: Option<String>,
+    kind: &str,
+    description: String,
+) -> AuditRecord {
+    AuditRecord {
+        event_id: event_id.into(),
+        event_name: name.into(),
+        event_type: "USER".into(),
+        action_at: ctx.now,
+        host_name: ctx.audit.host_name.clone(),
+        host_ip: ctx.audit.host_ip.clone(),
+        app_id: "10011".into(),
+        app_name: "Resident portal".into(),
+        session_user_id: ctx.audit.session_user.clone(),
+        session_user_name: ctx.audit.session_user.clone(),
+        module_id: "RES-SER".into(),
+        module_name: "Residence service".into(),
+        ref_id: masked,
+        ref_id_type: Some(kind.into()),
+        description,
+        created_by: ctx.audit.session_user.clone(),
+        request_id: ctx.audit.request_id.clone(),
+    }
+}
+
+fn id_kind(id: &IndividualId) -> &'static str {
+    id.id_type()
+}
+
+fn date_time_vars(now: OffsetDateTime) -> BTreeMap<&'static str, String> {
+    let d = now.date();
+    BTreeMap::from([
+        ("date", format!("{:02}-{:02}-{:04}", d.day(), d.month() as u8, d.year())),
+        ("time", format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())),
+    ])
+}
+
+fn event(
+    who: &Resolved,
+    kind: RequestType,
+    status: &str,
+    id: &IndividualId,
+    trn: &str,
+    now: OffsetDateTime,
+) -> ServiceEvent {
+    ServiceEvent {
+        event_id: EventId::generate(&mut rng()),
+        token: who.token.clone(),
+        request_type: kind,
+        request_summary: format!("{} - {status}", kind.code()),
+        status_code: status.into(),
+        status_comment: None,
+        request_trn_id: Some(trn.into()),
+        ref_id_type: Some(id_kind(id).into()),
+        ref_id: Some(id.masked()),
+        lang_code: None,
+        aid: None,
+        requested_at: now,
+        updated_at: now,
+        read: false,
+        pinned: false,
+    }
+}
+
+/// Who a request is about: the identity, the id it was named by, and the transaction id.
+struct Subject<'a> {
+    who: &'a Resolved,
+    id: &'a IndividualId,
+    trn: &'a str,
+}
+
+fn auth_txn(
+    s: &Subject<'_>,
+    code: &str,
+    ok: bool,
+    comment: &str,
+    response: &str,
+    now: OffsetDateTime,
+) -> AuthTransaction {
+    let (who, id, trn) = (s.who, s.id, s.trn);
+    AuthTransaction {
+        token: who.token.clone(),
+        at: now,
+        auth_type_code: code.into(),
+        status_code: if ok { "Y".into() } else { "N".into() },
+        status_comment: comment.into(),
+        ref_id_type: id_kind(id).into(),
+        entity_name: SELF_ENTITY.into(),
+        transaction_id: trn.into(),
+        response_code: response.into(),
+    }
+}
+
+/// Parses an `individualId` the IDA way: a UIN, else a VID.
+pub fn parse_individual(value: &str) -> Result<IndividualId, ResidentError> {
+    IndividualId::parse(value).ok_or_else(|| {
+        if value.len() == Vid::LENGTH {
+            ResidentError::Ida("IDA-MLC-004", "Invalid VID".into())
+        } else {
+            ResidentError::Ida("IDA-MLC-002", "Invalid UIN".into())
+        }
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpSent {
+    pub masked_email: Option<String>,
+    pub masked_mobile: Option<String>,
+}
+
+/// `POST /req/otp`: sends an OTP to the identity's email and/or phone.
+pub async fn request_otp(
+    ctx: &AuthContext<'_>,
+    individual_id: &IndividualId,
+    transaction_id: &str,
+    channels: &[OtpChannel],
+) -> Result<OtpSent, ResidentError> {
+    let masked = individual_id.masked();
+    let kind = id_kind(individual_id);
+    let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
+        ctx.repo
+            .record_effects(
+                &Effects {
+                    audit: vec![record(
+                        ctx,
+                        "RES-SER-123",
+                        "OTP generation failed",
+                        Some(masked),
+                        kind,
+                        "IDA-MLC-018 identity not found".into(),
+                    )],
+                    ..Effects::default()
+                },
+                ctx.now,
+            )
+            .await?;
+        return Err(ResidentError::Ida("IDA-MLC-018", format!("{kind} not available in database")));
+    };
+    if who.status != "ACTIVATED" {
+        return Err(ResidentError::Ida("IDA-MLC-022", format!("{kind} is deactivated/blocked")));
+    }
+    let email = who.identity.text("email");
+    let phone = who.identity.text("phone");
+    if channels.contains(&OtpChannel::Email) && email.is_none() {
+        return Err(ResidentError::Ida("IDA-MLC-009", "Invalid Input Parameter - email".into()));
+    }
+    if channels.contains(&OtpChannel::Phone) && phone.is_none() {
+        return Err(ResidentError::Ida("IDA-MLC-009", "Invalid Input Parameter - mobileNumber".into()));
+    }
+    let otp = match &ctx.otp_policy.fixed_code {
+        Some(code) => Otp::parse(code, ctx.otp_policy.length)
+            .ok_or_else(|| ResidentError::Internal("otp.fixed_code has the wrong length".into()))?,
+        None => Otp::generate(&mut rng(), ctx.otp_policy.length),
+    };
+    let mut vars = date_time_vars(ctx.now);
+    vars.insert("otp", otp.expose().to_owned());
+    vars.insert("validMinutes", (ctx.otp_policy.validity_seconds / 60).max(1).to_string());
+    let messages: Vec<OutgoingMessage> = ctx
+        .templates
+        .messages("OTP", &who.identity, &vars)
+        .into_iter()
+        .filter(|m| match m.channel {
+            Channel::Email => channels.contains(&OtpChannel::Email),
+            Channel::Sms => channels.contains(&OtpChannel::Phone),
+        })
+        .collect();
+    let channel_names: Vec<&str> = channels.iter().map(|c| c.code()).collect();
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            "RES-SER-122",
+            "OTP generated",
+            Some(masked.clone()),
+            kind,
+            format!("OTP sent by {}", channel_names.join(",")),
+        )],
+        notifications: messages,
+        event: Some(ServiceEvent {
+            status_comment: Some(format!("OTP sent by {}", channel_names.join(","))),
+            ..event(&who, RequestType::SendOtp, "OTP_REQUESTED", individual_id, transaction_id, ctx.now)
+        }),
+        auth_transactions: vec![auth_txn(
+            &Subject { who: &who, id: individual_id, trn: transaction_id },
+            "OTP-REQUEST",
+            true,
+            "OTP Request Success",
+            "Y",
+            ctx.now,
+        )],
+    };
+    let new = NewOtp { transaction_id: transaction_id.to_owned(), otp, channels: channels.to_vec() };
+    match ctx.repo.issue_otp(&who, &new, ctx.otp_policy, &effects, ctx.now).await? {
+        Ok(()) => Ok(OtpSent {
+            masked_email: channels.contains(&OtpChannel::Email).then(|| email.map(mask_email)).flatten(),
+            masked_mobile: channels.contains(&OtpChannel::Phone).then(|| phone.map(mask_mobile)).flatten(),
+        }),
+        Err(refusal) => {
+            let (code, message) = match refusal {
+                OtpIssueRefusal::Flooded => ("IDA-OTA-001", "Innumerous OTP requests received".to_owned()),
+                OtpIssueRefusal::Frozen => ("IDA-OTA-013", OtpRefusal::Frozen { until_ms: 0 }.message(ctx.otp_policy)),
+            };
+            ctx.repo
+                .record_effects(
+                    &Effects {
+                        audit: vec![record(
+                            ctx,
+                            "RES-SER-123",
+                            "OTP generation failed",
+                            Some(masked),
+                            kind,
+                            format!("{code} {message}"),
+                        )],
+                        auth_transactions: vec![auth_txn(
+                            &Subject { who: &who, id: individual_id, trn: transaction_id },
+                            "OTP-REQUEST",
+                            false,
+                            "OTP Request Failed",
+                            code,
+                            ctx.now,
+                        )],
+                        ..Effects::default()
+                    },
+                    ctx.now,
+                )
+                .await?;
+            Err(ResidentError::Ida(code, message))
+        }
+    }
+}
+
+/// Checks the OTP of an OTP-protected request and returns the identity it authorises. Every attempt
+/// is an authentication transaction the resident sees in their history.
+pub async fn authorise_with_otp(
+    ctx: &AuthContext<'_>,
+    individual_id: &IndividualId,
+    transaction_id: &str,
+    otp: &str,
+) -> Result<Resolved, ResidentError> {
+    let masked = individual_id.masked();
+    let kind = id_kind(individual_id);
+    let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
+        return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
+    };
+    let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
+        None => Some(OtpRefusal::Invalid),
+        Some(otp) => ctx.repo.verify_otp(&who, transaction_id, &otp, ctx.otp_policy, ctx.now).await?.err(),
+    };
+    let (ok, comment, response, audit_id, audit_name) = match refusal {
+        None => (true, "OTP Authentication Success".to_owned(), "Y", "RES-SER-209", "OTP validated"),
+        Some(r) => {
+            (false, "OTP Authentication Failed".to_owned(), r.ida_code(), "RES-SER-422", "OTP validation failed")
+        }
+    };
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            audit_id,
+            audit_name,
+            Some(masked),
+            kind,
+            format!("OTP check for transaction {transaction_id}: {response}"),
+        )],
+        auth_transactions: vec![auth_txn(
+            &Subject { who: &who, id: individual_id, trn: transaction_id },
+            "OTP-AUTH",
+            ok,
+            &comment,
+            response,
+            ctx.now,
+        )],
+        ..Effects::default()
+    };
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    match refusal {
+        None => Ok(who),
+        Some(r) => Err(ResidentError::OtpValidationFailed(r.message(ctx.otp_policy))),
+    }
+}
+
+/// The outcome of a resident action: the response message (which channels were notified) and the
+/// service-history event id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done<T> {
+    pub value: T,
+    pub message: String,
+    pub event_id: EventId,
+}
+
+fn notify(ctx: &AuthContext<'_>, who: &Resolved, code: &str, vars: BTreeMap<&str, String>) -> Vec<OutgoingMessage> {
+    let mut all = date_time_vars(ctx.now);
+    all.extend(vars);
+    ctx.templates.messages(code, &who.identity, &all)
+}
+
+/// Tells the resident a request failed (notification, audit, history) and returns the error.
+async fn refuse(
+    ctx: &AuthContext<'_>,
+    subject: &Subject<'_>,
+    kind: RequestType,
+    template: &str,
+    mut vars: BTreeMap<&str, String>,
+    error: ResidentError,
+) -> Result<ResidentError, ResidentError> {
+    let (who, id, trn) = (subject.who, subject.id, subject.trn);
+    let ev = event(who, kind, "FAILED", id, trn, ctx.now);
+    vars.insert("eventId", ev.event_id.to_string());
+    vars.insert("reason", error.message());
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            error.code(),
+            "Request failed",
+            Some(id.masked()),
+            id_kind(id),
+            format!("{} {}: {}", kind.code(), error.code(), error.message()),
+        )],
+        notifications: notify(ctx, who, template, vars),
+        event: Some(ServiceEvent { status_comment: Some(error.message()), ..ev }),
+        auth_transactions: vec![],
+    };
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(error)
+}
+
+/// Creates a VID of `vid_type` under the policy (a full Perpetual slot is restored by revoking the newest).
+pub async fn generate_vid(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    vid_type: &str,
+) -> Result<Done<Vid>, ResidentError> {
+    let Some((type_name, policy)) = ctx.vid_policy.lookup(vid_type) else {
+        return Err(ResidentError::invalid("vidType"));
+    };
+    let active: Vec<VidRecord> =
+        ctx.repo.vids(&who.identity_id, ctx.now).await?.into_iter().filter(|v| v.vid_type == type_name).collect();
+    let mut retire = Vec::new();
+    if active.len() as i64 >= policy.instances_allowed {
+        if policy.auto_restore_allowed
+            && policy.restore_on_action == "REVOKED"
+            && let Some(newest) = active.first()
+        {
+            retire.push(newest.vid.clone());
+        } else {
+            let vars = BTreeMap::from([("vidType", type_name.to_owned())]);
+            return Err(refuse(
+                ctx,
+                &Subject { who, id, trn },
+                RequestType::GenerateVid,
+                "RS_VIN_GEN_FAILURE",
+                vars,
+                ResidentError::VidAlreadyPresent,
+            )
+            .await?);
+        }
+    }
+    // a fresh VID that no identity has (collisions are astronomically rare; the store's key guards anyway)
+    let mut vid = Vid::generate(&mut rng());
+    for _ in 0..8 {
+        if ctx.repo.vid_record(&vid).await?.is_none() {
+            break;
+        }
+        vid = Vid::generate(&mut rng());
+    }
+    let record_v = VidRecord {
+        vid: vid.clone(),
+        vid_type: type_name.to_owned(),
+        status: "ACTIVE".into(),
+        created_at: ctx.now,
+        expires_at: policy.expiry(ctx.now),
+        transactions_left: policy.transactions_allowed,
+    };
+    let ev = event(who, RequestType::GenerateVid, "VID_GENERATED", id, trn, ctx.now);
+    let vars = BTreeMap::from([
+        ("vid", vid.masked()),
+        ("vidType", type_name.to_owned()),
+        ("eventId", ev.event_id.to_string()),
+    ]);
+    let messages = notify(ctx, who, "RS_VIN_GEN_SUCCESS", vars);
+    let message = notified_message(&messages).to_owned();
+    let event_id = ev.event_id.clone();
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            "RES-SER-206",
+            "VID generated",
+            Some(id.masked()),
+            id_kind(id),
+            format!("{type_name} VID {} generated", vid.masked()),
+        )],
+        notifications: messages,
+        event: Some(ev),
+        auth_transactions: vec![],
+    };
+    match ctx.repo.create_vid(who, &record_v, &retire, &effects, ctx.now).await {
+        Ok(()) => Ok(Done { value: vid, message, event_id }),
+        Err(StoreError::Conflict(_)) => Err(ResidentError::VidCreationFailed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Revokes one of the identity's VIDs. A revoked Perpetual VID is replaced automatically (policy).
+pub async fn revoke_vid(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    vid: &Vid,
+) -> Result<Done<()>, ResidentError> {
+    let owned = ctx.repo.vid_record(vid).await?.filter(|(identity, _)| *identity == who.identity_id);
+    let Some((_, existing)) = owned.filter(|(_, r)| r.status == "ACTIVE" || r.status == "USED") else {
+        let vars = BTreeMap::from([("vid", vid.masked())]);
+        return Err(refuse(
+            ctx,
+            &Subject { who, id, trn },
+            RequestType::RevokeVid,
+            "RS_VIN_REV_FAILURE",
+            vars,
+            ResidentError::VidRevocationFailed,
+        )
+        .await?);
+    };
+    let replacement = ctx
+        .vid_policy
+        .lookup(&existing.vid_type)
+        .filter(|(_, p)| p.auto_restore_allowed && p.restore_on_action == "REVOKED")
+        .map(|(name, p)| VidRecord {
+            vid: Vid::generate(&mut rng()),
+            vid_type: name.to_owned(),
+            status: "ACTIVE".into(),
+            created_at: ctx.now,
+            expires_at: p.expiry(ctx.now),
+            transactions_left: p.transactions_allowed,
+        });
+    let ev = event(who, RequestType::RevokeVid, "VID_REVOKED", id, trn, ctx.now);
+    let vars = BTreeMap::from([("vid", vid.masked()), ("eventId", ev.event_id.to_string())]);
+    let messages = notify(ctx, who, "RS_VIN_REV_SUCCESS", vars);
+    let message = notified_message(&messages).to_owned();
+    let event_id = ev.event_id.clone();
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            "RES-SER-207",
+            "VID revoked",
+            Some(id.masked()),
+            id_kind(id),
+            format!("VID {} revoked", vid.masked()),
+        )],
+        notifications: messages,
+        event: Some(ev),
+        auth_transactions: vec![],
+    };
+    match ctx.repo.set_vid_status(who, vid, "REVOKED", replacement.as_ref(), &effects, ctx.now).await {
+        Ok(()) => Ok(Done { value: (), message, event_id }),
+        Err(StoreError::Conflict(_)) => Err(ResidentError::VidRevocationFailed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Locks, or unlocks (for `unlock_for_seconds` when positive, else until locked again), auth types.
+pub async fn set_auth_locks(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    types: &[AuthType],
+    lock: bool,
+    unlock_for_seconds: Option<i64>,
+) -> Result<Done<()>, ResidentError> {
+    let until = unlock_for_seconds.filter(|s| *s > 0 && !lock).map(|s| epoch_ms(ctx.now) + s * 1000);
+    let states: Vec<LockState> = types
+        .iter()
+        .map(|t| LockState { auth_type: *t, locked: lock || until.is_some(), unlock_until_ms: until })
+        .collect();
+    let names: Vec<&str> = types.iter().map(|t| t.code()).collect();
+    let status = if lock { "LOCKED" } else { "UNLOCKED" };
+    let ev = ServiceEvent {
+        status_comment: Some(names.join(",")),
+        ..event(who, RequestType::AuthTypeLockUnlock, status, id, trn, ctx.now)
+    };
+    let until_text = match (until, unlock_for_seconds) {
+        (Some(_), Some(s)) => format!(" for {s} seconds"),
+        _ => String::new(),
+    };
+    let vars = BTreeMap::from([
+        ("authTypes", names.join(", ")),
+        ("unlockUntil", until_text),
+        ("eventId", ev.event_id.to_string()),
+    ]);
+    let messages = notify(ctx, who, if lock { "RS_LOCK_AUTH_SUCCESS" } else { "RS_UNLOCK_AUTH_SUCCESS" }, vars);
+    let message = notified_message(&messages).to_owned();
+    let event_id = ev.event_id.clone();
+    let (audit_id, audit_name) =
+        if lock { ("RES-SER-202", "Auth types locked") } else { ("RES-SER-203", "Auth types unlocked") };
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            audit_id,
+            audit_name,
+            Some(id.masked()),
+            id_kind(id),
+            format!(
+                "{status}: {}{}",
+                names.join(","),
+                unlock_for_seconds.map(|s| format!(" ({s} s)")).unwrap_or_default()
+            ),
+        )],
+        notifications: messages,
+        event: Some(ev),
+        auth_transactions: vec![],
+    };
+    ctx.repo.set_locks(&who.identity_id, &states, &effects, ctx.now).await?;
+    Ok(Done { value: (), message, event_id })
+}
+
+/// The identity's authentication history, newest first (`page_start` from 1).
+pub async fn auth_history(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    page_start: u32,
+    page_fetch: u32,
+) -> Result<Done<Vec<AuthTransaction>>, ResidentError> {
+    let items = ctx.repo.auth_transactions(&who.token, page_start, page_fetch).await?;
+    let ev = ServiceEvent {
+        status_comment: Some("authentication history viewed".into()),
+        ..event(who, RequestType::AuthenticationRequest, "COMPLETED", id, trn, ctx.now)
+    };
+    let vars = BTreeMap::from([("eventId", ev.event_id.to_string())]);
+    let messages = notify(ctx, who, "RS_AUTH_HIST_SUCCESS", vars);
+    let message = notified_message(&messages).to_owned();
+    let event_id = ev.event_id.clone();
+    let effects = Effects {
+        audit: vec![record(
+            ctx,
+            "RES-SER-204",
+            "Auth history viewed",
+            Some(id.masked()),
+            id_kind(id),
+            format!("{} records", items.len()),
+        )],
+        notifications: messages,
+        event: Some(ev),
+        auth_transactions: vec![],
+    };
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: items, message, event_id })
+}

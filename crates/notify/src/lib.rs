@@ -1,0 +1,192 @@
+//! Delivery of notifications. Email goes over SMTP or into the outbox; SMS goes into the outbox. The
+//! outbox (`<data dir>/outbox/`) holds one RFC 5322 `.eml` file per email and one `.json` file per SMS,
+//! so a new user (and the tests) can read what was sent, OTPs included.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use resident_domain::notification::{Channel, OutgoingMessage};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host).
+    None,
+    /// STARTTLS after connecting (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    pub host: Option<String>,
+    pub port: u16,
+    pub username: Option<String>,
+    /// Read from the configuration (or `smtp.password_file`); never logged.
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    pub from: String,
+    pub tls: SmtpTls,
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: 587,
+            username: None,
+            password: None,
+            from: "Resident Services <no-reply@resident.invalid>".into(),
+            tls: SmtpTls::Starttls,
+            timeout_seconds: 15,
+        }
+    }
+}
+
+enum EmailChannel {
+    Outbox,
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor> },
+}
+
+/// Delivers `OutgoingMessage`s.
+pub struct Notifier {
+    outbox: PathBuf,
+    from: Mailbox,
+    email: EmailChannel,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let email = match self.email {
+            EmailChannel::Outbox => "outbox",
+            EmailChannel::Smtp { .. } => "smtp",
+        };
+        write!(f, "Notifier(email: {email}, outbox: {})", self.outbox.display())
+    }
+}
+
+impl Notifier {
+    /// Email over SMTP when `smtp.host` is set, else into the outbox; SMS into the outbox.
+    pub fn new(outbox: PathBuf, smtp: &SmtpConfig) -> Result<Self, String> {
+        let from: Mailbox = smtp.from.parse().map_err(|e| format!("smtp.from {:?}: {e}", smtp.from))?;
+        let email = match &smtp.host {
+            None => EmailChannel::Outbox,
+            Some(host) => {
+                let builder = match smtp.tls {
+                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    SmtpTls::Starttls => {
+                        let params = TlsParameters::new(host.clone()).map_err(|e| format!("smtp TLS: {e}"))?;
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Required(params))
+                    }
+                    SmtpTls::Tls => {
+                        let params = TlsParameters::new(host.clone()).map_err(|e| format!("smtp TLS: {e}"))?;
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Wrapper(params))
+                    }
+                };
+                let mut builder = builder.port(smtp.port).timeout(Some(Duration::from_secs(smtp.timeout_seconds)));
+                if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
+                    builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+                }
+                EmailChannel::Smtp { transport: builder.build() }
+            }
+        };
+        Ok(Notifier { outbox, from, email })
+    }
+
+    pub fn outbox(&self) -> &Path {
+        &self.outbox
+    }
+
+    fn email_message(&self, msg: &OutgoingMessage) -> Result<Message, String> {
+        let to: Mailbox = msg.to.parse().map_err(|_| "the email address does not parse".to_owned())?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(msg.subject.clone().unwrap_or_default())
+            .header(ContentType::TEXT_PLAIN)
+            .body(msg.body.clone())
+            .map_err(|e| format!("building the email: {e}"))
+    }
+
+    fn file_name(&self, msg: &OutgoingMessage, ext: &str) -> PathBuf {
+        let stamp = std::time::SystemTime::UNIX_EPOCH.elapsed().map(|d| d.as_millis()).unwrap_or(0);
+        self.outbox.join(format!("{stamp}-{}-{}.{ext}", msg.template, uuid::Uuid::new_v4().simple()))
+    }
+
+    async fn write_file(&self, path: PathBuf, bytes: Vec<u8>) -> Result<(), String> {
+        tokio::fs::create_dir_all(&self.outbox).await.map_err(|e| format!("outbox {}: {e}", self.outbox.display()))?;
+        // write then rename, so a reader never sees half a message
+        let tmp = path.with_extension("part");
+        tokio::fs::write(&tmp, bytes).await.map_err(|e| format!("outbox write: {e}"))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("outbox rename: {e}"))
+    }
+
+    /// Delivers one message. An error is retried by the job queue.
+    pub async fn deliver(&self, msg: &OutgoingMessage) -> Result<(), String> {
+        match msg.channel {
+            Channel::Email => {
+                let email = self.email_message(msg)?;
+                match &self.email {
+                    EmailChannel::Outbox => self.write_file(self.file_name(msg, "eml"), email.formatted()).await,
+                    EmailChannel::Smtp { transport } => {
+                        transport.send(email).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+                    }
+                }
+            }
+            Channel::Sms => {
+                let json = serde_json::json!({"to": msg.to, "message": msg.body, "template": msg.template});
+                let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
+                self.write_file(self.file_name(msg, "json"), bytes).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(channel: Channel, to: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            channel,
+            to: to.into(),
+            subject: Some("One-time password / كلمة مرور".into()),
+            body: "Your code is 123456.\nجين".into(),
+            template: "OTP".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_outbox_holds_an_eml_and_a_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Notifier::new(dir.path().join("outbox"), &SmtpConfig::default()).unwrap();
+        n.deliver(&msg(Channel::Email, "jane@example.org")).await.unwrap();
+        n.deliver(&msg(Channel::Sms, "9876543210")).await.unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(n.outbox()).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert_eq!(files.len(), 2);
+        let eml = files.iter().find(|p| p.extension().is_some_and(|e| e == "eml")).unwrap();
+        let text = std::fs::read_to_string(eml).unwrap();
+        assert!(text.contains("To: jane@example.org"), "{text}");
+        assert!(text.contains("Subject: One-time password / =?utf-8?b?"), "non-ASCII words are encoded: {text}");
+        let sms = files.iter().find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(sms).unwrap()).unwrap();
+        assert_eq!(v["to"], "9876543210");
+        assert!(v["message"].as_str().unwrap().contains("123456"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_address_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Notifier::new(dir.path().to_path_buf(), &SmtpConfig::default()).unwrap();
+        assert!(n.deliver(&msg(Channel::Email, "not an address")).await.is_err());
+    }
+}

@@ -1,0 +1,510 @@
+//! The embedded IDA and ID Repository parts that authentication needs: OTPs (keyed hashes only),
+//! the per-identity failure guard, VIDs (encrypted, found by keyed hash), auth-type locks and
+//! authentication transactions. Every change commits with its effects (audit, notification jobs,
+//! service-history event) in one transaction.
+
+use async_trait::async_trait;
+use resident_domain::StoreError;
+use resident_domain::authtype::{AuthType, LockState};
+use resident_domain::clock::{epoch_ms, from_epoch_ms};
+use resident_domain::history::IdentityToken;
+use resident_domain::ids::{IndividualId, Uin, Vid};
+use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
+use resident_domain::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Resolved};
+use resident_domain::vid::VidRecord;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::{Store, audit, db_err, history, jobs};
+
+/// The job kind that delivers an `OutgoingMessage`.
+pub const NOTIFICATION_JOB: &str = "notification";
+
+impl Store {
+    fn otp_hash(&self, guard_key: &str, transaction_id: &str, otp: &Otp) -> String {
+        self.vault().lookup_hash("otp", &format!("{guard_key}:{transaction_id}:{}", otp.expose()))
+    }
+
+    fn vid_hash(&self, vid: &Vid) -> String {
+        self.vault().lookup_hash("vid", vid.expose())
+    }
+
+    async fn identity_by(&self, column_is_id: bool, key: &str) -> Result<Option<Resolved>, StoreError> {
+        let sql = if column_is_id {
+            "SELECT id, token, status, data FROM identity WHERE id = $1"
+        } else {
+            "SELECT id, token, status, data FROM identity WHERE uin_hash = $1"
+        };
+        let Some(row) = sqlx::query(sql).bind(key).fetch_optional(self.reader()).await.map_err(db_err)? else {
+            return Ok(None);
+        };
+        let id: String = row.try_get("id").map_err(db_err)?;
+        let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
+        let identity = self.open_identity(&id, &data)?;
+        let uin = identity
+            .uin()
+            .and_then(|u| Uin::parse(u).ok())
+            .ok_or_else(|| StoreError::Integrity("stored identity has no valid UIN".into()))?;
+        Ok(Some(Resolved {
+            identity_id: id,
+            uin,
+            token: IdentityToken(row.try_get("token").map_err(db_err)?),
+            status: row.try_get("status").map_err(db_err)?,
+            identity,
+            vid: None,
+        }))
+    }
+
+    fn vid_from_row(&self, row: &sqlx::any::AnyRow) -> Result<(String, VidRecord), StoreError> {
+        let hash: String = row.try_get("vid_hash").map_err(db_err)?;
+        let sealed: Vec<u8> = row.try_get("data").map_err(db_err)?;
+        let clear = self.vault().open(hash.as_bytes(), &sealed)?;
+        let vid = Vid::parse(&String::from_utf8_lossy(&clear))
+            .map_err(|_| StoreError::Integrity("stored VID does not validate".into()))?;
+        Ok((
+            row.try_get("identity_id").map_err(db_err)?,
+            VidRecord {
+                vid,
+                vid_type: row.try_get("vid_type").map_err(db_err)?,
+                status: row.try_get("status").map_err(db_err)?,
+                created_at: from_epoch_ms(row.try_get("created_at").map_err(db_err)?),
+                expires_at: row.try_get::<Option<i64>, _>("expires_at").map_err(db_err)?.map(from_epoch_ms),
+                transactions_left: row.try_get("transactions_left").map_err(db_err)?,
+            },
+        ))
+    }
+
+    async fn insert_vid(
+        &self,
+        conn: &mut AnyConnection,
+        identity_id: &str,
+        v: &VidRecord,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let hash = self.vid_hash(&v.vid);
+        sqlx::query(
+            "INSERT INTO vid (vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&hash)
+        .bind(identity_id)
+        .bind(&v.vid_type)
+        .bind(&v.status)
+        .bind(self.vault().seal(hash.as_bytes(), v.vid.expose().as_bytes())?)
+        .bind(epoch_ms(v.created_at))
+        .bind(v.expires_at.map(epoch_ms))
+        .bind(v.transactions_left)
+        .bind(epoch_ms(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Commits `effects` inside the caller's transaction.
+    pub(crate) async fn apply_effects(
+        &self,
+        conn: &mut AnyConnection,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for message in &effects.notifications {
+            let payload = serde_json::to_string(message).map_err(|e| StoreError::Integrity(e.to_string()))?;
+            jobs::enqueue_in(conn, self.vault(), NOTIFICATION_JOB, &payload, now, now).await?;
+        }
+        if let Some(event) = &effects.event {
+            history::insert_event_in(conn, event).await?;
+        }
+        for t in &effects.auth_transactions {
+            sqlx::query(
+                "INSERT INTO auth_transaction (id, token_id, request_at, auth_type_code, status_code, status_comment, \
+                 ref_id_type, entity_name, transaction_id, response_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&t.token.0)
+            .bind(epoch_ms(t.at))
+            .bind(&t.auth_type_code)
+            .bind(&t.status_code)
+            .bind(&t.status_comment)
+            .bind(&t.ref_id_type)
+            .bind(&t.entity_name)
+            .bind(&t.transaction_id)
+            .bind(&t.response_code)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        }
+        audit::append_in(conn, &effects.audit).await
+    }
+
+    /// Locks the identity's guard row for this transaction (an UPDATE takes the row lock on PostgreSQL;
+    /// SQLite has one writer) and returns (failed attempts, frozen until).
+    async fn lock_guard(&self, conn: &mut AnyConnection, key: &str) -> Result<(i64, Option<i64>), StoreError> {
+        sqlx::query("INSERT INTO otp_guard (identity_hash, failed_attempts, frozen_until) VALUES ($1, 0, NULL) ON CONFLICT (identity_hash) DO NOTHING")
+            .bind(key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query(
+            "UPDATE otp_guard SET failed_attempts = failed_attempts WHERE identity_hash = $1 RETURNING failed_attempts, frozen_until",
+        )
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok((row.try_get("failed_attempts").map_err(db_err)?, row.try_get("frozen_until").map_err(db_err)?))
+    }
+
+    async fn set_guard(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        failed: i64,
+        frozen_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE otp_guard SET failed_attempts = $1, frozen_until = $2 WHERE identity_hash = $3")
+            .bind(failed)
+            .bind(frozen_until)
+            .bind(key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// How many OTP rows exist (for tests and operators): the OTPs themselves are never stored.
+    pub async fn count_otps(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM otp_transaction").fetch_one(self.reader()).await.map_err(db_err)
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[async_trait]
+impl AuthRepository for Store {
+    async fn resolve(&self, id: &IndividualId, now: OffsetDateTime) -> Result<Option<Resolved>, StoreError> {
+        match id {
+            IndividualId::Uin(uin) => self.identity_by(false, &self.vault().lookup_hash("uin", uin.expose())).await,
+            IndividualId::Vid(vid) => {
+                let Some((identity_id, record)) = self.vid_record(vid).await? else { return Ok(None) };
+                if !record.usable(now) {
+                    return Ok(None);
+                }
+                Ok(self.identity_by(true, &identity_id).await?.map(|r| Resolved { vid: Some(record), ..r }))
+            }
+        }
+    }
+
+    async fn issue_otp(
+        &self,
+        who: &Resolved,
+        otp: &NewOtp,
+        policy: &OtpPolicy,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), OtpIssueRefusal>, StoreError> {
+        let key = who.guard_key();
+        let now_ms = epoch_ms(now);
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let (failed, frozen_until) = self.lock_guard(&mut tx, key).await?;
+        if frozen_until.is_some_and(|u| u > now_ms) {
+            return Ok(Err(OtpIssueRefusal::Frozen));
+        }
+        if frozen_until.is_some() {
+            // the freeze is over: start counting again
+            self.set_guard(&mut tx, key, 0, None).await?;
+        } else if failed < 0 {
+            return Err(StoreError::Integrity("negative failure count".into()));
+        }
+        let recent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM otp_transaction WHERE identity_hash = $1 AND generated_at > $2")
+                .bind(key)
+                .bind(now_ms - policy.flooding_window_seconds * 1000)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if recent >= policy.flooding_max {
+            return Ok(Err(OtpIssueRefusal::Flooded));
+        }
+        // a new OTP for the same transaction replaces the old one
+        sqlx::query("UPDATE otp_transaction SET status = 'replaced' WHERE identity_hash = $1 AND transaction_id = $2 AND status = 'active'")
+            .bind(key)
+            .bind(&otp.transaction_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let channels: Vec<&str> = otp.channels.iter().map(|c| c.code()).collect();
+        sqlx::query(
+            "INSERT INTO otp_transaction (id, identity_hash, transaction_id, otp_hash, channels, status, generated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(key)
+        .bind(&otp.transaction_id)
+        .bind(self.otp_hash(key, &otp.transaction_id, &otp.otp))
+        .bind(channels.join(","))
+        .bind(now_ms)
+        .bind(now_ms + policy.validity_seconds * 1000)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Ok(()))
+    }
+
+    async fn verify_otp(
+        &self,
+        who: &Resolved,
+        transaction_id: &str,
+        otp: &Otp,
+        policy: &OtpPolicy,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), OtpRefusal>, StoreError> {
+        let key = who.guard_key();
+        let now_ms = epoch_ms(now);
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let (failed, frozen_until) = self.lock_guard(&mut tx, key).await?;
+        if let Some(until) = frozen_until.filter(|u| *u > now_ms) {
+            return Ok(Err(OtpRefusal::Frozen { until_ms: until }));
+        }
+        let failed = if frozen_until.is_some() { 0 } else { failed };
+        let row = sqlx::query(
+            "SELECT id, otp_hash, status, expires_at FROM otp_transaction WHERE identity_hash = $1 AND transaction_id = $2 \
+             ORDER BY generated_at DESC, id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(transaction_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let outcome = match &row {
+            None => Err(OtpRefusal::NoSuchTransaction),
+            Some(r) => {
+                let stored: String = r.try_get("otp_hash").map_err(db_err)?;
+                let status: String = r.try_get("status").map_err(db_err)?;
+                let expires: i64 = r.try_get("expires_at").map_err(db_err)?;
+                let matches = constant_time_eq(&stored, &self.otp_hash(key, transaction_id, otp));
+                if !matches || status != "active" {
+                    Err(OtpRefusal::Invalid)
+                } else if expires <= now_ms {
+                    Err(OtpRefusal::Expired)
+                } else {
+                    Ok(r.try_get::<String, _>("id").map_err(db_err)?)
+                }
+            }
+        };
+        let result = match outcome {
+            Ok(otp_id) => {
+                let used =
+                    sqlx::query("UPDATE otp_transaction SET status = 'used' WHERE id = $1 AND status = 'active'")
+                        .bind(&otp_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                if used.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("OTP used concurrently".into()));
+                }
+                self.set_guard(&mut tx, key, 0, None).await?;
+                if let Some(v) = who.vid.as_ref().filter(|v| v.transactions_left.is_some()) {
+                    sqlx::query(
+                        "UPDATE vid SET transactions_left = transactions_left - 1, \
+                         status = CASE WHEN transactions_left <= 1 THEN 'USED' ELSE status END, updated_at = $1 \
+                         WHERE vid_hash = $2 AND transactions_left > 0",
+                    )
+                    .bind(now_ms)
+                    .bind(self.vid_hash(&v.vid))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                Ok(())
+            }
+            Err(OtpRefusal::Expired) => Err(OtpRefusal::Expired),
+            Err(refusal) => {
+                let failed = failed + 1;
+                if failed >= policy.max_failed_attempts {
+                    let until = now_ms + policy.freeze_seconds * 1000;
+                    self.set_guard(&mut tx, key, failed, Some(until)).await?;
+                    Err(OtpRefusal::Frozen { until_ms: until })
+                } else {
+                    self.set_guard(&mut tx, key, failed, None).await?;
+                    Err(refusal)
+                }
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(result)
+    }
+
+    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<VidRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid \
+             WHERE identity_id = $1 AND status = 'ACTIVE' ORDER BY created_at DESC, vid_hash",
+        )
+        .bind(identity_id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let (_, v) = self.vid_from_row(r)?;
+            if v.usable(now) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_vid(
+        &self,
+        who: &Resolved,
+        vid: &VidRecord,
+        retire: &[Vid],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        for old in retire {
+            sqlx::query("UPDATE vid SET status = 'REVOKED', updated_at = $1 WHERE vid_hash = $2 AND identity_id = $3")
+                .bind(epoch_ms(now))
+                .bind(self.vid_hash(old))
+                .bind(&who.identity_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        self.insert_vid(&mut tx, &who.identity_id, vid, now).await?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_vid_status(
+        &self,
+        who: &Resolved,
+        vid: &Vid,
+        status: &str,
+        replacement: Option<&VidRecord>,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let changed = sqlx::query("UPDATE vid SET status = $1, updated_at = $2 WHERE vid_hash = $3 AND identity_id = $4 AND status = 'ACTIVE'")
+            .bind(status)
+            .bind(epoch_ms(now))
+            .bind(self.vid_hash(vid))
+            .bind(&who.identity_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if changed.rows_affected() != 1 {
+            return Err(StoreError::Conflict("the VID is not active".into()));
+        }
+        if let Some(r) = replacement {
+            self.insert_vid(&mut tx, &who.identity_id, r, now).await?;
+        }
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn vid_record(&self, vid: &Vid) -> Result<Option<(String, VidRecord)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid WHERE vid_hash = $1",
+        )
+        .bind(self.vid_hash(vid))
+        .fetch_optional(self.reader())
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(|r| self.vid_from_row(r)).transpose()
+    }
+
+    async fn lock_states(&self, identity_id: &str) -> Result<Vec<LockState>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT auth_type, locked, unlock_until FROM auth_lock WHERE identity_id = $1 ORDER BY auth_type",
+        )
+        .bind(identity_id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let t: String = r.try_get("auth_type").map_err(db_err)?;
+                Ok(LockState {
+                    auth_type: AuthType::parse(&t)
+                        .ok_or_else(|| StoreError::Integrity(format!("unknown auth type {t:?}")))?,
+                    locked: r.try_get::<i64, _>("locked").map_err(db_err)? != 0,
+                    unlock_until_ms: r.try_get("unlock_until").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_locks(
+        &self,
+        identity_id: &str,
+        states: &[LockState],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        for s in states {
+            sqlx::query(
+                "INSERT INTO auth_lock (identity_id, auth_type, locked, unlock_until, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (identity_id, auth_type) DO UPDATE SET locked = excluded.locked, \
+                 unlock_until = excluded.unlock_until, updated_at = excluded.updated_at",
+            )
+            .bind(identity_id)
+            .bind(s.auth_type.code())
+            .bind(crate::flag(s.locked))
+            .bind(s.unlock_until_ms)
+            .bind(epoch_ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn auth_transactions(
+        &self,
+        token: &IdentityToken,
+        page_start: u32,
+        page_fetch: u32,
+    ) -> Result<Vec<AuthTransaction>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT token_id, request_at, auth_type_code, status_code, status_comment, ref_id_type, entity_name, \
+             transaction_id, response_code FROM auth_transaction WHERE token_id = $1 \
+             ORDER BY request_at DESC, id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(&token.0)
+        .bind(i64::from(page_fetch))
+        .bind(i64::from(page_start.saturating_sub(1)) * i64::from(page_fetch))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuthTransaction {
+                    token: IdentityToken(r.try_get("token_id").map_err(db_err)?),
+                    at: from_epoch_ms(r.try_get("request_at").map_err(db_err)?),
+                    auth_type_code: r.try_get("auth_type_code").map_err(db_err)?,
+                    status_code: r.try_get("status_code").map_err(db_err)?,
+                    status_comment: r.try_get("status_comment").map_err(db_err)?,
+                    ref_id_type: r.try_get("ref_id_type").map_err(db_err)?,
+                    entity_name: r.try_get("entity_name").map_err(db_err)?,
+                    transaction_id: r.try_get("transaction_id").map_err(db_err)?,
+                    response_code: r.try_get("response_code").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+}

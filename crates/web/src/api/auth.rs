@@ -1,0 +1,446 @@
+//! OTP-protected resident services of MOSIP 1.2.0: `/req/otp`, `/vid`, `/vid/{vid}`, `/req/auth-lock`,
+//! `/req/auth-unlock`, `/req/auth-history`.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use resident_domain::ResidentError;
+use resident_domain::audit::AuditContext;
+use resident_domain::auth_usecases::{self as uc, AuthContext, Done, authorise_with_otp, parse_individual};
+use resident_domain::authtype::AuthType;
+use resident_domain::clock::{mosip_datetime, parse_mosip_datetime};
+use resident_domain::ids::{IndividualId, Vid};
+use resident_domain::otp::{OtpChannel, valid_transaction_id};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::RequestMeta;
+use crate::envelope::{self, text};
+use crate::error::ApiError;
+use crate::{AppState, tags};
+
+const VERSION: &str = "v1";
+
+fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime) -> AuthContext<'a> {
+    AuthContext {
+        repo: state.auth.as_ref(),
+        templates: &state.templates,
+        otp_policy: &state.otp_policy,
+        vid_policy: &state.vid_policy,
+        audit,
+        now,
+    }
+}
+
+/// The fields every OTP-protected request carries, checked in MOSIP's order.
+fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, String), ResidentError> {
+    let id = text(request, "individualId")
+        .and_then(IndividualId::parse)
+        .ok_or_else(|| ResidentError::invalid("individualId"))?;
+    let otp = text(request, "otp").ok_or_else(|| ResidentError::invalid("otp"))?;
+    let trn = text(request, "transactionID").ok_or_else(|| ResidentError::invalid("transactionId"))?;
+    Ok((id, trn.to_owned(), otp.to_owned()))
+}
+
+fn with_event(mut res: Response, event_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(event_id) {
+        res.headers_mut().insert("eventId", v);
+    }
+    res
+}
+
+fn answer<T: Serialize>(
+    api: &'static str,
+    now: OffsetDateTime,
+    result: Result<(T, Option<String>), ResidentError>,
+) -> Response {
+    match result {
+        Ok((body, event)) => {
+            let res = envelope::ok(api, VERSION, now, body);
+            match event {
+                Some(e) => with_event(res, &e),
+                None => res,
+            }
+        }
+        Err(e) => ApiError::new(e, Some(api), VERSION, now).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /req/otp (IDA's own envelope, not MOSIP's resident wrapper)
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpRequestDoc {
+    #[schema(example = "mosip.identity.otp.internal")]
+    pub id: String,
+    #[schema(example = "1.0")]
+    pub version: String,
+    /// Exactly ten letters or digits; the same id goes with the OTP when it is used.
+    #[serde(rename = "transactionID")]
+    #[schema(example = "1234567890")]
+    pub transaction_id: String,
+    #[serde(rename = "requestTime")]
+    #[schema(example = "2026-11-26T09:00:00.000Z")]
+    pub request_time: String,
+    /// UIN or VID.
+    #[serde(rename = "individualId")]
+    #[schema(example = "5075291708")]
+    pub individual_id: String,
+    /// `EMAIL` and/or `PHONE`.
+    #[serde(rename = "otpChannel")]
+    pub otp_channel: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdaError {
+    #[serde(rename = "errorCode")]
+    pub error_code: String,
+    #[serde(rename = "errorMessage")]
+    pub error_message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaskedContacts {
+    #[serde(rename = "maskedEmail", skip_serializing_if = "Option::is_none")]
+    pub masked_email: Option<String>,
+    #[serde(rename = "maskedMobile", skip_serializing_if = "Option::is_none")]
+    pub masked_mobile: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpResponseDoc {
+    pub id: String,
+    pub version: String,
+    #[serde(rename = "transactionID")]
+    pub transaction_id: Option<String>,
+    #[serde(rename = "responseTime")]
+    pub response_time: String,
+    pub errors: Option<Vec<IdaError>>,
+    pub response: Option<MaskedContacts>,
+    pub metadata: Option<Value>,
+}
+
+/// Request an OTP by email and/or SMS (IDA's internal OTP contract).
+///
+/// Errors use IDA's codes and `errorMessage` (IDA-MLC-002/004/006/009/018, IDA-OTA-001/008/013).
+#[utoipa::path(post, path = "/req/otp", tag = tags::RESIDENT, request_body = OtpRequestDoc,
+    responses((status = 200, description = "Masked contacts the OTP went to, or IDA errors", body = OtpResponseDoc)))]
+pub async fn request_otp(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.identity.otp.internal";
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "anonymous");
+    let mut transaction_id = None;
+    let result: Result<MaskedContacts, ResidentError> = async {
+        let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
+        transaction_id = text(&body, "transactionID").map(str::to_owned);
+        let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
+        let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
+        let time = text(&body, "requestTime").ok_or_else(|| missing("requestTime"))?;
+        parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
+        let trn = text(&body, "transactionID").ok_or_else(|| missing("transactionID"))?;
+        if !valid_transaction_id(trn) {
+            return Err(invalid("transactionID"));
+        }
+        if text(&body, "id") != Some(API) {
+            return Err(invalid("id"));
+        }
+        let channels = body
+            .get("otpChannel")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| ResidentError::Ida("IDA-OTA-008", "OTP Notification Channel not provided".into()))?;
+        let mut parsed = Vec::new();
+        for c in channels {
+            let name = c.as_str().unwrap_or_default();
+            let ch = OtpChannel::parse(name).ok_or_else(|| invalid(&format!("otpChannel - {name}")))?;
+            if !parsed.contains(&ch) {
+                parsed.push(ch);
+            }
+        }
+        let individual = text(&body, "individualId").ok_or_else(|| missing("individualId"))?;
+        let individual = parse_individual(individual)?;
+        let sent = uc::request_otp(&context(&state, &audit, now), &individual, trn, &parsed).await?;
+        Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })
+    }
+    .await;
+    let (response, errors, status) = match result {
+        Ok(r) => (Some(r), None, axum::http::StatusCode::OK),
+        Err(e) => {
+            if let Some(detail) = e.internal_detail() {
+                tracing::error!(code = e.code(), detail, "OTP request failed");
+            }
+            let status = crate::error::http_status(&e);
+            (None, Some(vec![IdaError { error_code: e.code().to_owned(), error_message: e.message() }]), status)
+        }
+    };
+    let doc = OtpResponseDoc {
+        id: API.into(),
+        version: "1.0".into(),
+        transaction_id,
+        response_time: mosip_datetime(now),
+        errors,
+        response,
+        metadata: None,
+    };
+    (status, axum::Json(doc)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /vid and PATCH /vid/{vid}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VidResponse {
+    /// The new VID (in clear, to its owner).
+    pub vid: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+/// Generate a VID (`mosip.resident.vid`, OTP). `vidType`: `Perpetual`, `Temporary` or `OneTimeUse`.
+///
+/// Request: `{transactionID, individualId (UIN or VID), otp, vidType}`. RES-SER-405 when the policy's
+/// limit is reached, RES-SER-422 for a wrong OTP, RES-SER-410 for a bad field.
+#[utoipa::path(post, path = "/vid", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "The VID, or a MOSIP error envelope; header `eventId`", body = VidResponse)))]
+pub async fn generate_vid(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.resident.vid";
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "resident");
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let (id, trn, otp) = otp_fields(request)?;
+        let vid_type = text(request, "vidType").ok_or_else(|| ResidentError::invalid("vidType"))?;
+        let ctx = context(&state, &audit, now);
+        if ctx.vid_policy.lookup(vid_type).is_none() {
+            return Err(ResidentError::invalid("vidType"));
+        }
+        let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        let Done { value, message, event_id } = uc::generate_vid(&ctx, &who, &id, &trn, vid_type).await?;
+        Ok((VidResponse { vid: value.expose().to_owned(), message }, Some(event_id.to_string())))
+    }
+    .await;
+    answer(API, now, result)
+}
+
+/// Revoke a VID (`mosip.resident.vidstatus`, OTP sent to that VID). `vidStatus` must be `REVOKED`.
+#[utoipa::path(patch, path = "/vid/{vid}", tag = tags::RESIDENT, params(("vid" = String, Path, description = "The VID to revoke")),
+    request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "Done, or a MOSIP error envelope; header `eventId`", body = MessageResponse)))]
+pub async fn revoke_vid(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Path(vid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.resident.vidstatus";
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "resident");
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, API, VERSION)?;
+        if !text(request, "vidStatus").is_some_and(|s| s.eq_ignore_ascii_case("REVOKED")) {
+            return Err(ResidentError::invalid("vidStatus"));
+        }
+        if text(request, "individualIdType").is_some_and(|t| !t.eq_ignore_ascii_case("VID")) {
+            return Err(ResidentError::invalid("individualIdType"));
+        }
+        let (id, trn, otp) = otp_fields(request)?;
+        let path_vid = Vid::parse(&vid).map_err(|_| ResidentError::invalid("vid"))?;
+        if !matches!(&id, IndividualId::Vid(v) if *v == path_vid) {
+            return Err(ResidentError::invalid("individualId"));
+        }
+        let ctx = context(&state, &audit, now);
+        let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        let Done { message, event_id, .. } = uc::revoke_vid(&ctx, &who, &id, &trn, &path_vid).await?;
+        Ok((MessageResponse { message }, Some(event_id.to_string())))
+    }
+    .await;
+    answer(API, now, result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /req/auth-lock and /req/auth-unlock
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusResponse {
+    pub status: String,
+    pub message: String,
+}
+
+fn auth_types(request: &Map<String, Value>) -> Result<Vec<AuthType>, ResidentError> {
+    let list = request.get("authType").and_then(Value::as_array).filter(|a| !a.is_empty());
+    let list = list.ok_or_else(|| ResidentError::invalid("authType"))?;
+    let mut out = Vec::new();
+    for v in list {
+        let t = v.as_str().and_then(AuthType::parse).ok_or_else(|| ResidentError::invalid("authType"))?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+async fn lock_or_unlock(
+    state: AppState,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+    lock: bool,
+) -> Response {
+    let api: &'static str = if lock { "mosip.resident.authlock" } else { "mosip.resident.authunlock" };
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "resident");
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, api, VERSION)?;
+        let (id, trn, otp) = otp_fields(request)?;
+        let types = auth_types(request)?;
+        let seconds = if lock {
+            None
+        } else {
+            let raw = match request.get("unlockForSeconds") {
+                Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+                Some(Value::Number(n)) => n.as_i64(),
+                _ => None,
+            };
+            Some(raw.filter(|s| *s >= 0).ok_or_else(|| ResidentError::invalid("unlockForSeconds"))?)
+        };
+        let ctx = context(&state, &audit, now);
+        let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        let Done { message, event_id, .. } = uc::set_auth_locks(&ctx, &who, &id, &trn, &types, lock, seconds).await?;
+        Ok((StatusResponse { status: "SUCCESS".into(), message }, Some(event_id.to_string())))
+    }
+    .await;
+    answer(api, now, result)
+}
+
+/// Lock authentication types (`mosip.resident.authlock`, OTP).
+///
+/// `authType`: `demo`, `bio-FINGER`, `bio-IRIS`, `bio-FACE`, `otp-email`, `otp-phone` (1.2.0 spellings
+/// such as `bio-FIR` accepted). Locking all of them locks the whole identity for relying parties.
+#[utoipa::path(post, path = "/req/auth-lock", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "Done, or a MOSIP error envelope; header `eventId`", body = StatusResponse)))]
+pub async fn auth_lock(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    lock_or_unlock(state, meta, body, true).await
+}
+
+/// Unlock authentication types (`mosip.resident.authunlock`, OTP); `unlockForSeconds` > 0 unlocks for
+/// that long, after which the types are locked again by themselves; 0 unlocks until locked again.
+#[utoipa::path(post, path = "/req/auth-unlock", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "Done, or a MOSIP error envelope; header `eventId`", body = StatusResponse)))]
+pub async fn auth_unlock(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    lock_or_unlock(state, meta, body, false).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /req/auth-history
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthHistoryItem {
+    pub serial_number: u32,
+    pub id_used: String,
+    pub auth_modality: String,
+    pub date: String,
+    pub time: String,
+    pub partner_name: String,
+    pub partner_transaction_id: String,
+    pub auth_response: String,
+    pub response_code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthHistoryResponse {
+    pub auth_history: Vec<AuthHistoryItem>,
+    pub message: String,
+}
+
+fn page_value(request: &Map<String, Value>, key: &str, err: ResidentError) -> Result<Option<u32>, ResidentError> {
+    match request.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<u32>().ok().filter(|n| *n >= 1).map(Some).ok_or(err),
+        Some(Value::Number(n)) => {
+            n.as_u64().filter(|n| *n >= 1 && *n <= u64::from(u32::MAX)).map(|n| Some(n as u32)).ok_or(err)
+        }
+        Some(_) => Err(err),
+    }
+}
+
+/// Who authenticated this identity, newest first (`mosip.resident.authhistory`, OTP).
+///
+/// `pageStart` and `pageFetch` (numbers from 1) go together; without them the whole history is returned.
+#[utoipa::path(post, path = "/req/auth-history", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "History, or a MOSIP error envelope; header `eventId`", body = AuthHistoryResponse)))]
+pub async fn auth_history(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.resident.authhistory";
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "resident");
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let (id, trn, otp) = otp_fields(request)?;
+        let start = page_value(request, "pageStart", ResidentError::InvalidPageStart)?;
+        let fetch = page_value(request, "pageFetch", ResidentError::InvalidPageFetch)?;
+        let (start, fetch) = match (start, fetch) {
+            (Some(s), Some(f)) => (s, f),
+            (None, None) => (1, u32::MAX / 2),
+            (None, Some(_)) => return Err(ResidentError::InvalidPageStart),
+            (Some(_), None) => return Err(ResidentError::InvalidPageFetch),
+        };
+        let ctx = context(&state, &audit, now);
+        let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        let Done { value, message, event_id } = uc::auth_history(&ctx, &who, &id, &trn, start, fetch).await?;
+        let offset = (start - 1).saturating_mul(fetch.min(u32::MAX / 2));
+        let items = value
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let d = t.at.date();
+                AuthHistoryItem {
+                    serial_number: offset + i as u32 + 1,
+                    id_used: t.ref_id_type.clone(),
+                    auth_modality: t.auth_type_code.clone(),
+                    date: format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day()),
+                    time: format!("{:02}:{:02}:{:02}", t.at.hour(), t.at.minute(), t.at.second()),
+                    partner_name: t.entity_name.clone(),
+                    partner_transaction_id: t.transaction_id.clone(),
+                    auth_response: t.status_comment.clone(),
+                    response_code: t.status_code.clone(),
+                }
+            })
+            .collect();
+        Ok((AuthHistoryResponse { auth_history: items, message }, Some(event_id.to_string())))
+    }
+    .await;
+    answer(API, now, result)
+}

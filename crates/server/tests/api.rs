@@ -31,6 +31,7 @@ on_both!(
     otp_vid_lock_and_history_end_to_end,
     one_residents_otp_never_authorises_another,
     otp_request_refuses_bad_input_like_ida,
+    otp_email_goes_through_a_real_smtp_server,
 );
 
 const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -43,10 +44,15 @@ struct TestApp {
 
 impl TestApp {
     async fn new(kind: Db) -> Option<TestApp> {
+        Self::build(kind, |_| {}).await
+    }
+
+    async fn build(kind: Db, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let db = TestDb::new(kind).await?;
         let mut config =
             Config { data_dir: db.dir.path().to_path_buf(), database_url: Some(db.url.clone()), ..Config::default() };
         config.platform.service_key = Some(Secret(SERVICE_KEY.into()));
+        tweak(&mut config);
         let mut app = App::open(config, Schema::Migrate).await.unwrap();
         app.clock = Arc::new(FixedClock::new(t0()));
         resident_server::demo::seed(&app).await.unwrap();
@@ -788,4 +794,184 @@ async fn otp_request_refuses_bad_input_like_ida(kind: Db) {
     }
     let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "9999999999", &["EMAIL"])).await;
     assert_eq!(r["errors"][0]["errorCode"], "IDA-OTA-001");
+}
+
+/// A minimal SMTP receiver on loopback: it speaks enough of RFC 5321 for a real client and keeps
+/// every message it is given.
+async fn smtp_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 localhost test SMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(buf) = data.as_mut() {
+                        if line == "." {
+                            keep.lock().unwrap().push(std::mem::take(buf));
+                            data = None;
+                            let _ = write.write_all(b"250 2.0.0 queued\r\n").await;
+                        } else {
+                            buf.push_str(&line);
+                            buf.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 localhost\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 end with .\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+async fn otp_email_goes_through_a_real_smtp_server(kind: Db) {
+    let (port, inbox) = smtp_receiver().await;
+    let Some(t) = TestApp::build(kind, |c| {
+        c.smtp.host = Some("127.0.0.1".into());
+        c.smtp.port = port;
+        c.smtp.tls = "none".into();
+        c.smtp.from = "Resident Services <otp@resident.test>".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "1234567890", &["EMAIL"])).await;
+    assert_eq!(r["response"]["maskedEmail"], "XXnXXdXX@example.org", "{r}");
+    assert_eq!(t.run_jobs().await, 1);
+    let mails = inbox.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("To: jane.doe@example.org")
+            && mails[0].contains("From: \"Resident Services\" <otp@resident.test>"),
+        "{}",
+        mails[0]
+    );
+    // the OTP in the mail authorises Jane's request
+    let otp = mails[0].split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (_, ok) = t
+        .post(
+            "/resident/v1/vid",
+            envelope(
+                "mosip.resident.vid",
+                json!({"transactionID": "1234567890", "individualId": JANE, "otp": otp, "vidType": "Temporary"}),
+            ),
+        )
+        .await;
+    assert_eq!(ok["errors"], Value::Null, "{ok}");
+    assert!(
+        !t.db.dir.path().join("outbox").exists()
+            || std::fs::read_dir(t.db.dir.path().join("outbox")).unwrap().all(|e| !e
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .ends_with(".eml")),
+        "email did not go to the outbox"
+    );
+}
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Every log line of a whole resident journey, at TRACE level, carries no OTP, UIN, VID or contact.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_carry_no_otp_uin_vid_or_contact() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = TestApp::new(Db::Sqlite).await.unwrap();
+    let mut secrets = vec![JANE.to_owned(), "jane.doe@example.org".into(), "9876543210".into(), "Jane Doe".into()];
+    let otp = t.otp_for(JANE, "1234567890").await;
+    secrets.push(otp.clone());
+    let (_, r) = t
+        .post(
+            "/resident/v1/vid",
+            envelope(
+                "mosip.resident.vid",
+                json!({"transactionID": "1234567890", "individualId": JANE, "otp": otp, "vidType": "Perpetual"}),
+            ),
+        )
+        .await;
+    let vid = r["response"]["vid"].as_str().unwrap().to_owned();
+    secrets.push(vid.clone());
+    let otp = t.otp_for(&vid, "2234567890").await;
+    secrets.push(otp.clone());
+    for wrong in ["000000", "111111"] {
+        t.post(
+            "/resident/v1/req/auth-lock",
+            envelope(
+                "mosip.resident.authlock",
+                json!({"transactionID": "2234567890", "individualId": vid, "otp": wrong, "authType": ["demo"]}),
+            ),
+        )
+        .await;
+    }
+    let (_, r) = t
+        .post(
+            "/resident/v1/req/auth-lock",
+            envelope(
+                "mosip.resident.authlock",
+                json!({"transactionID": "2234567890", "individualId": vid, "otp": otp, "authType": ["demo"]}),
+            ),
+        )
+        .await;
+    assert_eq!(r["response"]["status"], "SUCCESS", "{r}");
+    t.post("/resident/v1/req/otp", otp_request("6584109730", "3234567890", &["EMAIL"])).await;
+    t.check_status(check_request("10001100010000120261101090100")).await;
+    t.run_jobs().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.lines().count() > 10, "the journey was logged: {logs}");
+    assert!(logs.contains("route=/resident/v1/req/otp"), "{logs}");
+    for s in secrets.iter().chain(["6584109730".to_owned()].iter()) {
+        if s.chars().all(|c| c.is_ascii_digit()) && s.len() == 6 {
+            // an OTP: look for it as a whole number, not inside a timestamp
+            assert!(!logs.split(|c: char| !c.is_ascii_digit()).any(|w| w == s), "OTP {s} in the logs");
+        } else {
+            assert!(!logs.contains(s.as_str()), "{s} in the logs");
+        }
+    }
 }

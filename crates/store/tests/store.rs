@@ -434,7 +434,8 @@ async fn jane_resolved(store: &Store) -> resident_domain::ports::Resolved {
 }
 
 async fn issue(store: &Store, who: &resident_domain::ports::Resolved, trn: &str, code: &str, at: time::OffsetDateTime) {
-    let otp = NewOtp { transaction_id: trn.into(), otp: Otp::parse(code, 6).unwrap(), channels: vec![OtpChannel::Email] };
+    let otp =
+        NewOtp { transaction_id: trn.into(), otp: Otp::parse(code, 6).unwrap(), channels: vec![OtpChannel::Email] };
     store.issue_otp(who, &otp, &OtpPolicy::default(), &Effects::default(), at).await.unwrap().unwrap();
 }
 
@@ -449,7 +450,11 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     // every code from 000000 to 009999, the real one among them
     for g in 0..10_000u32 {
         let guess = Otp::parse(&format!("{g:06}"), 6).unwrap();
-        match store.verify_otp(&who, "1234567890", &guess, &policy, t0() + time::Duration::milliseconds(i64::from(g))).await.unwrap() {
+        match store
+            .verify_otp(&who, "1234567890", &guess, &policy, t0() + time::Duration::milliseconds(i64::from(g)))
+            .await
+            .unwrap()
+        {
             Ok(()) => successes += 1,
             Err(OtpRefusal::Frozen { .. }) => frozen += 1,
             Err(_) => {}
@@ -461,13 +466,26 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     store.close().await;
     let reopened = open(&db).await;
     let right = Otp::parse(real, 6).unwrap();
-    assert!(matches!(reopened.verify_otp(&who, "1234567890", &right, &policy, t0() + time::Duration::minutes(10)).await.unwrap(), Err(OtpRefusal::Frozen { .. })));
+    assert!(matches!(
+        reopened.verify_otp(&who, "1234567890", &right, &policy, t0() + time::Duration::minutes(10)).await.unwrap(),
+        Err(OtpRefusal::Frozen { .. })
+    ));
     let otp = NewOtp { transaction_id: "2234567890".into(), otp: right.clone(), channels: vec![OtpChannel::Email] };
-    assert!(reopened.issue_otp(&who, &otp, &policy, &Effects::default(), t0() + time::Duration::minutes(10)).await.unwrap().is_err(), "no new OTP while frozen");
+    assert!(
+        reopened
+            .issue_otp(&who, &otp, &policy, &Effects::default(), t0() + time::Duration::minutes(10))
+            .await
+            .unwrap()
+            .is_err(),
+        "no new OTP while frozen"
+    );
     // after 30 minutes a new OTP works again
     let later = t0() + time::Duration::minutes(31);
     issue(&reopened, &who, "3234567890", "777777", later).await;
-    assert_eq!(reopened.verify_otp(&who, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later).await.unwrap(), Ok(()));
+    assert_eq!(
+        reopened.verify_otp(&who, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later).await.unwrap(),
+        Ok(())
+    );
 }
 
 async fn otps_expire_are_single_use_and_bound_to_their_transaction(kind: Db) {
@@ -476,14 +494,28 @@ async fn otps_expire_are_single_use_and_bound_to_their_transaction(kind: Db) {
     let policy = OtpPolicy::default();
     let code = Otp::parse("135790", 6).unwrap();
     issue(&store, &who, "1234567890", "135790", t0()).await;
-    assert_eq!(store.verify_otp(&who, "9999999999", &code, &policy, t0()).await.unwrap(), Err(OtpRefusal::NoSuchTransaction));
-    assert_eq!(store.verify_otp(&who, "1234567890", &code, &policy, t0() + time::Duration::seconds(181)).await.unwrap(), Err(OtpRefusal::Expired));
+    assert_eq!(
+        store.verify_otp(&who, "9999999999", &code, &policy, t0()).await.unwrap(),
+        Err(OtpRefusal::NoSuchTransaction)
+    );
+    assert_eq!(
+        store.verify_otp(&who, "1234567890", &code, &policy, t0() + time::Duration::seconds(181)).await.unwrap(),
+        Err(OtpRefusal::Expired)
+    );
     issue(&store, &who, "2234567890", "135790", t0()).await;
-    assert_eq!(store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(), Ok(()));
-    assert_eq!(store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(), Err(OtpRefusal::Invalid), "single use");
+    assert_eq!(
+        store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(),
+        Err(OtpRefusal::Invalid),
+        "single use"
+    );
     // only a keyed hash is stored
     let pool = raw(&_db).await;
-    let hashes: Vec<String> = sqlx::query_scalar("SELECT otp_hash FROM otp_transaction").fetch_all(&pool).await.unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT otp_hash FROM otp_transaction").fetch_all(&pool).await.unwrap();
     assert!(hashes.iter().all(|h| h.len() == 64 && !h.contains("135790")));
 }
 
@@ -491,14 +523,35 @@ async fn a_limited_vid_is_used_up_by_authentication(kind: Db) {
     let Some((_db, store)) = fresh(kind).await else { return };
     let who = jane_resolved(&store).await;
     let vid = resident_domain::ids::Vid::generate(&mut resident_domain::clock::rng());
-    let record = resident_domain::vid::VidRecord { vid: vid.clone(), vid_type: "Temporary".into(), status: "ACTIVE".into(), created_at: t0(), expires_at: Some(t0() + time::Duration::minutes(30)), transactions_left: Some(1) };
+    let record = resident_domain::vid::VidRecord {
+        vid: vid.clone(),
+        vid_type: "Temporary".into(),
+        status: "ACTIVE".into(),
+        created_at: t0(),
+        expires_at: Some(t0() + time::Duration::minutes(30)),
+        transactions_left: Some(1),
+    };
     store.create_vid(&who, &record, &[], &Effects::default(), t0()).await.unwrap();
     let by_vid = store.resolve(&resident_domain::ids::IndividualId::Vid(vid.clone()), t0()).await.unwrap().unwrap();
     assert_eq!(by_vid.identity_id, who.identity_id);
-    assert!(store.resolve(&resident_domain::ids::IndividualId::Vid(vid.clone()), t0() + time::Duration::minutes(31)).await.unwrap().is_none(), "expired");
+    assert!(
+        store
+            .resolve(&resident_domain::ids::IndividualId::Vid(vid.clone()), t0() + time::Duration::minutes(31))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
     issue(&store, &by_vid, "1234567890", "246800", t0()).await;
-    store.verify_otp(&by_vid, "1234567890", &Otp::parse("246800", 6).unwrap(), &OtpPolicy::default(), t0()).await.unwrap().unwrap();
-    assert!(store.resolve(&resident_domain::ids::IndividualId::Vid(vid), t0()).await.unwrap().is_none(), "its one transaction is used");
+    store
+        .verify_otp(&by_vid, "1234567890", &Otp::parse("246800", 6).unwrap(), &OtpPolicy::default(), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.resolve(&resident_domain::ids::IndividualId::Vid(vid), t0()).await.unwrap().is_none(),
+        "its one transaction is used"
+    );
 }
 
 async fn job_payloads_are_sealed_at_rest(kind: Db) {

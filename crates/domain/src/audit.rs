@@ -58,6 +58,7 @@ pub enum AuditEvent {
     IdentityAlreadyPresent,
     IdentityRejected,
     RegistrationRecorded,
+    PartnerRegistered,
 }
 
 impl AuditEvent {
@@ -75,6 +76,7 @@ impl AuditEvent {
             AuditEvent::IdentityAlreadyPresent => ("IDR-IDS-002", "Create identity: already present", IDR),
             AuditEvent::IdentityRejected => ("IDR-IDS-003", "Create identity: rejected", IDR),
             AuditEvent::RegistrationRecorded => ("RPR-RGS-001", "Registration status recorded", REG),
+            AuditEvent::PartnerRegistered => ("PMS-PRT-001", "Partner registered", ("PMS", "Partner management")),
         };
         (id, name, mid, mname)
     }

@@ -103,6 +103,8 @@ struct Subject<'a> {
     who: &'a Resolved,
     id: &'a IndividualId,
     trn: &'a str,
+    /// Who asked: this service, or a partner's name.
+    entity: &'a str,
 }
 
 fn auth_txn(
@@ -121,7 +123,7 @@ fn auth_txn(
         status_code: if ok { "Y".into() } else { "N".into() },
         status_comment: comment.into(),
         ref_id_type: id_kind(id).into(),
-        entity_name: SELF_ENTITY.into(),
+        entity_name: s.entity.into(),
         transaction_id: trn.into(),
         response_code: response.into(),
     }
@@ -151,6 +153,18 @@ pub async fn request_otp(
     transaction_id: &str,
     channels: &[OtpChannel],
 ) -> Result<OtpSent, ResidentError> {
+    request_otp_as(ctx, SELF_ENTITY, individual_id, transaction_id, channels).await
+}
+
+/// Sends an OTP on behalf of `requester` (this service, or a relying party). A partner cannot send an
+/// OTP through a channel the resident has locked.
+pub async fn request_otp_as(
+    ctx: &AuthContext<'_>,
+    requester: &str,
+    individual_id: &IndividualId,
+    transaction_id: &str,
+    channels: &[OtpChannel],
+) -> Result<OtpSent, ResidentError> {
     let masked = individual_id.masked();
     let kind = id_kind(individual_id);
     let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
@@ -174,6 +188,19 @@ pub async fn request_otp(
     };
     if who.status != "ACTIVATED" {
         return Err(ResidentError::Ida("IDA-MLC-022", format!("{kind} is deactivated/blocked")));
+    }
+    if requester != SELF_ENTITY {
+        let states = ctx.repo.lock_states(&who.identity_id).await?;
+        let now_ms = epoch_ms(ctx.now);
+        for c in channels {
+            let t = match c {
+                OtpChannel::Email => AuthType::OtpEmail,
+                OtpChannel::Phone => AuthType::OtpPhone,
+            };
+            if states.iter().any(|s| s.auth_type == t && s.locked_at(now_ms)) {
+                return Err(ResidentError::Ida("IDA-MLC-019", format!("{} Auth Type is Locked for the UIN", t.code())));
+            }
+        }
     }
     let email = who.identity.text("email");
     let phone = who.identity.text("phone");
@@ -216,7 +243,7 @@ pub async fn request_otp(
             ..event(&who, RequestType::SendOtp, "OTP_REQUESTED", individual_id, transaction_id, ctx.now)
         }),
         auth_transactions: vec![auth_txn(
-            &Subject { who: &who, id: individual_id, trn: transaction_id },
+            &Subject { who: &who, id: individual_id, trn: transaction_id, entity: requester },
             "OTP-REQUEST",
             true,
             "OTP Request Success",
@@ -247,7 +274,7 @@ pub async fn request_otp(
                             format!("{code} {message}"),
                         )],
                         auth_transactions: vec![auth_txn(
-                            &Subject { who: &who, id: individual_id, trn: transaction_id },
+                            &Subject { who: &who, id: individual_id, trn: transaction_id, entity: requester },
                             "OTP-REQUEST",
                             false,
                             "OTP Request Failed",
@@ -272,6 +299,7 @@ pub async fn authorise_with_otp(
     transaction_id: &str,
     otp: &str,
 ) -> Result<Resolved, ResidentError> {
+    let requester = SELF_ENTITY;
     let masked = individual_id.masked();
     let kind = id_kind(individual_id);
     let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
@@ -297,7 +325,7 @@ pub async fn authorise_with_otp(
             format!("OTP check for transaction {transaction_id}: {response}"),
         )],
         auth_transactions: vec![auth_txn(
-            &Subject { who: &who, id: individual_id, trn: transaction_id },
+            &Subject { who: &who, id: individual_id, trn: transaction_id, entity: requester },
             "OTP-AUTH",
             ok,
             &comment,
@@ -382,7 +410,7 @@ pub async fn generate_vid(
             let vars = BTreeMap::from([("vidType", type_name.to_owned())]);
             return Err(refuse(
                 ctx,
-                &Subject { who, id, trn },
+                &Subject { who, id, trn, entity: SELF_ENTITY },
                 RequestType::GenerateVid,
                 "RS_VIN_GEN_FAILURE",
                 vars,
@@ -449,7 +477,7 @@ pub async fn revoke_vid(
         let vars = BTreeMap::from([("vid", vid.masked())]);
         return Err(refuse(
             ctx,
-            &Subject { who, id, trn },
+            &Subject { who, id, trn, entity: SELF_ENTITY },
             RequestType::RevokeVid,
             "RS_VIN_REV_FAILURE",
             vars,
@@ -583,4 +611,164 @@ pub async fn auth_history(
     };
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: items, message, event_id })
+}
+
+/// Demographic attributes a relying party presents (IDA's `demographics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demographics {
+    pub name: Option<String>,
+    pub dob: Option<String>,
+    pub gender: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Demographics {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.dob.is_none()
+            && self.gender.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+    }
+}
+
+/// A relying party's authentication request.
+#[derive(Debug, Clone)]
+pub struct PartnerAuth {
+    pub individual_id: IndividualId,
+    pub transaction_id: String,
+    pub demographics: Option<Demographics>,
+    pub otp: Option<String>,
+}
+
+/// IDA's answer: `authStatus`, with the reasons when it is false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthOutcome {
+    pub auth_status: bool,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Which presented attribute does not match the identity, if any.
+fn demo_mismatch(who: &Resolved, d: &Demographics) -> Option<&'static str> {
+    let id = &who.identity;
+    let any_lang = |field: &str, want: &str| {
+        id.0.get(field).and_then(|v| v.as_array()).is_some_and(|items| {
+            items.iter().any(|i| i.get("value").and_then(|v| v.as_str()).is_some_and(|v| norm(v) == norm(want)))
+        })
+    };
+    if let Some(n) = &d.name
+        && !any_lang("fullName", n)
+    {
+        return Some("name");
+    }
+    if let Some(g) = &d.gender
+        && !any_lang("gender", g)
+    {
+        return Some("gender");
+    }
+    if let Some(dob) = &d.dob
+        && id.text("dateOfBirth") != Some(dob.as_str())
+    {
+        return Some("dob");
+    }
+    if let Some(p) = &d.phone
+        && id.text("phone") != Some(p.as_str())
+    {
+        return Some("phoneNumber");
+    }
+    if let Some(e) = &d.email
+        && id.text("email").map(str::to_lowercase) != Some(e.to_lowercase())
+    {
+        return Some("emailId");
+    }
+    None
+}
+
+/// Authenticates a resident for a relying party: demographic match and/or OTP, refused when the type
+/// is locked. Every attempt is an authentication transaction the resident sees in their history.
+pub async fn relying_party_authenticate(
+    ctx: &AuthContext<'_>,
+    partner: &crate::ports::Partner,
+    cmd: &PartnerAuth,
+) -> Result<AuthOutcome, ResidentError> {
+    let id = &cmd.individual_id;
+    let Some(who) = ctx.repo.resolve(id, ctx.now).await? else {
+        return Err(ResidentError::Ida("IDA-MLC-018", format!("{} not available in database", id.id_type())));
+    };
+    if who.status != "ACTIVATED" {
+        return Err(ResidentError::Ida("IDA-MLC-022", format!("{} is deactivated/blocked", id.id_type())));
+    }
+    let demo = cmd.demographics.as_ref().filter(|d| !d.is_empty());
+    if demo.is_none() && cmd.otp.is_none() {
+        return Err(ResidentError::Ida("IDA-MLC-008", "No authentication type selected".into()));
+    }
+    let mut codes = Vec::new();
+    if demo.is_some() {
+        codes.push("DEMO-AUTH");
+    }
+    if cmd.otp.is_some() {
+        codes.push("OTP-AUTH");
+    }
+    let states = ctx.repo.lock_states(&who.identity_id).await?;
+    let now_ms = epoch_ms(ctx.now);
+    let locked = |t: AuthType| states.iter().any(|s| s.auth_type == t && s.locked_at(now_ms));
+    let mut errors: Vec<(&'static str, String)> = Vec::new();
+    if demo.is_some() && locked(AuthType::Demo) {
+        errors.push(("IDA-MLC-019", "demo Auth Type is Locked for the UIN".into()));
+    }
+    if cmd.otp.is_some() && locked(AuthType::OtpEmail) && locked(AuthType::OtpPhone) {
+        errors.push(("IDA-MLC-019", "otp Auth Type is Locked for the UIN".into()));
+    }
+    if errors.is_empty() {
+        if let Some(d) = demo
+            && let Some(field) = demo_mismatch(&who, d)
+        {
+            errors.push(("IDA-DEA-001", format!("Demographic data {field} did not match")));
+        }
+        if let Some(otp) = &cmd.otp {
+            let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
+                None => Some(OtpRefusal::Invalid),
+                Some(o) => ctx.repo.verify_otp(&who, &cmd.transaction_id, &o, ctx.otp_policy, ctx.now).await?.err(),
+            };
+            if let Some(r) = refusal {
+                errors.push((r.ida_code(), r.message(ctx.otp_policy)));
+            }
+        }
+    }
+    let ok = errors.is_empty();
+    let messages: Vec<&str> = codes
+        .iter()
+        .map(|c| match *c {
+            "DEMO-AUTH" => "Demo Authentication",
+            _ => "OTP Authentication",
+        })
+        .collect();
+    let comment = format!("{} {}", messages.join(";"), if ok { "Success" } else { "Failed" });
+    let subject = Subject { who: &who, id, trn: &cmd.transaction_id, entity: &partner.name };
+    let response = errors.first().map(|(c, _)| *c).unwrap_or("Y");
+    let effects = Effects {
+        audit: vec![AuditRecord {
+            event_id: if ok { "IDA-AUT-001".into() } else { "IDA-AUT-002".into() },
+            event_name: if ok { "Authentication success".into() } else { "Authentication failed".into() },
+            module_id: "IDA".into(),
+            module_name: "ID Authentication".into(),
+            ..record(
+                ctx,
+                "",
+                "",
+                Some(id.masked()),
+                id.id_type(),
+                format!("{} for partner {}: {response}", codes.join(","), partner.id),
+            )
+        }],
+        auth_transactions: vec![auth_txn(&subject, &codes.join(","), ok, &comment, response, ctx.now)],
+        ..Effects::default()
+    };
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(AuthOutcome { auth_status: ok, errors })
 }

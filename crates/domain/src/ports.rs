@@ -244,6 +244,13 @@ pub trait AuthRepository: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    /// A registered partner (relying party, print partner, …) by id.
+    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError>;
+
+    async fn add_partner(&self, partner: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+
     /// Newest first; `page_start` counts from 1.
     async fn auth_transactions(
         &self,
@@ -251,4 +258,16 @@ pub trait AuthRepository: Send + Sync {
         page_start: u32,
         page_fetch: u32,
     ) -> Result<Vec<AuthTransaction>, StoreError>;
+}
+
+/// A partner of the platform. Its API key is kept only as a SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    /// `Auth_Partner`, `Print_Partner`, `Credential_Partner`, …
+    pub partner_type: String,
+    pub api_key_sha256: String,
+    /// `ACTIVE` or `DEACTIVATED`
+    pub status: String,
 }

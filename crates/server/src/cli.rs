@@ -65,6 +65,38 @@ pub enum Command {
     },
     /// Load and validate the configuration, print it with secrets hidden, and exit.
     CheckConfig,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Partners (relying parties that authenticate residents, print partners, …).
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Register a partner and print its API key (shown once; only its digest is stored).
+    Add {
+        /// The partner id used in URLs, e.g. `bank-auth-01` (letters, digits, `-`, `_`).
+        #[arg(long)]
+        id: String,
+        /// The name residents see in their authentication history.
+        #[arg(long)]
+        name: String,
+        /// MOSIP partner type.
+        #[arg(long, default_value = "Auth_Partner")]
+        partner_type: String,
+    },
+    /// List partners.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +177,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             crate::demo::print_report(&report);
             Ok(0)
+        }
+        Command::Admin { command: AdminCommand::Partner { command } } => {
+            let app = App::open(config, Schema::Migrate).await?;
+            let code = crate::admin::partner(&app, command).await;
+            app.store.close().await;
+            code
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let app = App::open(config, Schema::MustBeCurrent).await?;

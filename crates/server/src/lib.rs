@@ -1,5 +1,6 @@
 //! The `resident` binary's library: configuration, composition root, CLI commands.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

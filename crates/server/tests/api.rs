@@ -32,6 +32,7 @@ on_both!(
     one_residents_otp_never_authorises_another,
     otp_request_refuses_bad_input_like_ida,
     otp_email_goes_through_a_real_smtp_server,
+    relying_party_is_refused_while_locked_and_accepted_after,
 );
 
 const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -974,4 +975,110 @@ async fn logs_carry_no_otp_uin_vid_or_contact() {
             assert!(!logs.contains(s.as_str()), "{s} in the logs");
         }
     }
+}
+
+fn register_partner(db: &TestDb, id: &str, name: &str) -> String {
+    let out = resident(db, &["admin", "partner", "add", "--id", id, "--name", name]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    stdout.lines().find_map(|l| l.strip_prefix("API key (shown once, keep it secret): ")).unwrap().to_owned()
+}
+
+async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let key = register_partner(&t.db, "bank-01", "First Bank");
+    let auth = format!("Bearer {key}");
+    let demo_auth = |trn: &str| {
+        json!({"id": "mosip.identity.auth", "version": "1.0", "requestTime": mosip_datetime(t0()), "transactionID": trn,
+        "individualId": JANE, "consentObtained": true, "request": {"demographics": {"name": [{"language": "eng", "value": "jane  doe"}], "dob": "1990/05/12"}}})
+    };
+    let partner_call = |body: Value, key: String| {
+        let t = &t;
+        async move {
+            t.call(
+                "POST",
+                "/idauthentication/v1/auth/bank-01",
+                &[("authorization", &key), ("content-type", "application/json")],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+
+    let (status, r) = partner_call(demo_auth("P000000001"), auth.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["response"]["authStatus"], true, "{r}");
+    let (status, _) = partner_call(demo_auth("P000000002"), "Bearer wrong".into()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut wrong_dob = demo_auth("P000000003");
+    wrong_dob["request"]["demographics"]["dob"] = json!("1991/05/12");
+    let (_, r) = partner_call(wrong_dob, auth.clone()).await;
+    assert_eq!(
+        (r["response"]["authStatus"].clone(), r["errors"][0]["errorCode"].clone()),
+        (json!(false), json!("IDA-DEA-001"))
+    );
+
+    // the resident locks demographic authentication: refused, and recorded
+    let otp = t.otp_for(JANE, "1234567890").await;
+    let (_, locked) = t.post("/resident/v1/req/auth-lock", envelope("mosip.resident.authlock", json!({"transactionID": "1234567890", "individualId": JANE, "otp": otp, "authType": ["demo", "otp-email"]}))).await;
+    assert_eq!(locked["response"]["status"], "SUCCESS");
+    let (_, r) = partner_call(demo_auth("P000000004"), auth.clone()).await;
+    assert_eq!(r["response"]["authStatus"], false);
+    assert_eq!(r["errors"][0]["errorCode"], "IDA-MLC-019");
+    assert_eq!(r["errors"][0]["errorMessage"], "demo Auth Type is Locked for the UIN");
+    // a partner cannot send an OTP by a locked channel, but can by an open one
+    let partner_otp = |ch: &str, trn: &str| json!({"id": "mosip.identity.otp", "version": "1.0", "transactionID": trn, "requestTime": mosip_datetime(t0()), "individualId": JANE, "otpChannel": [ch]});
+    let (_, r) = t
+        .call(
+            "POST",
+            "/idauthentication/v1/otp/bank-01",
+            &[("authorization", &auth)],
+            partner_otp("EMAIL", "P000000005").to_string(),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["errorCode"], "IDA-MLC-019", "{r}");
+    let (_, r) = t
+        .call(
+            "POST",
+            "/idauthentication/v1/otp/bank-01",
+            &[("authorization", &auth)],
+            partner_otp("PHONE", "P000000006").to_string(),
+        )
+        .await;
+    assert_eq!(r["response"]["maskedMobile"], "XXXXXX3210", "{r}");
+    t.run_jobs().await;
+    let otp_for_bank = t.latest_otp();
+    let otp_auth = json!({"id": "mosip.identity.auth", "version": "1.0", "requestTime": mosip_datetime(t0()), "transactionID": "P000000006",
+        "individualId": JANE, "consentObtained": true, "request": {"otp": otp_for_bank}});
+    let (_, r) = partner_call(otp_auth, auth.clone()).await;
+    assert_eq!(r["response"]["authStatus"], true, "{r}");
+
+    // unlocked for a while: accepted again
+    let otp = t.otp_for(JANE, "2234567890").await;
+    let (_, unlocked) = t.post("/resident/v1/req/auth-unlock", envelope("mosip.resident.authunlock", json!({"transactionID": "2234567890", "individualId": JANE, "otp": otp, "authType": ["demo"], "unlockForSeconds": 300}))).await;
+    assert_eq!(unlocked["response"]["status"], "SUCCESS");
+    let (_, r) = partner_call(demo_auth("P000000007"), auth.clone()).await;
+    assert_eq!(r["response"]["authStatus"], true, "{r}");
+
+    // the resident sees all of it, with the partner's name and transaction ids
+    let otp = t.otp_for(JANE, "3234567890").await;
+    let (_, history) = t
+        .post(
+            "/resident/v1/req/auth-history",
+            envelope(
+                "mosip.resident.authhistory",
+                json!({"transactionID": "3234567890", "individualId": JANE, "otp": otp}),
+            ),
+        )
+        .await;
+    let items = history["response"]["authHistory"].as_array().unwrap();
+    let bank: Vec<&Value> = items.iter().filter(|i| i["partnerName"] == "First Bank").collect();
+    assert!(bank.iter().any(|i| i["partnerTransactionId"] == "P000000004"
+        && i["responseCode"] == "N"
+        && i["authModality"] == "DEMO-AUTH"));
+    assert!(bank.iter().any(|i| i["partnerTransactionId"] == "P000000007" && i["responseCode"] == "Y"));
+    assert!(bank.iter().any(|i| i["partnerTransactionId"] == "P000000006"
+        && i["authModality"] == "OTP-AUTH"
+        && i["responseCode"] == "Y"));
+    assert!(bank.iter().any(|i| i["partnerTransactionId"] == "P000000006" && i["authModality"] == "OTP-REQUEST"));
 }

@@ -10,7 +10,7 @@ use resident_domain::clock::{epoch_ms, from_epoch_ms};
 use resident_domain::history::IdentityToken;
 use resident_domain::ids::{IndividualId, Uin, Vid};
 use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
-use resident_domain::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Resolved};
+use resident_domain::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved};
 use resident_domain::vid::VidRecord;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -176,6 +176,16 @@ impl Store {
     pub async fn count_otps(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM otp_transaction").fetch_one(self.reader()).await.map_err(db_err)
     }
+}
+
+fn partner_from_row(r: &sqlx::any::AnyRow) -> Result<Partner, StoreError> {
+    Ok(Partner {
+        id: r.try_get("id").map_err(db_err)?,
+        name: r.try_get("name").map_err(db_err)?,
+        partner_type: r.try_get("partner_type").map_err(db_err)?,
+        api_key_sha256: r.try_get("api_key_hash").map_err(db_err)?,
+        status: r.try_get("status").map_err(db_err)?,
+    })
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -472,6 +482,39 @@ impl AuthRepository for Store {
         }
         self.apply_effects(&mut tx, effects, now).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError> {
+        let row = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner WHERE id = $1")
+            .bind(partner_id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(partner_from_row).transpose()
+    }
+
+    async fn add_partner(&self, p: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO partner (id, name, partner_type, api_key_hash, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.partner_type)
+            .bind(&p.api_key_sha256)
+            .bind(&p.status)
+            .bind(epoch_ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner ORDER BY id")
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(partner_from_row).collect()
     }
 
     async fn auth_transactions(

@@ -21,6 +21,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_authentication.sql"),
         include_str!("../migrations/postgres/0002_authentication.sql"),
     ),
+    (
+        3,
+        "partners",
+        include_str!("../migrations/sqlite/0003_partners.sql"),
+        include_str!("../migrations/postgres/0003_partners.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -25,6 +25,7 @@ pub mod tags {
     pub const RESIDENT: &str = "resident";
     pub const PLATFORM: &str = "platform: ID repository";
     pub const OPERATIONS: &str = "operations";
+    pub const IDA: &str = "platform: ID authentication";
 }
 
 /// Where the resident API lives, as in MOSIP (`server.servlet.context-path`).
@@ -41,6 +42,7 @@ pub const CONTEXT_PATH: &str = "/resident/v1";
     tags(
         (name = tags::RESIDENT, description = "MOSIP 1.2.0 resident services"),
         (name = tags::PLATFORM, description = "Embedded ID Repository, for a registration processor"),
+        (name = tags::IDA, description = "Embedded ID Authentication, for relying parties (Auth_Partner)"),
         (name = tags::OPERATIONS, description = "Health and metrics")
     ),
     modifiers(&ServiceKey)
@@ -77,9 +79,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(actuator::prometheus));
     let idrepo =
         OpenApiRouter::new().routes(routes!(platform::idrepo::create)).layer(DefaultBodyLimit::max(16 * 1024 * 1024));
+    let ida =
+        OpenApiRouter::new().routes(routes!(platform::ida::partner_otp)).routes(routes!(platform::ida::partner_auth));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(CONTEXT_PATH, resident)
         .nest("/idrepository/v1", idrepo)
+        .nest("/idauthentication/v1", ida)
         .split_for_parts()
 }
 

@@ -134,9 +134,19 @@ pub async fn request_otp(
     meta: RequestMeta,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    const API: &str = "mosip.identity.otp.internal";
-    let now = state.clock.now();
     let audit = meta.audit_context(&state, "anonymous");
+    otp_endpoint(&state, &audit, body, "mosip.identity.otp.internal", uc::SELF_ENTITY).await
+}
+
+/// IDA's OTP contract, for the resident (`requester` = this service) and for relying parties.
+pub(crate) async fn otp_endpoint(
+    state: &AppState,
+    audit: &AuditContext,
+    body: Result<Bytes, BytesRejection>,
+    api: &'static str,
+    requester: &str,
+) -> Response {
+    let now = state.clock.now();
     let mut transaction_id = None;
     let result: Result<MaskedContacts, ResidentError> = async {
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
@@ -149,7 +159,7 @@ pub async fn request_otp(
         if !valid_transaction_id(trn) {
             return Err(invalid("transactionID"));
         }
-        if text(&body, "id") != Some(API) {
+        if text(&body, "id") != Some(api) {
             return Err(invalid("id"));
         }
         let channels = body
@@ -167,22 +177,36 @@ pub async fn request_otp(
         }
         let individual = text(&body, "individualId").ok_or_else(|| missing("individualId"))?;
         let individual = parse_individual(individual)?;
-        let sent = uc::request_otp(&context(&state, &audit, now), &individual, trn, &parsed).await?;
+        let sent = uc::request_otp_as(&context(state, audit, now), requester, &individual, trn, &parsed).await?;
         Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })
     }
     .await;
-    let (response, errors, status) = match result {
-        Ok(r) => (Some(r), None, axum::http::StatusCode::OK),
-        Err(e) => {
+    match result {
+        Ok(r) => ida_answer(api, transaction_id, now, Some(serde_json::to_value(r).unwrap_or(Value::Null)), None),
+        Err(e) => ida_answer(api, transaction_id, now, None, Some(e)),
+    }
+}
+
+/// IDA's response envelope (`errorMessage`, `transactionID`, `responseTime`).
+pub(crate) fn ida_answer(
+    api: &str,
+    transaction_id: Option<String>,
+    now: OffsetDateTime,
+    response: Option<Value>,
+    error: Option<ResidentError>,
+) -> Response {
+    let status = match &error {
+        Some(e) => {
             if let Some(detail) = e.internal_detail() {
-                tracing::error!(code = e.code(), detail, "OTP request failed");
+                tracing::error!(code = e.code(), detail, "IDA request failed");
             }
-            let status = crate::error::http_status(&e);
-            (None, Some(vec![IdaError { error_code: e.code().to_owned(), error_message: e.message() }]), status)
+            crate::error::http_status(e)
         }
+        None => axum::http::StatusCode::OK,
     };
-    let doc = OtpResponseDoc {
-        id: API.into(),
+    let errors = error.map(|e| vec![IdaError { error_code: e.code().to_owned(), error_message: e.message() }]);
+    let doc = IdaResponse {
+        id: api.into(),
         version: "1.0".into(),
         transaction_id,
         response_time: mosip_datetime(now),
@@ -191,6 +215,19 @@ pub async fn request_otp(
         metadata: None,
     };
     (status, axum::Json(doc)).into_response()
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct IdaResponse {
+    pub id: String,
+    pub version: String,
+    #[serde(rename = "transactionID")]
+    pub transaction_id: Option<String>,
+    #[serde(rename = "responseTime")]
+    pub response_time: String,
+    pub errors: Option<Vec<IdaError>>,
+    pub response: Option<Value>,
+    pub metadata: Option<Value>,
 }
 
 // ---------------------------------------------------------------------------------------------

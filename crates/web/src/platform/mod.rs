@@ -1,5 +1,6 @@
 //! Endpoints of the embedded platform that other systems call, in MOSIP's own contracts.
 
+pub mod ida;
 pub mod idrepo;
 
 use axum::http::HeaderMap;

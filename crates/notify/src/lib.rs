@@ -51,6 +51,95 @@ impl Default for SmtpConfig {
     }
 }
 
+/// An SMS gateway reached over HTTP(S). Without `url`, SMS go to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsGatewayConfig {
+    pub url: Option<String>,
+    /// `POST` (the body is `body_template`) or `GET` (`$to` and `$message` are substituted in the URL).
+    pub method: String,
+    /// With `$to` and `$message`, escaped for `content_type` (JSON, form or plain text).
+    pub body_template: String,
+    pub content_type: String,
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    #[serde(skip_serializing)]
+    pub bearer_token: Option<String>,
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmsGatewayConfig {
+    fn default() -> Self {
+        SmsGatewayConfig {
+            url: None,
+            method: "POST".into(),
+            body_template: r#"{"to": "$to", "message": "$message"}"#.into(),
+            content_type: "application/json".into(),
+            username: None,
+            password: None,
+            bearer_token: None,
+            timeout_seconds: 15,
+        }
+    }
+}
+
+struct SmsGateway {
+    client: reqwest::Client,
+    config: SmsGatewayConfig,
+}
+
+fn form_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted[1..quoted.len().saturating_sub(1)].to_owned()
+}
+
+impl SmsGateway {
+    fn render(&self, template: &str, to: &str, message: &str, escape: fn(&str) -> String) -> String {
+        template.replace("$to", &escape(to)).replace("$message", &escape(message))
+    }
+
+    async fn send(&self, to: &str, message: &str) -> Result<(), String> {
+        let c = &self.config;
+        let url = c.url.as_deref().unwrap_or_default();
+        let mut req = if c.method.eq_ignore_ascii_case("GET") {
+            self.client.get(self.render(url, to, message, form_escape))
+        } else {
+            let escape: fn(&str) -> String = if c.content_type.contains("json") {
+                json_escape
+            } else if c.content_type.contains("x-www-form-urlencoded") {
+                form_escape
+            } else {
+                |s: &str| s.to_owned()
+            };
+            self.client.post(url).header(reqwest::header::CONTENT_TYPE, c.content_type.clone()).body(self.render(
+                &c.body_template,
+                to,
+                message,
+                escape,
+            ))
+        };
+        if let Some(token) = &c.bearer_token {
+            req = req.bearer_auth(token);
+        } else if let Some(user) = &c.username {
+            req = req.basic_auth(user, c.password.as_ref());
+        }
+        let res = req.send().await.map_err(|e| format!("SMS gateway: {}", e.without_url()))?;
+        if res.status().is_success() { Ok(()) } else { Err(format!("SMS gateway answered {}", res.status())) }
+    }
+}
+
 enum EmailChannel {
     Outbox,
     Smtp { transport: AsyncSmtpTransport<Tokio1Executor> },
@@ -61,6 +150,7 @@ pub struct Notifier {
     outbox: PathBuf,
     from: Mailbox,
     email: EmailChannel,
+    sms: Option<SmsGateway>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -69,13 +159,32 @@ impl std::fmt::Debug for Notifier {
             EmailChannel::Outbox => "outbox",
             EmailChannel::Smtp { .. } => "smtp",
         };
-        write!(f, "Notifier(email: {email}, outbox: {})", self.outbox.display())
+        let sms = if self.sms.is_some() { "gateway" } else { "outbox" };
+        write!(f, "Notifier(email: {email}, sms: {sms}, outbox: {})", self.outbox.display())
     }
 }
 
 impl Notifier {
     /// Email over SMTP when `smtp.host` is set, else into the outbox; SMS into the outbox.
     pub fn new(outbox: PathBuf, smtp: &SmtpConfig) -> Result<Self, String> {
+        Self::with_sms(outbox, smtp, &SmsGatewayConfig::default())
+    }
+
+    /// As [`Notifier::new`], with SMS through an HTTP gateway when `sms.url` is set.
+    pub fn with_sms(outbox: PathBuf, smtp: &SmtpConfig, sms: &SmsGatewayConfig) -> Result<Self, String> {
+        let sms = match &sms.url {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("sms.url {url:?} must be an http(s) URL"));
+                }
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(sms.timeout_seconds))
+                    .build()
+                    .map_err(|e| format!("SMS gateway client: {e}"))?;
+                Some(SmsGateway { client, config: sms.clone() })
+            }
+        };
         let from: Mailbox = smtp.from.parse().map_err(|e| format!("smtp.from {:?}: {e}", smtp.from))?;
         let email = match &smtp.host {
             None => EmailChannel::Outbox,
@@ -98,7 +207,7 @@ impl Notifier {
                 EmailChannel::Smtp { transport: builder.build() }
             }
         };
-        Ok(Notifier { outbox, from, email })
+        Ok(Notifier { outbox, from, email, sms })
     }
 
     pub fn outbox(&self) -> &Path {
@@ -141,6 +250,10 @@ impl Notifier {
                     }
                 }
             }
+            Channel::Sms if self.sms.is_some() => match &self.sms {
+                Some(gateway) => gateway.send(&msg.to, &msg.body).await,
+                None => Ok(()),
+            },
             Channel::Sms => {
                 let json = serde_json::json!({"to": msg.to, "message": msg.body, "template": msg.template});
                 let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
@@ -181,6 +294,50 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(sms).unwrap()).unwrap();
         assert_eq!(v["to"], "9876543210");
         assert!(v["message"].as_str().unwrap().contains("123456"));
+    }
+
+    #[tokio::test]
+    async fn sms_goes_to_an_http_gateway_with_credentials() {
+        use std::sync::{Arc, Mutex};
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let keep = seen.clone();
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let keep = keep.clone();
+                async move {
+                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    keep.lock().unwrap().push((auth, body));
+                    if headers.get("x-fail").is_some() {
+                        axum::http::StatusCode::BAD_GATEWAY
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let dir = tempfile::tempdir().unwrap();
+        let sms = SmsGatewayConfig {
+            url: Some(format!("http://{addr}/sms")),
+            bearer_token: Some("gw-token".into()),
+            ..SmsGatewayConfig::default()
+        };
+        let n = Notifier::with_sms(dir.path().join("outbox"), &SmtpConfig::default(), &sms).unwrap();
+        n.deliver(&msg(Channel::Sms, "9876543210")).await.unwrap();
+        let got = seen.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "Bearer gw-token");
+        let body: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
+        assert_eq!(body["to"], "9876543210");
+        assert_eq!(body["message"], "Your code is 123456.\nجين", "escaped for JSON and back");
+        assert!(!dir.path().join("outbox").exists(), "nothing went to the outbox");
+        // a gateway that refuses is an error, so the job queue retries
+        let down = SmsGatewayConfig { url: Some("http://127.0.0.1:9/sms".into()), ..SmsGatewayConfig::default() };
+        let n = Notifier::with_sms(dir.path().join("outbox"), &SmtpConfig::default(), &down).unwrap();
+        assert!(n.deliver(&msg(Channel::Sms, "9876543210")).await.is_err());
     }
 
     #[tokio::test]

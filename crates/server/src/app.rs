@@ -10,7 +10,7 @@ use resident_domain::identity::{IdentitySchema, Languages};
 use resident_domain::notification::{OutgoingMessage, Templates};
 use resident_domain::registration::StatusPolicy;
 use resident_domain::vid::VidPolicy;
-use resident_notify::{Notifier, SmtpConfig, SmtpTls};
+use resident_notify::{Notifier, SmsGatewayConfig, SmtpConfig, SmtpTls};
 use resident_store::jobs::{JobHandler, Worker};
 use resident_store::{Backend, Store, StoreOptions, Vault};
 use resident_web::{AppState, HostInfo, Services};
@@ -105,7 +105,19 @@ impl App {
             ..SmtpConfig::default()
         };
         let outbox = config.notification.outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("outbox"));
-        let notifier = Notifier::new(outbox, &smtp).map_err(|e| anyhow!(e))?;
+        let c = &config.sms;
+        let sms = SmsGatewayConfig {
+            url: c.url.clone(),
+            method: c.method.to_ascii_uppercase(),
+            body_template: c.body_template.clone(),
+            content_type: c.content_type.clone(),
+            username: c.username.clone(),
+            password: read_secret(&c.password, &c.password_file, "sms.password").map_err(|e| anyhow!(e))?,
+            bearer_token: read_secret(&c.bearer_token, &c.bearer_token_file, "sms.bearer_token")
+                .map_err(|e| anyhow!(e))?,
+            ..SmsGatewayConfig::default()
+        };
+        let notifier = Notifier::with_sms(outbox, &smtp, &sms).map_err(|e| anyhow!(e))?;
         if config.otp.fixed_code.is_some() {
             tracing::warn!(
                 "!!! otp.fixed_code is set: every OTP is the same known code. Development profile only; never in production !!!"

@@ -45,6 +45,41 @@ pub struct Config {
     pub vid: VidConfig,
     pub notification: NotificationConfig,
     pub smtp: SmtpSection,
+    pub sms: SmsSection,
+}
+
+/// An HTTP SMS gateway. Without `url`, SMS go to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsSection {
+    pub url: Option<String>,
+    /// `POST` or `GET`.
+    pub method: String,
+    /// The POST body, with `$to` and `$message`.
+    pub body_template: String,
+    pub content_type: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub bearer_token: Option<Secret>,
+    pub bearer_token_file: Option<PathBuf>,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        let d = resident_notify::SmsGatewayConfig::default();
+        SmsSection {
+            url: None,
+            method: d.method,
+            body_template: d.body_template,
+            content_type: d.content_type,
+            username: None,
+            password: None,
+            password_file: None,
+            bearer_token: None,
+            bearer_token_file: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -190,6 +225,7 @@ impl Default for Config {
             vid: VidConfig::default(),
             notification: NotificationConfig::default(),
             smtp: SmtpSection::default(),
+            sms: SmsSection::default(),
         }
     }
 }
@@ -402,6 +438,14 @@ impl Config {
                 "configuration: `otp` needs length 4..10, validity_seconds >= 30, max_failed_attempts >= 1".into()
             );
         }
+        if !matches!(self.sms.method.to_ascii_uppercase().as_str(), "POST" | "GET") {
+            return Err("configuration: `sms.method` must be `POST` or `GET`".into());
+        }
+        if let Some(url) = &self.sms.url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err("configuration: `sms.url` must be an http(s) URL".into());
+        }
         if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
             return Err("configuration: `smtp.tls` must be `none`, `starttls` or `tls`".into());
         }
@@ -415,7 +459,14 @@ impl Config {
     /// The configuration as TOML with secrets hidden (for `check-config`).
     pub fn redacted_toml(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        for path in ["/security/data_key", "/platform/service_key", "/smtp/password", "/otp/fixed_code"] {
+        for path in [
+            "/security/data_key",
+            "/platform/service_key",
+            "/smtp/password",
+            "/otp/fixed_code",
+            "/sms/password",
+            "/sms/bearer_token",
+        ] {
             if let Some(s) = v.pointer_mut(path)
                 && !s.is_null()
             {

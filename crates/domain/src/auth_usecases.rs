@@ -305,36 +305,41 @@ pub async fn authorise_with_otp(
     let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
         return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
     };
-    let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
-        None => Some(OtpRefusal::Invalid),
-        Some(otp) => ctx.repo.verify_otp(&who, transaction_id, &otp, ctx.otp_policy, ctx.now).await?.err(),
-    };
-    let (ok, comment, response, audit_id, audit_name) = match refusal {
-        None => (true, "OTP Authentication Success".to_owned(), "Y", "RES-SER-209", "OTP validated"),
-        Some(r) => {
-            (false, "OTP Authentication Failed".to_owned(), r.ida_code(), "RES-SER-422", "OTP validation failed")
+    let effects_for = |result: Result<(), OtpRefusal>| {
+        let (ok, comment, response, audit_id, audit_name) = match result {
+            Ok(()) => (true, "OTP Authentication Success", "Y", "RES-SER-209", "OTP validated"),
+            Err(r) => (false, "OTP Authentication Failed", r.ida_code(), "RES-SER-422", "OTP validation failed"),
+        };
+        Effects {
+            audit: vec![record(
+                ctx,
+                audit_id,
+                audit_name,
+                Some(masked.clone()),
+                kind,
+                format!("OTP check for transaction {transaction_id}: {response}"),
+            )],
+            auth_transactions: vec![auth_txn(
+                &Subject { who: &who, id: individual_id, trn: transaction_id, entity: requester },
+                "OTP-AUTH",
+                ok,
+                comment,
+                response,
+                ctx.now,
+            )],
+            ..Effects::default()
         }
     };
-    let effects = Effects {
-        audit: vec![record(
-            ctx,
-            audit_id,
-            audit_name,
-            Some(masked),
-            kind,
-            format!("OTP check for transaction {transaction_id}: {response}"),
-        )],
-        auth_transactions: vec![auth_txn(
-            &Subject { who: &who, id: individual_id, trn: transaction_id, entity: requester },
-            "OTP-AUTH",
-            ok,
-            &comment,
-            response,
-            ctx.now,
-        )],
-        ..Effects::default()
+    let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
+        None => {
+            let result = Err(OtpRefusal::Invalid);
+            ctx.repo.record_effects(&effects_for(result), ctx.now).await?;
+            Some(OtpRefusal::Invalid)
+        }
+        Some(otp) => {
+            ctx.repo.verify_otp(&who, transaction_id, &otp, ctx.otp_policy, ctx.now, &effects_for).await?.err()
+        }
     };
-    ctx.repo.record_effects(&effects, ctx.now).await?;
     match refusal {
         None => Ok(who),
         Some(r) => Err(ResidentError::OtpValidationFailed(r.message(ctx.otp_policy))),
@@ -733,7 +738,11 @@ pub async fn relying_party_authenticate(
         if let Some(otp) = &cmd.otp {
             let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
                 None => Some(OtpRefusal::Invalid),
-                Some(o) => ctx.repo.verify_otp(&who, &cmd.transaction_id, &o, ctx.otp_policy, ctx.now).await?.err(),
+                Some(o) => ctx
+                    .repo
+                    .verify_otp(&who, &cmd.transaction_id, &o, ctx.otp_policy, ctx.now, &|_| Effects::default())
+                    .await?
+                    .err(),
             };
             if let Some(r) = refusal {
                 errors.push((r.ida_code(), r.message(ctx.otp_policy)));

@@ -194,7 +194,8 @@ pub trait AuthRepository: Send + Sync {
     ) -> Result<Result<(), OtpIssueRefusal>, StoreError>;
 
     /// Checks an OTP for this identity and transaction: single use, expiry, failure count and freeze
-    /// are enforced atomically. A success also uses up one transaction of a limited VID.
+    /// are enforced atomically. A success also uses up one transaction of a limited VID. The effects
+    /// `effects_for` gives for the outcome commit in the same transaction.
     async fn verify_otp(
         &self,
         who: &Resolved,
@@ -202,6 +203,7 @@ pub trait AuthRepository: Send + Sync {
         otp: &crate::otp::Otp,
         policy: &crate::otp::OtpPolicy,
         now: OffsetDateTime,
+        effects_for: &(dyn Fn(Result<(), crate::otp::OtpRefusal>) -> Effects + Send + Sync),
     ) -> Result<Result<(), crate::otp::OtpRefusal>, StoreError>;
 
     /// Commits effects that belong to no other change (a refused request, a read).

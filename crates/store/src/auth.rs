@@ -140,13 +140,11 @@ impl Store {
     /// Locks the identity's guard row for this transaction (an UPDATE takes the row lock on PostgreSQL;
     /// SQLite has one writer) and returns (failed attempts, frozen until).
     async fn lock_guard(&self, conn: &mut AnyConnection, key: &str) -> Result<(i64, Option<i64>), StoreError> {
-        sqlx::query("INSERT INTO otp_guard (identity_hash, failed_attempts, frozen_until) VALUES ($1, 0, NULL) ON CONFLICT (identity_hash) DO NOTHING")
-            .bind(key)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        // one statement: creates the row on first use, and locks it (PostgreSQL) either way
         let row = sqlx::query(
-            "UPDATE otp_guard SET failed_attempts = failed_attempts WHERE identity_hash = $1 RETURNING failed_attempts, frozen_until",
+            "INSERT INTO otp_guard (identity_hash, failed_attempts, frozen_until) VALUES ($1, 0, NULL) \
+             ON CONFLICT (identity_hash) DO UPDATE SET failed_attempts = otp_guard.failed_attempts \
+             RETURNING failed_attempts, frozen_until",
         )
         .bind(key)
         .fetch_one(&mut *conn)
@@ -272,13 +270,17 @@ impl AuthRepository for Store {
         otp: &Otp,
         policy: &OtpPolicy,
         now: OffsetDateTime,
+        effects_for: &(dyn Fn(Result<(), OtpRefusal>) -> Effects + Send + Sync),
     ) -> Result<Result<(), OtpRefusal>, StoreError> {
         let key = who.guard_key();
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         let (failed, frozen_until) = self.lock_guard(&mut tx, key).await?;
         if let Some(until) = frozen_until.filter(|u| *u > now_ms) {
-            return Ok(Err(OtpRefusal::Frozen { until_ms: until }));
+            let result = Err(OtpRefusal::Frozen { until_ms: until });
+            self.apply_effects(&mut tx, &effects_for(result), now).await?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok(result);
         }
         let failed = if frozen_until.is_some() { 0 } else { failed };
         let row = sqlx::query(
@@ -345,6 +347,7 @@ impl AuthRepository for Store {
                 }
             }
         };
+        self.apply_effects(&mut tx, &effects_for(result), now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(result)
     }

@@ -451,7 +451,9 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     for g in 0..10_000u32 {
         let guess = Otp::parse(&format!("{g:06}"), 6).unwrap();
         match store
-            .verify_otp(&who, "1234567890", &guess, &policy, t0() + time::Duration::milliseconds(i64::from(g)))
+            .verify_otp(&who, "1234567890", &guess, &policy, t0() + time::Duration::milliseconds(i64::from(g)), &|_| {
+                Effects::default()
+            })
             .await
             .unwrap()
         {
@@ -467,7 +469,11 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     let reopened = open(&db).await;
     let right = Otp::parse(real, 6).unwrap();
     assert!(matches!(
-        reopened.verify_otp(&who, "1234567890", &right, &policy, t0() + time::Duration::minutes(10)).await.unwrap(),
+        reopened
+            .verify_otp(&who, "1234567890", &right, &policy, t0() + time::Duration::minutes(10), &|_| Effects::default(
+            ))
+            .await
+            .unwrap(),
         Err(OtpRefusal::Frozen { .. })
     ));
     let otp = NewOtp { transaction_id: "2234567890".into(), otp: right.clone(), channels: vec![OtpChannel::Email] };
@@ -483,7 +489,10 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     let later = t0() + time::Duration::minutes(31);
     issue(&reopened, &who, "3234567890", "777777", later).await;
     assert_eq!(
-        reopened.verify_otp(&who, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later).await.unwrap(),
+        reopened
+            .verify_otp(&who, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later, &|_| Effects::default())
+            .await
+            .unwrap(),
         Ok(())
     );
 }
@@ -495,20 +504,32 @@ async fn otps_expire_are_single_use_and_bound_to_their_transaction(kind: Db) {
     let code = Otp::parse("135790", 6).unwrap();
     issue(&store, &who, "1234567890", "135790", t0()).await;
     assert_eq!(
-        store.verify_otp(&who, "9999999999", &code, &policy, t0()).await.unwrap(),
+        store.verify_otp(&who, "9999999999", &code, &policy, t0(), &|_| Effects::default()).await.unwrap(),
         Err(OtpRefusal::NoSuchTransaction)
     );
     assert_eq!(
-        store.verify_otp(&who, "1234567890", &code, &policy, t0() + time::Duration::seconds(181)).await.unwrap(),
+        store
+            .verify_otp(&who, "1234567890", &code, &policy, t0() + time::Duration::seconds(181), &|_| Effects::default(
+            ))
+            .await
+            .unwrap(),
         Err(OtpRefusal::Expired)
     );
     issue(&store, &who, "2234567890", "135790", t0()).await;
     assert_eq!(
-        store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(),
+        store
+            .verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| Effects::default(
+            ))
+            .await
+            .unwrap(),
         Ok(())
     );
     assert_eq!(
-        store.verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179)).await.unwrap(),
+        store
+            .verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| Effects::default(
+            ))
+            .await
+            .unwrap(),
         Err(OtpRefusal::Invalid),
         "single use"
     );
@@ -544,7 +565,9 @@ async fn a_limited_vid_is_used_up_by_authentication(kind: Db) {
     );
     issue(&store, &by_vid, "1234567890", "246800", t0()).await;
     store
-        .verify_otp(&by_vid, "1234567890", &Otp::parse("246800", 6).unwrap(), &OtpPolicy::default(), t0())
+        .verify_otp(&by_vid, "1234567890", &Otp::parse("246800", 6).unwrap(), &OtpPolicy::default(), t0(), &|_| {
+            Effects::default()
+        })
         .await
         .unwrap()
         .unwrap();

@@ -31,6 +31,13 @@ struct Args {
     /// sqlite, postgres or both
     #[arg(long, default_value = "both")]
     backend: String,
+    /// rid-status (RID status next to a bare endpoint), auth (OTP round trips and relying-party
+    /// authentications) or all
+    #[arg(long, default_value = "all")]
+    scenario: String,
+    /// Identities seeded for the auth scenario.
+    #[arg(long, default_value_t = 2_000)]
+    identities: u32,
     /// An administrative PostgreSQL URL; a throw-away database is created there and dropped after.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_url: String,
@@ -87,7 +94,20 @@ fn main() -> Result<()> {
                 (format!("{base}/{name}"), Some(name))
             }
         };
-        let result = run_backend(&args, &server_rt, &client_rt, backend, &url, dir.path());
+        let result = (|| {
+            if args.scenario == "rid-status" || args.scenario == "all" {
+                run_backend(&args, &server_rt, &client_rt, backend, &url, dir.path())?;
+            }
+            if args.scenario == "auth" || args.scenario == "all" {
+                let auth_dir = tempfile::tempdir()?;
+                let auth_url = match backend {
+                    "sqlite" => format!("sqlite://{}/auth.db", auth_dir.path().display()),
+                    _ => url.clone(),
+                };
+                run_auth(&args, &server_rt, &client_rt, backend, &auth_url, auth_dir.path())?;
+            }
+            anyhow::Ok(())
+        })();
         if let Some(name) = drop_db {
             server_rt.block_on(admin(&args.postgres_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))?;
         }
@@ -219,6 +239,18 @@ async fn load(
     connections: usize,
     measure: Duration,
 ) -> Result<Figures> {
+    load_with(addr, path, "", b"\"ridStatus\"", bodies, connections, measure).await
+}
+
+async fn load_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &str,
+    expect: &'static [u8],
+    bodies: Arc<Vec<String>>,
+    connections: usize,
+    measure: Duration,
+) -> Result<Figures> {
     let warmup = measure / 4;
     let start = Instant::now() + warmup;
     let end = start + measure;
@@ -226,7 +258,9 @@ async fn load(
     for c in 0..connections {
         let bodies = bodies.clone();
         let path = path.to_owned();
-        tasks.push(tokio::spawn(async move { connection(addr, &path, &bodies, c, start, end).await }));
+        let headers = headers.to_owned();
+        tasks
+            .push(tokio::spawn(async move { connection(addr, &path, &headers, expect, &bodies, c, start, end).await }));
     }
     let mut latencies: Vec<u32> = Vec::new();
     let mut errors = 0u64;
@@ -254,9 +288,12 @@ async fn load(
 
 /// One keep-alive HTTP/1.1 connection sending requests back to back; latencies in microseconds for
 /// the requests completed inside the measured window.
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     addr: SocketAddr,
     path: &str,
+    headers: &str,
+    expect: &[u8],
     bodies: &[String],
     seed: usize,
     start: Instant,
@@ -276,12 +313,12 @@ async fn connection(
         let body = &bodies[i % bodies.len()];
         i += 1;
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
         let t = Instant::now();
         stream.write_all(req.as_bytes()).await?;
-        let (status, ok) = read_response(&mut stream, &mut buf).await?;
+        let (status, ok) = read_response(&mut stream, &mut buf, expect).await?;
         let elapsed = t.elapsed();
         if t >= start {
             lat.push(elapsed.as_micros().min(u128::from(u32::MAX)) as u32);
@@ -293,7 +330,7 @@ async fn connection(
     Ok((lat, errors))
 }
 
-async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, bool)> {
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>, expect: &[u8]) -> Result<(u16, bool)> {
     buf.clear();
     let mut chunk = [0u8; 8192];
     let (head_end, length) = loop {
@@ -323,6 +360,174 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16
     }
     let status: u16 = std::str::from_utf8(&buf[9..12])?.parse()?;
     let body = &buf[head_end..head_end + length];
-    let ok = body.windows(11).any(|w| w == b"\"ridStatus\"");
+    let ok = body.windows(expect.len()).any(|w| w == expect);
     Ok((status, ok))
+}
+
+const BENCH_KEY: &str = "bench-partner-key-0123456789abcdef";
+
+/// OTP round trips (request, then validate through relying-party OTP authentication) and
+/// relying-party demographic authentications, through the real server with the worker delivering
+/// every OTP to the outbox.
+fn run_auth(
+    args: &Args,
+    server_rt: &tokio::runtime::Runtime,
+    client_rt: &tokio::runtime::Runtime,
+    backend: &str,
+    url: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
+    config.database.max_connections = args.max_connections;
+    config.profile = "development".into();
+    config.otp.fixed_code = Some("123456".into());
+    config.otp.flooding_max = i64::MAX / 2;
+    let (addr, uins, stop) = server_rt.block_on(async {
+        let app = App::open(config, Schema::Migrate).await?;
+        let started = Instant::now();
+        let ctx = app.operator_context();
+        let mut uins = Vec::new();
+        for i in 0..args.identities {
+            let doc = serde_json::json!({"identity": {
+                "fullName": [{"language": "eng", "value": format!("Bench Resident {i}")}],
+                "dateOfBirth": "1990/01/01", "gender": [{"language": "eng", "value": "Female"}],
+                "email": format!("resident{i}@example.org"), "phone": "9876543210", "preferredLang": "eng"}});
+            let created = resident_domain::usecases::create_identity(
+                &app.store,
+                &app.store,
+                &app.schema,
+                &ctx,
+                resident_domain::usecases::CreateIdentity { document: doc, registration_id: None, documents: vec![] },
+                app.clock.now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{} {}", e.code(), e.message()))?;
+            uins.push(created.uin.expose().to_owned());
+        }
+        let partner = resident_domain::ports::Partner {
+            id: "bench".into(),
+            name: "Bench Partner".into(),
+            partner_type: "Auth_Partner".into(),
+            api_key_sha256: resident_web::platform::ida::hex_digest(BENCH_KEY),
+            status: "ACTIVE".into(),
+        };
+        resident_domain::ports::AuthRepository::add_partner(&app.store, &partner, &Default::default(), app.clock.now())
+            .await?;
+        println!(
+            "\n[{backend}] seeded {} identities in {:.1} s (auth scenario; OTPs to the outbox)",
+            uins.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(app.worker().run(stopped));
+        let addr = spawn_server(resident_web::router(app.web_state()?)).await?;
+        anyhow::Ok((addr, uins, stop))
+    })?;
+    let seconds = Duration::from_secs(args.seconds);
+    let uins = Arc::new(uins);
+    let trips = client_rt.block_on(otp_round_trips(addr, uins.clone(), args.connections, seconds))?;
+    let requesttime = mosip_datetime(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..2000usize)
+            .map(|i| {
+                let n = (i * 7919) % uins.len();
+                format!(
+                    r#"{{"id":"mosip.identity.auth","version":"1.0","requestTime":"{requesttime}","transactionID":"B{n:09}","individualId":"{}","consentObtained":true,"request":{{"demographics":{{"name":[{{"language":"eng","value":"Bench Resident {n}"}}],"dob":"1990/01/01"}}}}}}"#,
+                    uins[n]
+                )
+            })
+            .collect(),
+    );
+    let header = format!("Authorization: Bearer {BENCH_KEY}\r\n");
+    let demo = client_rt.block_on(load_with(
+        addr,
+        "/idauthentication/v1/auth/bench",
+        &header,
+        b"\"authStatus\":true",
+        bodies,
+        args.connections,
+        seconds,
+    ))?;
+    let _ = stop.send(true);
+    println!("  {:<38} {:>10} {:>9} {:>9} {:>8}", "scenario", "per s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
+        "OTP round trip (request + validate)", trips.rps, trips.p50_ms, trips.p99_ms, trips.errors
+    );
+    println!(
+        "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
+        "relying-party demographic auth", demo.rps, demo.p50_ms, demo.p99_ms, demo.errors
+    );
+    Ok(())
+}
+
+/// Each connection: POST /req/otp, then POST /idauthentication/v1/auth with that OTP, over and over.
+async fn otp_round_trips(
+    addr: SocketAddr,
+    uins: Arc<Vec<String>>,
+    connections: usize,
+    measure: Duration,
+) -> Result<Figures> {
+    let start = Instant::now() + measure / 4;
+    let end = start + measure;
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let uins = uins.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let mut buf = Vec::new();
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = c;
+            let requesttime = mosip_datetime(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+            while Instant::now() < end {
+                let uin = &uins[(i * 7919) % uins.len()];
+                let trn = format!("{:010}", (c * 1_000_000 + i) % 10_000_000_000);
+                i += connections;
+                let otp = format!(
+                    r#"{{"id":"mosip.identity.otp.internal","version":"1.0","transactionID":"{trn}","requestTime":"{requesttime}","individualId":"{uin}","otpChannel":["EMAIL"]}}"#
+                );
+                let auth = format!(
+                    r#"{{"id":"mosip.identity.auth","version":"1.0","requestTime":"{requesttime}","transactionID":"{trn}","individualId":"{uin}","consentObtained":true,"request":{{"otp":"123456"}}}}"#
+                );
+                let t = Instant::now();
+                let r1 = format!("POST /resident/v1/req/otp HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
+                stream.write_all(r1.as_bytes()).await?;
+                let (s1, ok1) = read_response(&mut stream, &mut buf, b"\"maskedEmail\"").await?;
+                let r2 = format!("POST /idauthentication/v1/auth/bench HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAuthorization: Bearer {BENCH_KEY}\r\nContent-Length: {}\r\n\r\n{auth}", auth.len());
+                stream.write_all(r2.as_bytes()).await?;
+                let (s2, ok2) = read_response(&mut stream, &mut buf, b"\"authStatus\":true").await?;
+                if t >= start {
+                    lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    if s1 != 200 || s2 != 200 || !ok1 || !ok2 {
+                        errors += 1;
+                    }
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await??;
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+        }
+    };
+    Ok(Figures {
+        requests: latencies.len() as u64,
+        errors,
+        rps: latencies.len() as f64 / measure.as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
 }

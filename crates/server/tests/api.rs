@@ -1060,6 +1060,30 @@ async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
     let (_, r) = partner_call(demo_auth("P000000007"), auth.clone()).await;
     assert_eq!(r["response"]["authStatus"], true, "{r}");
 
+    // a whole-identity lock refuses every kind of authentication
+    let otp = t.otp_for(JANE, "2334567890").await;
+    let (_, all) = t
+        .post(
+            "/resident/v1/req/auth-lock",
+            envelope(
+                "mosip.resident.authlock",
+                json!({"transactionID": "2334567890", "individualId": JANE, "otp": otp, "authType": ["ALL"]}),
+            ),
+        )
+        .await;
+    assert_eq!(all["response"]["status"], "SUCCESS", "{all}");
+    let (_, r) = partner_call(demo_auth("P000000008"), auth.clone()).await;
+    assert_eq!(r["errors"][0]["errorCode"], "IDA-MLC-019");
+    let (_, r) = t
+        .call(
+            "POST",
+            "/idauthentication/v1/otp/bank-01",
+            &[("authorization", &auth)],
+            partner_otp("PHONE", "P000000009").to_string(),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["errorCode"], "IDA-MLC-019");
+
     // the resident sees all of it, with the partner's name and transaction ids
     let otp = t.otp_for(JANE, "3234567890").await;
     let (_, history) = t

@@ -326,6 +326,10 @@ fn auth_types(request: &Map<String, Value>) -> Result<Vec<AuthType>, ResidentErr
     let list = list.ok_or_else(|| ResidentError::invalid("authType"))?;
     let mut out = Vec::new();
     for v in list {
+        // `ALL` locks (or unlocks) the whole identity: every type at once
+        if v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")) {
+            return Ok(AuthType::ALL.to_vec());
+        }
         let t = v.as_str().and_then(AuthType::parse).ok_or_else(|| ResidentError::invalid("authType"))?;
         if !out.contains(&t) {
             out.push(t);
@@ -370,7 +374,7 @@ async fn lock_or_unlock(
 /// Lock authentication types (`mosip.resident.authlock`, OTP).
 ///
 /// `authType`: `demo`, `bio-FINGER`, `bio-IRIS`, `bio-FACE`, `otp-email`, `otp-phone` (1.2.0 spellings
-/// such as `bio-FIR` accepted). Locking all of them locks the whole identity for relying parties.
+/// such as `bio-FIR` accepted), or `ALL` for the whole identity.
 #[utoipa::path(post, path = "/req/auth-lock", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
     responses((status = 200, description = "Done, or a MOSIP error envelope; header `eventId`", body = StatusResponse)))]
 pub async fn auth_lock(

@@ -361,6 +361,30 @@ fn notify(ctx: &AuthContext<'_>, who: &Resolved, code: &str, vars: BTreeMap<&str
     ctx.templates.messages(code, &who.identity, &all)
 }
 
+/// The effects of a successful action: its history event, the notification `template` (given
+/// `$eventId`), and one audit record. Returns them with the response message and the event id.
+fn success(
+    ctx: &AuthContext<'_>,
+    subject: &Subject<'_>,
+    ev: ServiceEvent,
+    template: &str,
+    mut vars: BTreeMap<&str, String>,
+    audit: (&str, &str, String),
+) -> (Effects, String, EventId) {
+    vars.insert("eventId", ev.event_id.to_string());
+    let messages = notify(ctx, subject.who, template, vars);
+    let message = notified_message(&messages).to_owned();
+    let event_id = ev.event_id.clone();
+    let (audit_id, audit_name, description) = audit;
+    let effects = Effects {
+        audit: vec![record(ctx, audit_id, audit_name, Some(subject.id.masked()), id_kind(subject.id), description)],
+        notifications: messages,
+        event: Some(ev),
+        auth_transactions: vec![],
+    };
+    (effects, message, event_id)
+}
+
 /// Tells the resident a request failed (notification, audit, history) and returns the error.
 async fn refuse(
     ctx: &AuthContext<'_>,
@@ -441,27 +465,10 @@ pub async fn generate_vid(
         transactions_left: policy.transactions_allowed,
     };
     let ev = event(who, RequestType::GenerateVid, "VID_GENERATED", id, trn, ctx.now);
-    let vars = BTreeMap::from([
-        ("vid", vid.masked()),
-        ("vidType", type_name.to_owned()),
-        ("eventId", ev.event_id.to_string()),
-    ]);
-    let messages = notify(ctx, who, "RS_VIN_GEN_SUCCESS", vars);
-    let message = notified_message(&messages).to_owned();
-    let event_id = ev.event_id.clone();
-    let effects = Effects {
-        audit: vec![record(
-            ctx,
-            "RES-SER-206",
-            "VID generated",
-            Some(id.masked()),
-            id_kind(id),
-            format!("{type_name} VID {} generated", vid.masked()),
-        )],
-        notifications: messages,
-        event: Some(ev),
-        auth_transactions: vec![],
-    };
+    let vars = BTreeMap::from([("vid", vid.masked()), ("vidType", type_name.to_owned())]);
+    let audit = ("RES-SER-206", "VID generated", format!("{type_name} VID {} generated", vid.masked()));
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIN_GEN_SUCCESS", vars, audit);
     match ctx.repo.create_vid(who, &record_v, &retire, &effects, ctx.now).await {
         Ok(()) => Ok(Done { value: vid, message, event_id }),
         Err(StoreError::Conflict(_)) => Err(ResidentError::VidCreationFailed),
@@ -503,23 +510,10 @@ pub async fn revoke_vid(
             transactions_left: p.transactions_allowed,
         });
     let ev = event(who, RequestType::RevokeVid, "VID_REVOKED", id, trn, ctx.now);
-    let vars = BTreeMap::from([("vid", vid.masked()), ("eventId", ev.event_id.to_string())]);
-    let messages = notify(ctx, who, "RS_VIN_REV_SUCCESS", vars);
-    let message = notified_message(&messages).to_owned();
-    let event_id = ev.event_id.clone();
-    let effects = Effects {
-        audit: vec![record(
-            ctx,
-            "RES-SER-207",
-            "VID revoked",
-            Some(id.masked()),
-            id_kind(id),
-            format!("VID {} revoked", vid.masked()),
-        )],
-        notifications: messages,
-        event: Some(ev),
-        auth_transactions: vec![],
-    };
+    let vars = BTreeMap::from([("vid", vid.masked())]);
+    let audit = ("RES-SER-207", "VID revoked", format!("VID {} revoked", vid.masked()));
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIN_REV_SUCCESS", vars, audit);
     match ctx.repo.set_vid_status(who, vid, "REVOKED", replacement.as_ref(), &effects, ctx.now).await {
         Ok(()) => Ok(Done { value: (), message, event_id }),
         Err(StoreError::Conflict(_)) => Err(ResidentError::VidRevocationFailed),
@@ -552,33 +546,14 @@ pub async fn set_auth_locks(
         (Some(_), Some(s)) => format!(" for {s} seconds"),
         _ => String::new(),
     };
-    let vars = BTreeMap::from([
-        ("authTypes", names.join(", ")),
-        ("unlockUntil", until_text),
-        ("eventId", ev.event_id.to_string()),
-    ]);
-    let messages = notify(ctx, who, if lock { "RS_LOCK_AUTH_SUCCESS" } else { "RS_UNLOCK_AUTH_SUCCESS" }, vars);
-    let message = notified_message(&messages).to_owned();
-    let event_id = ev.event_id.clone();
+    let vars = BTreeMap::from([("authTypes", names.join(", ")), ("unlockUntil", until_text)]);
     let (audit_id, audit_name) =
         if lock { ("RES-SER-202", "Auth types locked") } else { ("RES-SER-203", "Auth types unlocked") };
-    let effects = Effects {
-        audit: vec![record(
-            ctx,
-            audit_id,
-            audit_name,
-            Some(id.masked()),
-            id_kind(id),
-            format!(
-                "{status}: {}{}",
-                names.join(","),
-                unlock_for_seconds.map(|s| format!(" ({s} s)")).unwrap_or_default()
-            ),
-        )],
-        notifications: messages,
-        event: Some(ev),
-        auth_transactions: vec![],
-    };
+    let seconds = unlock_for_seconds.map(|s| format!(" ({s} s)")).unwrap_or_default();
+    let audit = (audit_id, audit_name, format!("{status}: {}{seconds}", names.join(",")));
+    let template = if lock { "RS_LOCK_AUTH_SUCCESS" } else { "RS_UNLOCK_AUTH_SUCCESS" };
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let (effects, message, event_id) = success(ctx, &subject, ev, template, vars, audit);
     ctx.repo.set_locks(&who.identity_id, &states, &effects, ctx.now).await?;
     Ok(Done { value: (), message, event_id })
 }
@@ -597,23 +572,9 @@ pub async fn auth_history(
         status_comment: Some("authentication history viewed".into()),
         ..event(who, RequestType::AuthenticationRequest, "COMPLETED", id, trn, ctx.now)
     };
-    let vars = BTreeMap::from([("eventId", ev.event_id.to_string())]);
-    let messages = notify(ctx, who, "RS_AUTH_HIST_SUCCESS", vars);
-    let message = notified_message(&messages).to_owned();
-    let event_id = ev.event_id.clone();
-    let effects = Effects {
-        audit: vec![record(
-            ctx,
-            "RES-SER-204",
-            "Auth history viewed",
-            Some(id.masked()),
-            id_kind(id),
-            format!("{} records", items.len()),
-        )],
-        notifications: messages,
-        event: Some(ev),
-        auth_transactions: vec![],
-    };
+    let audit = ("RES-SER-204", "Auth history viewed", format!("{} records", items.len()));
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_AUTH_HIST_SUCCESS", BTreeMap::new(), audit);
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: items, message, event_id })
 }

@@ -71,7 +71,7 @@ fn date_time_vars(now: OffsetDateTime) -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn event(
+pub(crate) fn event(
     who: &Resolved,
     kind: RequestType,
     status: &str,
@@ -99,12 +99,12 @@ fn event(
 }
 
 /// Who a request is about: the identity, the id it was named by, and the transaction id.
-struct Subject<'a> {
-    who: &'a Resolved,
-    id: &'a IndividualId,
-    trn: &'a str,
+pub(crate) struct Subject<'a> {
+    pub(crate) who: &'a Resolved,
+    pub(crate) id: &'a IndividualId,
+    pub(crate) trn: &'a str,
     /// Who asked: this service, or a partner's name.
-    entity: &'a str,
+    pub(crate) entity: &'a str,
 }
 
 fn auth_txn(
@@ -363,7 +363,7 @@ fn notify(ctx: &AuthContext<'_>, who: &Resolved, code: &str, vars: BTreeMap<&str
 
 /// The effects of a successful action: its history event, the notification `template` (given
 /// `$eventId`), and one audit record. Returns them with the response message and the event id.
-fn success(
+pub(crate) fn success(
     ctx: &AuthContext<'_>,
     subject: &Subject<'_>,
     ev: ServiceEvent,
@@ -386,7 +386,7 @@ fn success(
 }
 
 /// Tells the resident a request failed (notification, audit, history) and returns the error.
-async fn refuse(
+pub(crate) async fn refuse(
     ctx: &AuthContext<'_>,
     subject: &Subject<'_>,
     kind: RequestType,

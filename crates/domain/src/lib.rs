@@ -11,6 +11,7 @@ pub mod ids;
 pub mod notification;
 pub mod otp;
 pub mod ports;
+pub mod print;
 pub mod registration;
 pub mod usecases;
 pub mod vid;

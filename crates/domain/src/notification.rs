@@ -182,6 +182,8 @@ mod tests {
                 "RS_UNLOCK_AUTH_FAILURE",
                 "RS_AUTH_HIST_SUCCESS",
                 "RS_AUTH_HIST_FAILURE",
+                "RS_UIN_RPR_SUCCESS",
+                "RS_UIN_RPR_FAILURE",
             ] {
                 assert!(t.has(lang, code), "{lang} {code}");
             }

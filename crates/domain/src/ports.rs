@@ -22,6 +22,15 @@ pub trait RegistrationRepository: Send + Sync {
         stages: &[StageRecord],
         ctx: &AuditContext,
     ) -> Result<(), StoreError>;
+    /// Records a registration a resident request created (a reprint, an update), committed with the
+    /// request's effects.
+    async fn record_request(
+        &self,
+        registration: &Registration,
+        stages: &[StageRecord],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// The next RID of a centre and machine; the sequence is shared by every replica.
     async fn next_rid(&self, centre: &CentreId, machine: &MachineId, now: OffsetDateTime) -> Result<Rid, StoreError>;
 }

@@ -177,6 +177,10 @@ impl App {
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),
+            centre: resident_domain::ids::CentreId::parse(&self.config.registration.centre_id)
+                .ok_or_else(|| anyhow!("registration.centre_id"))?,
+            machine: resident_domain::ids::MachineId::parse(&self.config.registration.machine_id)
+                .ok_or_else(|| anyhow!("registration.machine_id"))?,
             clock: self.clock.clone(),
             schema: self.schema.clone(),
             status_policy: self.status_policy(),

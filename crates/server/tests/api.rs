@@ -33,6 +33,7 @@ on_both!(
     otp_request_refuses_bad_input_like_ida,
     otp_email_goes_through_a_real_smtp_server,
     relying_party_is_refused_while_locked_and_accepted_after,
+    a_reprint_gets_its_own_rid_that_the_resident_can_follow,
 );
 
 const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -1105,4 +1106,58 @@ async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
         && i["authModality"] == "OTP-AUTH"
         && i["responseCode"] == "Y"));
     assert!(bank.iter().any(|i| i["partnerTransactionId"] == "P000000006" && i["authModality"] == "OTP-REQUEST"));
+}
+
+async fn a_reprint_gets_its_own_rid_that_the_resident_can_follow(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let before = t.app.store.count_registrations().await.unwrap();
+    let otp = t.otp_for(JANE, "1234567890").await;
+    let req = |f: &dyn Fn(&mut Value)| {
+        let mut r = json!({"transactionID": "1234567890", "individualId": JANE, "individualIdType": "UIN", "otp": otp, "cardType": "MASKED_UIN"});
+        f(&mut r);
+        envelope("mosip.resident.printuin", r)
+    };
+    for (body, field) in [
+        (req(&|r| r["individualIdType"] = json!("RID")), "individualIdType"),
+        (req(&|r| r["individualIdType"] = json!("VID")), "individualId"),
+        (req(&|r| r["cardType"] = json!("PHOTO")), "cardType"),
+        (
+            req(&|r| {
+                r.as_object_mut().unwrap().remove("otp");
+            }),
+            "otp",
+        ),
+    ] {
+        let (_, r) = t.post("/resident/v1/req/print-uin", body).await;
+        assert_eq!(r["errors"][0]["message"], format!("Invalid Input Parameter- {field}"), "{r}");
+    }
+    assert_eq!(t.app.store.count_registrations().await.unwrap(), before, "refused requests create nothing");
+
+    let (status, r) = t.post("/resident/v1/req/print-uin", req(&|_| {})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let rid = r["response"]["registrationId"].as_str().unwrap().to_owned();
+    assert!(rid.starts_with("1000110080") && rid.len() == 29, "{rid}");
+    assert_eq!(r["response"]["message"], "Notification has been sent to the provided contact detail(s)");
+    let (_, status) = t.check_status(check_request(&rid)).await;
+    assert_eq!(status["response"]["ridStatus"], "UNDER PROCESSING");
+    let reg = t.app.store.find_registration(&resident_domain::ids::Rid::parse(&rid).unwrap()).await.unwrap().unwrap();
+    assert_eq!(reg.registration_type, resident_domain::registration::RegistrationType::ResReprint);
+    let token = resident_domain::ports::IdentityRegistry::token_for(
+        &t.app.store,
+        &resident_domain::ids::Uin::parse(JANE).unwrap(),
+    );
+    let events = resident_domain::ports::ServiceHistory::events_for(&t.app.store, &token, 0, 20).await.unwrap();
+    assert!(events.iter().any(|e| e.request_type.code() == "ORDER_PHYSICAL_CARD"
+        && e.aid.as_deref() == Some(rid.as_str())
+        && e.status_code == "NEW"));
+    t.run_jobs().await;
+    let sms: Vec<String> = std::fs::read_dir(t.db.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("RS_UIN_RPR_SUCCESS") && p.extension().is_some_and(|e| e == "json"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(sms.len(), 1);
+    assert!(sms[0].contains(&rid), "the notification names the RID");
 }

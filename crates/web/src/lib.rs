@@ -75,6 +75,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::auth_lock))
         .routes(routes!(api::auth::auth_unlock))
         .routes(routes!(api::auth::auth_history))
+        .routes(routes!(api::auth::print_uin))
         .routes(routes!(actuator::health))
         .routes(routes!(actuator::prometheus));
     let idrepo =

@@ -27,6 +27,9 @@ pub struct Services {
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,
+    /// Centre and machine ids in the RIDs of resident requests (MOSIP `resident.center.id`/`machine.id`).
+    pub centre: resident_domain::ids::CentreId,
+    pub machine: resident_domain::ids::MachineId,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
     pub status_policy: StatusPolicy,

@@ -485,3 +485,58 @@ pub async fn auth_history(
     .await;
     answer(API, now, result)
 }
+
+// ---------------------------------------------------------------------------------------------
+// POST /req/print-uin
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReprintResponse {
+    /// The RID of the reprint request, to follow with `/rid/check-status`.
+    pub registration_id: String,
+    pub message: String,
+}
+
+/// Order a printed card (`mosip.resident.printuin`, OTP): `individualIdType` `UIN` or `VID`, `cardType`
+/// `UIN` or `MASKED_UIN`. The request gets its own RID.
+#[utoipa::path(post, path = "/req/print-uin", tag = tags::RESIDENT, request_body(content = Object, description = "MOSIP envelope"),
+    responses((status = 200, description = "The new RID, or a MOSIP error envelope; header `eventId`", body = ReprintResponse)))]
+pub async fn print_uin(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.resident.printuin";
+    let now = state.clock.now();
+    let audit = meta.audit_context(&state, "resident");
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let id_type = text(request, "individualIdType")
+            .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
+            .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
+        let (id, trn, otp) = otp_fields(request)?;
+        if !id.id_type().eq_ignore_ascii_case(id_type) {
+            return Err(ResidentError::invalid("individualId"));
+        }
+        let card_type = text(request, "cardType")
+            .and_then(resident_domain::print::CardType::parse)
+            .ok_or_else(|| ResidentError::invalid("cardType"))?;
+        let ctx = context(&state, &audit, now);
+        let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        let Done { value, message, event_id } = resident_domain::print::request_reprint(
+            &ctx,
+            state.registrations.as_ref(),
+            &state.centre,
+            &state.machine,
+            &who,
+            &id,
+            &trn,
+            card_type,
+        )
+        .await?;
+        Ok((ReprintResponse { registration_id: value.as_str().to_owned(), message }, Some(event_id.to_string())))
+    }
+    .await;
+    answer(API, now, result)
+}

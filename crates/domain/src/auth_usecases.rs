@@ -303,6 +303,9 @@ pub async fn authorise_with_otp(
     let masked = individual_id.masked();
     let kind = id_kind(individual_id);
     let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
+        let audit =
+            record(ctx, "RES-SER-422", "OTP validation failed", Some(masked), kind, "identity not found".into());
+        ctx.repo.record_effects(&Effects { audit: vec![audit], ..Effects::default() }, ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
     };
     let effects_for = |result: Result<(), OtpRefusal>| {

@@ -1112,6 +1112,7 @@ async fn a_reprint_gets_its_own_rid_that_the_resident_can_follow(kind: Db) {
     let Some(t) = TestApp::new(kind).await else { return };
     let before = t.app.store.count_registrations().await.unwrap();
     let otp = t.otp_for(JANE, "1234567890").await;
+    let audited_before = audit_total(&t).await;
     let req = |f: &dyn Fn(&mut Value)| {
         let mut r = json!({"transactionID": "1234567890", "individualId": JANE, "individualIdType": "UIN", "otp": otp, "cardType": "MASKED_UIN"});
         f(&mut r);
@@ -1132,6 +1133,8 @@ async fn a_reprint_gets_its_own_rid_that_the_resident_can_follow(kind: Db) {
         assert_eq!(r["errors"][0]["message"], format!("Invalid Input Parameter- {field}"), "{r}");
     }
     assert_eq!(t.app.store.count_registrations().await.unwrap(), before, "refused requests create nothing");
+    assert_eq!(audit_total(&t).await - audited_before, 4, "but each refusal is audited");
+    assert_eq!(t.app.store.recent_audit(1).await.unwrap()[0].event_id, "RES-SER-410");
 
     let (status, r) = t.post("/resident/v1/req/print-uin", req(&|_| {})).await;
     assert_eq!(status, StatusCode::OK);

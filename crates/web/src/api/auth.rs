@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
-use resident_domain::audit::AuditContext;
+use resident_domain::audit::{AuditContext, AuditEvent};
 use resident_domain::auth_usecases::{self as uc, AuthContext, Done, authorise_with_otp, parse_individual};
 use resident_domain::authtype::AuthType;
 use resident_domain::clock::{mosip_datetime, parse_mosip_datetime};
@@ -53,11 +53,26 @@ fn with_event(mut res: Response, event_id: &str) -> Response {
     res
 }
 
-fn answer<T: Serialize>(
+async fn answer<T: Serialize>(
+    state: &AppState,
+    audit: &AuditContext,
     api: &'static str,
     now: OffsetDateTime,
     result: Result<(T, Option<String>), ResidentError>,
 ) -> Response {
+    // a request refused for its input is audited too (OTP and later failures audit themselves)
+    if let Err(
+        e @ (ResidentError::InvalidInput(_)
+        | ResidentError::BadRequest(_)
+        | ResidentError::InvalidPageStart
+        | ResidentError::InvalidPageFetch),
+    ) = &result
+    {
+        let record = AuditEvent::InputInvalid.record(audit, now, None, format!("{api}: {} {}", e.code(), e.message()));
+        if let Err(err) = state.audit.append(record).await {
+            tracing::error!(error = %err, "could not audit a refused request");
+        }
+    }
     match result {
         Ok((body, event)) => {
             let res = envelope::ok(api, VERSION, now, body);
@@ -273,7 +288,7 @@ pub async fn generate_vid(
         Ok((VidResponse { vid: value.expose().to_owned(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(API, now, result)
+    answer(&state, &audit, API, now, result).await
 }
 
 /// Revoke a VID (`mosip.resident.vidstatus`, OTP sent to that VID). `vidStatus` must be `REVOKED`.
@@ -309,7 +324,7 @@ pub async fn revoke_vid(
         Ok((MessageResponse { message }, Some(event_id.to_string())))
     }
     .await;
-    answer(API, now, result)
+    answer(&state, &audit, API, now, result).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +383,7 @@ async fn lock_or_unlock(
         Ok((StatusResponse { status: "SUCCESS".into(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(api, now, result)
+    answer(&state, &audit, api, now, result).await
 }
 
 /// Lock authentication types (`mosip.resident.authlock`, OTP).
@@ -483,7 +498,7 @@ pub async fn auth_history(
         Ok((AuthHistoryResponse { auth_history: items, message }, Some(event_id.to_string())))
     }
     .await;
-    answer(API, now, result)
+    answer(&state, &audit, API, now, result).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,5 +553,5 @@ pub async fn print_uin(
         Ok((ReprintResponse { registration_id: value.as_str().to_owned(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(API, now, result)
+    answer(&state, &audit, API, now, result).await
 }

@@ -46,6 +46,34 @@ fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, Str
     Ok((id, trn.to_owned(), otp.to_owned()))
 }
 
+/// One OTP-protected resident request: which API, when, and the audit context.
+struct Call<'a> {
+    state: &'a AppState,
+    audit: AuditContext,
+    now: OffsetDateTime,
+    api: &'static str,
+}
+
+impl<'a> Call<'a> {
+    fn new(state: &'a AppState, meta: &RequestMeta, api: &'static str) -> Self {
+        Call { state, audit: meta.audit_context(state, "resident"), now: state.clock.now(), api }
+    }
+
+    /// The `request` object of a valid MOSIP envelope for this API.
+    fn request(&self, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ResidentError> {
+        let body = envelope::json_body(body)?;
+        envelope::validate_resident(&body, self.api, VERSION).cloned()
+    }
+
+    fn ctx(&self) -> AuthContext<'_> {
+        context(self.state, &self.audit, self.now)
+    }
+
+    async fn finish<T: Serialize>(&self, result: Result<(T, Option<String>), ResidentError>) -> Response {
+        answer(self.state, &self.audit, self.api, self.now, result).await
+    }
+}
+
 fn with_event(mut res: Response, event_id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(event_id) {
         res.headers_mut().insert("eventId", v);
@@ -272,14 +300,13 @@ pub async fn generate_vid(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.resident.vid";
-    let now = state.clock.now();
-    let audit = meta.audit_context(&state, "resident");
+    let call = Call::new(&state, &meta, API);
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let request = call.request(body)?;
+        let request = &request;
         let (id, trn, otp) = otp_fields(request)?;
         let vid_type = text(request, "vidType").ok_or_else(|| ResidentError::invalid("vidType"))?;
-        let ctx = context(&state, &audit, now);
+        let ctx = call.ctx();
         if ctx.vid_policy.lookup(vid_type).is_none() {
             return Err(ResidentError::invalid("vidType"));
         }
@@ -288,7 +315,7 @@ pub async fn generate_vid(
         Ok((VidResponse { vid: value.expose().to_owned(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(&state, &audit, API, now, result).await
+    call.finish(result).await
 }
 
 /// Revoke a VID (`mosip.resident.vidstatus`, OTP sent to that VID). `vidStatus` must be `REVOKED`.
@@ -302,11 +329,10 @@ pub async fn revoke_vid(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.resident.vidstatus";
-    let now = state.clock.now();
-    let audit = meta.audit_context(&state, "resident");
+    let call = Call::new(&state, &meta, API);
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let request = call.request(body)?;
+        let request = &request;
         if !text(request, "vidStatus").is_some_and(|s| s.eq_ignore_ascii_case("REVOKED")) {
             return Err(ResidentError::invalid("vidStatus"));
         }
@@ -318,13 +344,13 @@ pub async fn revoke_vid(
         if !matches!(&id, IndividualId::Vid(v) if *v == path_vid) {
             return Err(ResidentError::invalid("individualId"));
         }
-        let ctx = context(&state, &audit, now);
+        let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
         let Done { message, event_id, .. } = uc::revoke_vid(&ctx, &who, &id, &trn, &path_vid).await?;
         Ok((MessageResponse { message }, Some(event_id.to_string())))
     }
     .await;
-    answer(&state, &audit, API, now, result).await
+    call.finish(result).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,11 +386,10 @@ async fn lock_or_unlock(
     lock: bool,
 ) -> Response {
     let api: &'static str = if lock { "mosip.resident.authlock" } else { "mosip.resident.authunlock" };
-    let now = state.clock.now();
-    let audit = meta.audit_context(&state, "resident");
+    let call = Call::new(&state, &meta, api);
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, api, VERSION)?;
+        let request = call.request(body)?;
+        let request = &request;
         let (id, trn, otp) = otp_fields(request)?;
         let types = auth_types(request)?;
         let seconds = if lock {
@@ -377,13 +402,13 @@ async fn lock_or_unlock(
             };
             Some(raw.filter(|s| *s >= 0).ok_or_else(|| ResidentError::invalid("unlockForSeconds"))?)
         };
-        let ctx = context(&state, &audit, now);
+        let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
         let Done { message, event_id, .. } = uc::set_auth_locks(&ctx, &who, &id, &trn, &types, lock, seconds).await?;
         Ok((StatusResponse { status: "SUCCESS".into(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(&state, &audit, api, now, result).await
+    call.finish(result).await
 }
 
 /// Lock authentication types (`mosip.resident.authlock`, OTP).
@@ -459,11 +484,10 @@ pub async fn auth_history(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.resident.authhistory";
-    let now = state.clock.now();
-    let audit = meta.audit_context(&state, "resident");
+    let call = Call::new(&state, &meta, API);
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let request = call.request(body)?;
+        let request = &request;
         let (id, trn, otp) = otp_fields(request)?;
         let start = page_value(request, "pageStart", ResidentError::InvalidPageStart)?;
         let fetch = page_value(request, "pageFetch", ResidentError::InvalidPageFetch)?;
@@ -473,7 +497,7 @@ pub async fn auth_history(
             (None, Some(_)) => return Err(ResidentError::InvalidPageStart),
             (Some(_), None) => return Err(ResidentError::InvalidPageFetch),
         };
-        let ctx = context(&state, &audit, now);
+        let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
         let Done { value, message, event_id } = uc::auth_history(&ctx, &who, &id, &trn, start, fetch).await?;
         let offset = (start - 1).saturating_mul(fetch.min(u32::MAX / 2));
@@ -498,7 +522,7 @@ pub async fn auth_history(
         Ok((AuthHistoryResponse { auth_history: items, message }, Some(event_id.to_string())))
     }
     .await;
-    answer(&state, &audit, API, now, result).await
+    call.finish(result).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,11 +546,10 @@ pub async fn print_uin(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.resident.printuin";
-    let now = state.clock.now();
-    let audit = meta.audit_context(&state, "resident");
+    let call = Call::new(&state, &meta, API);
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, API, VERSION)?;
+        let request = call.request(body)?;
+        let request = &request;
         let id_type = text(request, "individualIdType")
             .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
             .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
@@ -537,7 +560,7 @@ pub async fn print_uin(
         let card_type = text(request, "cardType")
             .and_then(resident_domain::print::CardType::parse)
             .ok_or_else(|| ResidentError::invalid("cardType"))?;
-        let ctx = context(&state, &audit, now);
+        let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
         let Done { value, message, event_id } = resident_domain::print::request_reprint(
             &ctx,
@@ -553,5 +576,5 @@ pub async fn print_uin(
         Ok((ReprintResponse { registration_id: value.as_str().to_owned(), message }, Some(event_id.to_string())))
     }
     .await;
-    answer(&state, &audit, API, now, result).await
+    call.finish(result).await
 }

@@ -459,14 +459,7 @@ pub async fn generate_vid(
         }
         vid = Vid::generate(&mut rng());
     }
-    let record_v = VidRecord {
-        vid: vid.clone(),
-        vid_type: type_name.to_owned(),
-        status: "ACTIVE".into(),
-        created_at: ctx.now,
-        expires_at: policy.expiry(ctx.now),
-        transactions_left: policy.transactions_allowed,
-    };
+    let record_v = VidRecord::issue(vid.clone(), type_name, policy, ctx.now);
     let ev = event(who, RequestType::GenerateVid, "VID_GENERATED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked()), ("vidType", type_name.to_owned())]);
     let audit = ("RES-SER-206", "VID generated", format!("{type_name} VID {} generated", vid.masked()));
@@ -504,14 +497,7 @@ pub async fn revoke_vid(
         .vid_policy
         .lookup(&existing.vid_type)
         .filter(|(_, p)| p.auto_restore_allowed && p.restore_on_action == "REVOKED")
-        .map(|(name, p)| VidRecord {
-            vid: Vid::generate(&mut rng()),
-            vid_type: name.to_owned(),
-            status: "ACTIVE".into(),
-            created_at: ctx.now,
-            expires_at: p.expiry(ctx.now),
-            transactions_left: p.transactions_allowed,
-        });
+        .map(|(name, p)| VidRecord::issue(Vid::generate(&mut rng()), name, p, ctx.now));
     let ev = event(who, RequestType::RevokeVid, "VID_REVOKED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked())]);
     let audit = ("RES-SER-207", "VID revoked", format!("VID {} revoked", vid.masked()));

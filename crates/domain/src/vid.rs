@@ -69,6 +69,18 @@ pub struct VidRecord {
 }
 
 impl VidRecord {
+    /// A new ACTIVE VID of `vid_type` with the policy's expiry and transaction limit.
+    pub fn issue(vid: crate::ids::Vid, vid_type: &str, policy: &VidTypePolicy, now: OffsetDateTime) -> Self {
+        VidRecord {
+            vid,
+            vid_type: vid_type.to_owned(),
+            status: "ACTIVE".into(),
+            created_at: now,
+            expires_at: policy.expiry(now),
+            transactions_left: policy.transactions_allowed,
+        }
+    }
+
     /// Usable for authentication now: active, not expired, transactions left.
     pub fn usable(&self, now: OffsetDateTime) -> bool {
         self.status == "ACTIVE"

@@ -64,6 +64,24 @@ struct Figures {
     p99_ms: f64,
 }
 
+impl Figures {
+    /// Throughput and percentiles from per-request latencies in microseconds.
+    fn from(mut latencies: Vec<u32>, errors: u64, measure: Duration) -> Self {
+        latencies.sort_unstable();
+        let pct = |p: f64| match latencies.len() {
+            0 => 0.0,
+            n => latencies[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0,
+        };
+        Figures {
+            requests: latencies.len() as u64,
+            errors,
+            rps: latencies.len() as f64 / measure.as_secs_f64(),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+        }
+    }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let backends: Vec<&str> = match args.backend.as_str() {
@@ -269,21 +287,7 @@ async fn load_with(
         latencies.extend(lat);
         errors += err;
     }
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        if latencies.is_empty() {
-            0.0
-        } else {
-            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
-        }
-    };
-    Ok(Figures {
-        requests: latencies.len() as u64,
-        errors,
-        rps: latencies.len() as f64 / measure.as_secs_f64(),
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-    })
+    Ok(Figures::from(latencies, errors, measure))
 }
 
 /// One keep-alive HTTP/1.1 connection sending requests back to back; latencies in microseconds for
@@ -515,19 +519,5 @@ async fn otp_round_trips(
         latencies.extend(l);
         errors += e;
     }
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        if latencies.is_empty() {
-            0.0
-        } else {
-            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
-        }
-    };
-    Ok(Figures {
-        requests: latencies.len() as u64,
-        errors,
-        rps: latencies.len() as f64 / measure.as_secs_f64(),
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-    })
+    Ok(Figures::from(latencies, errors, measure))
 }

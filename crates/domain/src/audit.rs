@@ -59,6 +59,12 @@ pub enum AuditEvent {
     IdentityRejected,
     RegistrationRecorded,
     PartnerRegistered,
+    UpdateStage,
+    UpdateRejected,
+    IdentityUpdated,
+    VerificationViewed,
+    VerificationApproved,
+    VerificationRejected,
 }
 
 impl AuditEvent {
@@ -67,6 +73,8 @@ impl AuditEvent {
         const RES: (&str, &str) = ("RES-SER", "Residence service");
         const IDR: (&str, &str) = ("IDR-IDS", "ID Repository identity service");
         const REG: (&str, &str) = ("RPR-RGS", "Registration status service");
+        const RUP: (&str, &str) = ("RPR-RUP", "Resident update pipeline");
+        const MVS: (&str, &str) = ("RPR-MVS", "Manual verification");
         let (id, name, (mid, mname)) = match self {
             AuditEvent::RidStatus => ("RES-SER-101", "Checking RID status", RES),
             AuditEvent::RidStatusSuccess => ("RES-SER-200", "Request for checking RID status is success", RES),
@@ -77,6 +85,12 @@ impl AuditEvent {
             AuditEvent::IdentityRejected => ("IDR-IDS-003", "Create identity: rejected", IDR),
             AuditEvent::RegistrationRecorded => ("RPR-RGS-001", "Registration status recorded", REG),
             AuditEvent::PartnerRegistered => ("PMS-PRT-001", "Partner registered", ("PMS", "Partner management")),
+            AuditEvent::UpdateStage => ("RPR-RUP-001", "Resident update: stage completed", RUP),
+            AuditEvent::UpdateRejected => ("RPR-RUP-002", "Resident update: rejected", RUP),
+            AuditEvent::IdentityUpdated => ("IDR-IDS-004", "Update identity", IDR),
+            AuditEvent::VerificationViewed => ("RPR-MVS-001", "Manual verification: packet opened", MVS),
+            AuditEvent::VerificationApproved => ("RPR-MVS-002", "Manual verification: approved", MVS),
+            AuditEvent::VerificationRejected => ("RPR-MVS-003", "Manual verification: rejected", MVS),
         };
         (id, name, mid, mname)
     }

@@ -41,6 +41,30 @@ pub enum ResidentError {
     /// RES-SER-407
     #[error("VID revocation request failed. Please visit the nearest registration center for assistance.")]
     VidRevocationFailed,
+    /// RES-SER-23: a change that needs proof came without its document.
+    #[error("Could not find the submitted document")]
+    DocumentNotFound,
+    /// RES-SER-427: a field the resident may not update.
+    #[error("Unsupported Input Parameter - {0}")]
+    UnsupportedInput(String),
+    /// RES-SER-433
+    #[error("Individual Id in request and identity json UIN is not matching")]
+    IndividualIdUinMismatch,
+    /// RES-SER-514
+    #[error("File size cannot be more than 2MB.")]
+    DocumentTooLarge,
+    /// RES-SER-516
+    #[error("Unsupported file type. Supported file extensions: jpg, jpeg, png, pdf")]
+    UnsupportedFileType,
+    /// RES-SER-525
+    #[error("Not allowed to update UIN as previous packet is pending and it cannot be cancelled.")]
+    UpdatePending,
+    /// RES-SER-526
+    #[error("Update count limit for the attributes exceeded:- {0}")]
+    UpdateCountExceeded(String),
+    /// RES-SER-424: the update packet could not be built or stored. Detail for the log.
+    #[error("Exception while creating packet.")]
+    PacketCreation(String),
     /// RES-SER-446
     #[error("Invalid page start value")]
     InvalidPageStart,
@@ -73,6 +97,14 @@ impl ResidentError {
             ResidentError::VidAlreadyPresent => "RES-SER-405",
             ResidentError::VidCreationFailed => "RES-SER-406",
             ResidentError::VidRevocationFailed => "RES-SER-407",
+            ResidentError::DocumentNotFound => "RES-SER-23",
+            ResidentError::UnsupportedInput(_) => "RES-SER-427",
+            ResidentError::IndividualIdUinMismatch => "RES-SER-433",
+            ResidentError::DocumentTooLarge => "RES-SER-514",
+            ResidentError::UnsupportedFileType => "RES-SER-516",
+            ResidentError::UpdatePending => "RES-SER-525",
+            ResidentError::UpdateCountExceeded(_) => "RES-SER-526",
+            ResidentError::PacketCreation(_) => "RES-SER-424",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Ida(code, _) => code,
@@ -88,7 +120,7 @@ impl ResidentError {
     /// What went wrong inside, for the log; `None` for errors that are the client's.
     pub fn internal_detail(&self) -> Option<&str> {
         match self {
-            ResidentError::Internal(d) | ResidentError::Unavailable(d) => Some(d),
+            ResidentError::Internal(d) | ResidentError::Unavailable(d) | ResidentError::PacketCreation(d) => Some(d),
             _ => None,
         }
     }

@@ -31,6 +31,8 @@ pub struct FieldSpec {
     pub updatable: bool,
     /// The document field that proves a change of this field (e.g. `proofOfAddress`).
     pub proof: Option<String>,
+    /// For a document field: the document type codes it accepts (masterdata's valid documents).
+    pub document_types: Vec<String>,
     validators: Vec<Regex>,
 }
 
@@ -103,6 +105,11 @@ impl IdentitySchema {
                     category: spec.get("fieldCategory").and_then(Value::as_str).unwrap_or("none").to_owned(),
                     updatable: spec.get("updatable").and_then(Value::as_bool).unwrap_or(false),
                     proof: spec.get("proof").and_then(Value::as_str).map(str::to_owned),
+                    document_types: spec
+                        .get("documentTypes")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                        .unwrap_or_default(),
                     validators,
                 },
             );
@@ -154,6 +161,12 @@ impl IdentitySchema {
             }
         }
         Ok(IdentityJson(identity.clone()))
+    }
+
+    /// Validates one field's value (format, languages, validators). Errors are ID Repository's
+    /// `IDR-IDC-002 identity/<field>`.
+    pub fn check_field(&self, spec: &FieldSpec, value: &Value, now: OffsetDateTime) -> Result<(), ResidentError> {
+        self.validate_value(spec, value, now)
     }
 
     fn validate_value(&self, spec: &FieldSpec, value: &Value, now: OffsetDateTime) -> Result<(), ResidentError> {

@@ -13,6 +13,7 @@ pub mod otp;
 pub mod ports;
 pub mod print;
 pub mod registration;
+pub mod update;
 pub mod usecases;
 pub mod vid;
 

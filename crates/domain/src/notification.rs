@@ -184,6 +184,11 @@ mod tests {
                 "RS_AUTH_HIST_FAILURE",
                 "RS_UIN_RPR_SUCCESS",
                 "RS_UIN_RPR_FAILURE",
+                "RS_UIN_UPDATE_SUCCESS",
+                "RS_UIN_UPDATE_FAILURE",
+                "RS_UIN_UPDATE_REJECTED",
+                "RS_UIN_UPDATE_DONE",
+                "RS_UIN_UPDATE_CONTACT",
             ] {
                 assert!(t.has(lang, code), "{lang} {code}");
             }

@@ -42,7 +42,7 @@ pub trait AuditLog: Send + Sync {
 }
 
 /// A document that comes with a new identity.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewDocument {
     pub category: String,
     pub format: String,
@@ -281,4 +281,69 @@ pub struct Partner {
     pub api_key_sha256: String,
     /// `ACTIVE` or `DEACTIVATED`
     pub status: String,
+}
+
+/// Where update packets are kept: a local folder by default; S3-compatible storage can implement it.
+#[async_trait]
+pub trait PacketStore: Send + Sync {
+    /// Stores `bytes` under `key` (whole or not at all).
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Turns an update packet into signed, encrypted bytes and back. `open` fails for bytes that do not
+/// decrypt, whose signature does not hold, or whose content is not a packet.
+#[async_trait]
+pub trait PacketCodec: Send + Sync {
+    fn seal(&self, packet: &crate::update::UpdatePacket) -> Result<Vec<u8>, String>;
+    async fn open(&self, rid: &Rid, bytes: &[u8]) -> Result<crate::update::UpdatePacket, String>;
+}
+
+/// The public keys that resident "machines" sign packets with (MOSIP's machine master), by key id.
+#[async_trait]
+pub trait MachineKeys: Send + Sync {
+    async fn machine_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn register_machine_key(
+        &self,
+        key_id: &str,
+        public_key: &[u8],
+        machine: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// The embedded registration processor's resident-update requests.
+#[async_trait]
+pub trait UpdateRepository: Send + Sync {
+    /// Records an accepted update: its row, registration, first stage, effects and the first stage's
+    /// job, in one transaction. `Conflict` when the identity already has an update in progress.
+    async fn create_update(
+        &self,
+        record: &crate::update::UpdateRecord,
+        registration: &Registration,
+        stages: &[StageRecord],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn find_update(&self, rid: &Rid) -> Result<Option<crate::update::UpdateRecord>, StoreError>;
+    /// The identity's update in progress, if any.
+    async fn open_update_of(&self, identity_id: &str) -> Result<Option<crate::update::UpdateRecord>, StoreError>;
+    async fn updates_in_stage(
+        &self,
+        stage: crate::update::UpdateStage,
+    ) -> Result<Vec<crate::update::UpdateRecord>, StoreError>;
+    /// How many updates of each field the identity has had.
+    async fn update_counts(&self, identity_id: &str) -> Result<std::collections::BTreeMap<String, u32>, StoreError>;
+    /// The identity as it is now, with its version.
+    async fn current_identity(&self, identity_id: &str) -> Result<Option<(IdentityJson, i64)>, StoreError>;
+    /// Moves an update from `change.from` to `change.to` with everything that goes with it (and, for
+    /// the registry stage, the new identity version) in one transaction. `false`, with nothing
+    /// written, when the update is no longer at `change.from` (the stage already ran).
+    async fn advance(
+        &self,
+        change: &crate::update::StageChange,
+        identity: Option<&crate::update::IdentityChange>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

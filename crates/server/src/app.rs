@@ -8,10 +8,14 @@ use resident_domain::audit::AuditContext;
 use resident_domain::clock::{Clock, SystemClock};
 use resident_domain::identity::{IdentitySchema, Languages};
 use resident_domain::notification::{OutgoingMessage, Templates};
+use resident_domain::ports::MachineKeys;
 use resident_domain::registration::StatusPolicy;
+use resident_domain::update::{Pipeline, StageJob, UpdatePolicy};
 use resident_domain::vid::VidPolicy;
 use resident_notify::{Notifier, SmsGatewayConfig, SmtpConfig, SmtpTls};
+use resident_packet::{PacketCrypto, PacketKeys};
 use resident_store::jobs::{JobHandler, Worker};
+use resident_store::packets::LocalPacketStore;
 use resident_store::{Backend, Store, StoreOptions, Vault};
 use resident_web::{AppState, HostInfo, Services};
 use sha2::{Digest, Sha256};
@@ -21,6 +25,9 @@ use crate::config::{Config, read_secret};
 pub struct App {
     pub config: Config,
     pub store: Store,
+    pub packets: Arc<LocalPacketStore>,
+    pub codec: Arc<PacketCrypto>,
+    pub update_policy: UpdatePolicy,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
     pub templates: Arc<Templates>,
@@ -41,6 +48,44 @@ impl JobHandler for NotificationJob {
         let message: OutgoingMessage =
             serde_json::from_str(payload).map_err(|e| format!("bad notification job: {e}"))?;
         self.0.deliver(&message).await
+    }
+}
+
+/// Runs one stage of a resident update (job kind `update-stage`).
+struct UpdateStageJob {
+    store: Store,
+    packets: Arc<LocalPacketStore>,
+    codec: Arc<PacketCrypto>,
+    schema: Arc<IdentitySchema>,
+    templates: Arc<Templates>,
+    audit: AuditContext,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for UpdateStageJob {
+    fn kind(&self) -> &'static str {
+        resident_domain::update::UPDATE_STAGE_JOB
+    }
+
+    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
+        let job: StageJob = serde_json::from_str(payload).map_err(|e| format!("bad update-stage job: {e}"))?;
+        let rid = resident_domain::ids::Rid::parse(&job.rid).map_err(|_| "bad RID in update-stage job".to_owned())?;
+        let pipeline = Pipeline {
+            updates: &self.store,
+            audit_log: &self.store,
+            packets: self.packets.as_ref(),
+            codec: self.codec.as_ref(),
+            schema: &self.schema,
+            templates: &self.templates,
+            audit: &self.audit,
+            now,
+        };
+        let outcome = pipeline.run_stage(&rid, job.stage).await.map_err(|e| match e.internal_detail() {
+            Some(d) => format!("{}: {d}", e.code()),
+            None => format!("{} {}", e.code(), e.message()),
+        })?;
+        tracing::info!(rid = %rid.masked(), stage = job.stage.code(), ?outcome, "update stage");
+        Ok(())
     }
 }
 
@@ -118,14 +163,47 @@ impl App {
             ..SmsGatewayConfig::default()
         };
         let notifier = Notifier::with_sms(outbox, &smtp, &sms).map_err(|e| anyhow!(e))?;
+        let packet_dir = config.update.packet_dir.clone().unwrap_or_else(|| config.data_dir.join("packets"));
+        let key_file = config
+            .update
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("keys").join("packet-signing.key"));
+        let seed =
+            PacketKeys::load_or_create_signing_seed(&key_file).map_err(|e| anyhow!("packet signing key: {e}"))?;
+        let keys = PacketKeys::new(seed, store.vault().packet_key());
+        if schema_mode != Schema::Unchecked {
+            // this machine's public key, so any replica's worker can check its packets
+            store
+                .register_machine_key(
+                    &keys.key_id(),
+                    &keys.public_key(),
+                    &config.registration.machine_id,
+                    SystemClock.now(),
+                )
+                .await
+                .map_err(|e| anyhow!("registering the packet-signing key: {e}"))?;
+        }
+        let codec = Arc::new(PacketCrypto::new(keys, Arc::new(store.clone())));
+        for field in config.update.verify_fields.iter().chain(config.update.limits.keys()) {
+            if !schema.field(field).is_some_and(|f| f.updatable) {
+                return Err(anyhow!(
+                    "configuration: `update` names {field:?}, which is not an updatable field of the ID schema"
+                ));
+            }
+        }
         if config.otp.fixed_code.is_some() {
             tracing::warn!(
                 "!!! otp.fixed_code is set: every OTP is the same known code. Development profile only; never in production !!!"
             );
         }
+        let update_policy = config.update.policy();
         Ok(App {
             config,
             store,
+            packets: Arc::new(LocalPacketStore::new(packet_dir)),
+            codec,
+            update_policy,
             clock: Arc::new(SystemClock),
             schema: Arc::new(schema),
             templates: Arc::new(templates),
@@ -173,7 +251,11 @@ impl App {
             audit: store.clone(),
             identities: store.clone(),
             health: store.clone(),
-            auth: store,
+            auth: store.clone(),
+            updates: store,
+            packets: self.packets.clone(),
+            codec: self.codec.clone(),
+            update_policy: self.update_policy.clone(),
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),
@@ -192,11 +274,45 @@ impl App {
 
     /// The job worker with every handler this build has.
     pub fn worker(&self) -> Worker {
-        let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(NotificationJob(self.notifier.clone()))];
+        let handlers: Vec<Arc<dyn JobHandler>> =
+            vec![Arc::new(NotificationJob(self.notifier.clone())), Arc::new(self.update_stage_job())];
         let mut worker = Worker::new(self.store.clone(), self.clock.clone(), handlers);
         worker.poll = Duration::from_millis(self.config.worker.poll_millis);
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);
         worker
+    }
+}
+
+impl App {
+    fn update_stage_job(&self) -> UpdateStageJob {
+        let host = self.host();
+        UpdateStageJob {
+            store: self.store.clone(),
+            packets: self.packets.clone(),
+            codec: self.codec.clone(),
+            schema: self.schema.clone(),
+            templates: self.templates.clone(),
+            audit: AuditContext {
+                host_name: host.name,
+                host_ip: host.ip,
+                session_user: "system:registration-processor".into(),
+                request_id: None,
+            },
+        }
+    }
+
+    /// The update pipeline as an operator drives it (manual verification).
+    pub fn pipeline<'a>(&'a self, audit: &'a AuditContext) -> Pipeline<'a> {
+        Pipeline {
+            updates: &self.store,
+            audit_log: &self.store,
+            packets: self.packets.as_ref(),
+            codec: self.codec.as_ref(),
+            schema: &self.schema,
+            templates: &self.templates,
+            audit,
+            now: self.clock.now(),
+        }
     }
 }
 

@@ -79,6 +79,33 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PartnerCommand,
     },
+    /// Manual verification of updates that change name, date of birth or gender (configurable).
+    Verification {
+        #[command(subcommand)]
+        command: VerificationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerificationCommand {
+    /// Updates waiting for an operator's decision, oldest first.
+    List,
+    /// Decrypt an update for review: current and proposed values; documents saved to a folder.
+    Show {
+        /// The update's RID.
+        rid: String,
+        /// Folder for the documents (default ./verification-<RID>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Approve the update: the identity is changed.
+    Approve { rid: String },
+    /// Reject the update with a reason the resident is told; the identity stays as it is.
+    Reject {
+        rid: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +208,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Admin { command: AdminCommand::Partner { command } } => {
             let app = App::open(config, Schema::Migrate).await?;
             let code = crate::admin::partner(&app, command).await;
+            app.store.close().await;
+            code
+        }
+        Command::Admin { command: AdminCommand::Verification { command } } => {
+            let app = App::open(config, Schema::Migrate).await?;
+            let code = crate::admin::verification(&app, command).await;
             app.store.close().await;
             code
         }

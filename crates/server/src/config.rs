@@ -46,6 +46,47 @@ pub struct Config {
     pub notification: NotificationConfig,
     pub smtp: SmtpSection,
     pub sms: SmsSection,
+    pub update: UpdateConfig,
+}
+
+/// "Update my details": what needs an operator, per-field limits, documents, and where packets go.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateConfig {
+    /// A change to any of these fields waits for an operator's approval (`resident admin verification`).
+    pub verify_fields: Vec<String>,
+    /// How many times a resident may change each field (fields not listed: no limit).
+    pub limits: std::collections::BTreeMap<String, u32>,
+    /// Largest proof document, in bytes (MOSIP: 2000000).
+    pub max_document_bytes: usize,
+    /// Folder of the packet store (default `<data_dir>/packets`); a shared volume for several replicas.
+    pub packet_dir: Option<PathBuf>,
+    /// This machine's Ed25519 packet-signing key (default `<data_dir>/keys/packet-signing.key`,
+    /// created on first start; its public key is registered in the database).
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        let policy = resident_domain::update::UpdatePolicy::default();
+        UpdateConfig {
+            verify_fields: policy.verify_fields,
+            limits: policy.limits,
+            max_document_bytes: policy.max_document_bytes,
+            packet_dir: None,
+            signing_key_file: None,
+        }
+    }
+}
+
+impl UpdateConfig {
+    pub fn policy(&self) -> resident_domain::update::UpdatePolicy {
+        resident_domain::update::UpdatePolicy {
+            verify_fields: self.verify_fields.clone(),
+            limits: self.limits.clone(),
+            max_document_bytes: self.max_document_bytes,
+        }
+    }
 }
 
 /// An HTTP SMS gateway. Without `url`, SMS go to the outbox.
@@ -226,6 +267,7 @@ impl Default for Config {
             notification: NotificationConfig::default(),
             smtp: SmtpSection::default(),
             sms: SmsSection::default(),
+            update: UpdateConfig::default(),
         }
     }
 }
@@ -305,7 +347,9 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: Overrides)
     let known = key_paths(&serde_json::to_value(Config::default()).map_err(|e| e.to_string())?);
     let given: Value = fig.extract().map_err(|e| format!("configuration: {e}"))?;
     for key in key_paths(&given) {
-        if !known.contains(&key) && !known.iter().any(|k| key.starts_with(&format!("{k}."))) {
+        // tables whose keys are the operator's to choose
+        let open_table = ["update.limits."].iter().any(|t| key.starts_with(t));
+        if !open_table && !known.contains(&key) && !known.iter().any(|k| key.starts_with(&format!("{k}."))) {
             let source = fig.find_metadata(&key).map(|m| m.name.to_string()).unwrap_or_else(|| "?".into());
             warnings.push(format!("unknown configuration key `{key}` (from {source}) is ignored"));
         }
@@ -437,6 +481,9 @@ impl Config {
             return Err(
                 "configuration: `otp` needs length 4..10, validity_seconds >= 30, max_failed_attempts >= 1".into()
             );
+        }
+        if !(1..=10_000_000).contains(&self.update.max_document_bytes) {
+            return Err("configuration: `update.max_document_bytes` must be between 1 and 10000000".into());
         }
         if !matches!(self.sms.method.to_ascii_uppercase().as_str(), "POST" | "GET") {
             return Err("configuration: `sms.method` must be `POST` or `GET`".into());

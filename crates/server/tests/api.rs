@@ -20,6 +20,9 @@ use tower::ServiceExt;
 
 use resident_testkit::on_both;
 
+#[path = "api/update.rs"]
+mod update;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,
@@ -42,6 +45,7 @@ struct TestApp {
     app: App,
     router: axum::Router,
     db: TestDb,
+    clock: Arc<FixedClock>,
 }
 
 impl TestApp {
@@ -56,10 +60,11 @@ impl TestApp {
         config.platform.service_key = Some(Secret(SERVICE_KEY.into()));
         tweak(&mut config);
         let mut app = App::open(config, Schema::Migrate).await.unwrap();
-        app.clock = Arc::new(FixedClock::new(t0()));
+        let clock = Arc::new(FixedClock::new(t0()));
+        app.clock = clock.clone();
         resident_server::demo::seed(&app).await.unwrap();
         let router = resident_web::router(app.web_state().unwrap());
-        Some(TestApp { app, router, db })
+        Some(TestApp { app, router, db, clock })
     }
 
     async fn call(

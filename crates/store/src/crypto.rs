@@ -23,6 +23,7 @@ pub struct Vault {
     cipher: XChaCha20Poly1305,
     lookup_key: Zeroizing<[u8; 32]>,
     token_key: Zeroizing<[u8; 32]>,
+    packet_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -53,6 +54,7 @@ impl Vault {
             cipher: XChaCha20Poly1305::new(enc.as_ref().into()),
             lookup_key: derive(master, "resident/v1/lookup"),
             token_key: derive(master, "resident/v1/identity-token"),
+            packet_key: derive(master, "resident/v1/packet-encryption"),
         }
     }
 
@@ -117,6 +119,11 @@ impl Vault {
         mac.update(b":");
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The key registration packets are encrypted with; every replica sharing the data key has it.
+    pub fn packet_key(&self) -> [u8; 32] {
+        *self.packet_key
     }
 
     pub fn identity_token(&self, uin: &str) -> IdentityToken {

@@ -12,7 +12,9 @@ pub mod history;
 pub mod identities;
 pub mod jobs;
 pub mod migrate;
+pub mod packets;
 pub mod registrations;
+pub mod updates;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_partners.sql"),
         include_str!("../migrations/postgres/0003_partners.sql"),
     ),
+    (
+        4,
+        "updates",
+        include_str!("../migrations/sqlite/0004_updates.sql"),
+        include_str!("../migrations/postgres/0004_updates.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -42,7 +42,7 @@ fn registration_from_row(row: &sqlx::any::AnyRow) -> Result<Registration, StoreE
     })
 }
 
-async fn write_registration(
+pub(crate) async fn write_registration(
     conn: &mut AnyConnection,
     reg: &Registration,
     stages: &[StageRecord],

@@ -45,6 +45,7 @@ on_both!(
     otps_expire_are_single_use_and_bound_to_their_transaction,
     a_limited_vid_is_used_up_by_authentication,
     job_payloads_are_sealed_at_rest,
+    one_update_in_progress_and_each_stage_moves_once,
 );
 
 async fn open(db: &TestDb) -> Store {
@@ -585,4 +586,153 @@ async fn job_payloads_are_sealed_at_rest(kind: Db) {
     assert!(!payload.contains("123456") && !payload.contains("jane"));
     let job = store.claim_job("w", t0(), Duration::from_secs(5)).await.unwrap().unwrap();
     assert_eq!(job.payload, "secret 123456 jane@example.org");
+}
+
+use resident_domain::ports::{MachineKeys, PacketStore, UpdateRepository};
+use resident_domain::update::{IdentityChange, StageChange, UpdateRecord, UpdateStage};
+
+fn update_record(who: &resident_domain::ports::Resolved, rid: &Rid) -> UpdateRecord {
+    UpdateRecord {
+        rid: rid.clone(),
+        identity_id: who.identity_id.clone(),
+        token: who.token.clone(),
+        event_id: EventId::generate(&mut resident_domain::clock::rng()),
+        stage: UpdateStage::Validate,
+        fields: vec!["city".into()],
+        needs_verification: false,
+        reason: None,
+        packet_key: format!("RESIDENT/RES_UPDATE/{}.zip", rid.as_str()),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn res_update(rid: &Rid, status: InternalStatus) -> Registration {
+    Registration {
+        rid: rid.clone(),
+        registration_type: RegistrationType::ResUpdate,
+        status: Some(status),
+        latest_transaction: Some(TransactionType::PacketReceiver),
+        latest_transaction_at: Some(t0()),
+        last_success_stage: None,
+        retry_count: 0,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn stage_change(rid: &Rid, from: UpdateStage, to: UpdateStage) -> StageChange {
+    StageChange {
+        rid: rid.clone(),
+        from,
+        to,
+        registration: res_update(rid, InternalStatus::Processing),
+        stages: vec![StageRecord {
+            transaction_type: TransactionType::ValidatePacket,
+            status: "SUCCESS".into(),
+            comment: format!("{} -> {}", from.code(), to.code()),
+            at: t0(),
+        }],
+        event_status: "PROCESSING",
+        event_comment: "moving".into(),
+        reason: None,
+        effects: Effects::default(),
+    }
+}
+
+async fn one_update_in_progress_and_each_stage_moves_once(kind: Db) {
+    let Some((db, store)) = fresh(kind).await else { return };
+    let who = jane_resolved(&store).await;
+    let (c, m) = (CentreId::parse("10001").unwrap(), MachineId::parse("10080").unwrap());
+    let rid1 = store.next_rid(&c, &m, t0()).await.unwrap();
+    let rid2 = store.next_rid(&c, &m, t0()).await.unwrap();
+    let first = update_record(&who, &rid1);
+    store
+        .create_update(&first, &res_update(&rid1, InternalStatus::Processing), &[], &Effects::default(), t0())
+        .await
+        .unwrap();
+    // a second update of the same identity cannot be recorded while the first is in progress
+    let err = store
+        .create_update(
+            &update_record(&who, &rid2),
+            &res_update(&rid2, InternalStatus::Processing),
+            &[],
+            &Effects::default(),
+            t0(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(store.find_registration(&rid2).await.unwrap().is_none(), "nothing of the refused update was written");
+    assert_eq!(store.open_update_of(&who.identity_id).await.unwrap().unwrap().rid, rid1);
+    assert_eq!(store.job_counts().await.unwrap().get("queued"), Some(&1), "the validation job");
+
+    // a stage moves once: the second attempt finds the update elsewhere and writes nothing
+    assert!(store.advance(&stage_change(&rid1, UpdateStage::Validate, UpdateStage::Apply), None, t0()).await.unwrap());
+    assert!(!store.advance(&stage_change(&rid1, UpdateStage::Validate, UpdateStage::Apply), None, t0()).await.unwrap());
+    assert_eq!(store.stage_history(&rid1).await.unwrap().len(), 1);
+
+    // the registry stage: a new version, the old one kept; a stale base version writes nothing
+    let (current, version) = store.current_identity(&who.identity_id).await.unwrap().unwrap();
+    let mut changed = current.clone();
+    changed.0.insert("city".into(), json!([{"language": "eng", "value": "Tangier"}]));
+    let change = |base: i64| IdentityChange {
+        identity_id: who.identity_id.clone(),
+        base_version: base,
+        identity: changed.clone(),
+        documents: vec![NewDocument {
+            category: "proofOfAddress".into(),
+            format: "pdf".into(),
+            content: b"%PDF-1.4 %%EOF".to_vec(),
+        }],
+        fields: vec!["city".into()],
+        rid: rid1.clone(),
+    };
+    let err = store
+        .advance(&stage_change(&rid1, UpdateStage::Apply, UpdateStage::Notify), Some(&change(version + 7)), t0())
+        .await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    assert_eq!(store.find_update(&rid1).await.unwrap().unwrap().stage, UpdateStage::Apply, "rolled back");
+    assert!(
+        store
+            .advance(&stage_change(&rid1, UpdateStage::Apply, UpdateStage::Notify), Some(&change(version)), t0())
+            .await
+            .unwrap()
+    );
+    let (now, new_version) = store.current_identity(&who.identity_id).await.unwrap().unwrap();
+    assert_eq!((new_version, now.localized("city", "eng")), (version + 1, Some("Tangier")));
+    assert_eq!(store.identity_versions(&who.identity_id).await.unwrap(), vec![(version, current)]);
+    assert_eq!(store.update_counts(&who.identity_id).await.unwrap().get("city"), Some(&1));
+
+    // finished: a new update may start
+    assert!(store.advance(&stage_change(&rid1, UpdateStage::Notify, UpdateStage::Done), None, t0()).await.unwrap());
+    assert!(store.open_update_of(&who.identity_id).await.unwrap().is_none());
+    store
+        .create_update(
+            &update_record(&who, &rid2),
+            &res_update(&rid2, InternalStatus::Processing),
+            &[],
+            &Effects::default(),
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    // machine keys: registered once, a different key under the same id is refused
+    store.register_machine_key("k1", &[1u8; 32], "10080", t0()).await.unwrap();
+    store.register_machine_key("k1", &[1u8; 32], "10080", t0()).await.unwrap();
+    assert!(matches!(store.register_machine_key("k1", &[2u8; 32], "10080", t0()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.machine_key("k1").await.unwrap(), Some(vec![1u8; 32]));
+
+    // the local packet store: whole files, safe keys only
+    let packets = resident_store::packets::LocalPacketStore::new(db.dir.path().join("packets"));
+    packets.put("RESIDENT/RES_UPDATE/x.zip", b"one").await.unwrap();
+    packets.put("RESIDENT/RES_UPDATE/x.zip", b"two").await.unwrap();
+    assert_eq!(packets.get("RESIDENT/RES_UPDATE/x.zip").await.unwrap(), Some(b"two".to_vec()));
+    for bad in ["../escape", "/etc/passwd", "a//b", "a/./b", "a b"] {
+        assert!(packets.put(bad, b"x").await.is_err(), "{bad}");
+    }
+    packets.delete("RESIDENT/RES_UPDATE/x.zip").await.unwrap();
+    packets.delete("RESIDENT/RES_UPDATE/x.zip").await.unwrap();
+    assert_eq!(packets.get("RESIDENT/RES_UPDATE/x.zip").await.unwrap(), None);
 }

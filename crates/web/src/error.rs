@@ -13,7 +13,7 @@ use crate::envelope::{ResponseEnvelope, ServiceError};
 pub fn http_status(e: &ResidentError) -> StatusCode {
     match e {
         ResidentError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ResidentError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ResidentError::Internal(_) | ResidentError::PacketCreation(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ResidentError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ResidentError::InvalidInput(_)
         | ResidentError::MissingInput(_)
@@ -28,6 +28,13 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::VidRevocationFailed
         | ResidentError::InvalidPageStart
         | ResidentError::InvalidPageFetch
+        | ResidentError::DocumentNotFound
+        | ResidentError::UnsupportedInput(_)
+        | ResidentError::IndividualIdUinMismatch
+        | ResidentError::DocumentTooLarge
+        | ResidentError::UnsupportedFileType
+        | ResidentError::UpdatePending
+        | ResidentError::UpdateCountExceeded(_)
         | ResidentError::Ida(..) => StatusCode::OK,
     }
 }
@@ -95,6 +102,10 @@ mod tests {
             (ResidentError::VidAlreadyPresent, 200),
             (ResidentError::Ida("IDA-OTA-001", "flooded".into()), 200),
             (ResidentError::Unauthenticated, 401),
+            (ResidentError::DocumentNotFound, 200),
+            (ResidentError::UpdatePending, 200),
+            (ResidentError::UpdateCountExceeded("fullName".into()), 200),
+            (ResidentError::PacketCreation("disk full".into()), 500),
             (ResidentError::Internal("boom".into()), 500),
             (ResidentError::Unavailable("db".into()), 503),
         ];

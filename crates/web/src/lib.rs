@@ -28,6 +28,9 @@ pub mod tags {
     pub const IDA: &str = "platform: ID authentication";
 }
 
+/// The largest `update-uin` body: a few proof documents of 2 MB each, base64-encoded.
+pub const UPDATE_BODY_LIMIT: usize = 12 * 1024 * 1024;
+
 /// Where the resident API lives, as in MOSIP (`server.servlet.context-path`).
 pub const CONTEXT_PATH: &str = "/resident/v1";
 
@@ -76,6 +79,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::auth_unlock))
         .routes(routes!(api::auth::auth_history))
         .routes(routes!(api::auth::print_uin))
+        .merge(
+            // documents of up to 2 MB each, in base64, in one JSON body
+            OpenApiRouter::new()
+                .routes(routes!(api::update::update_uin))
+                .layer(DefaultBodyLimit::max(UPDATE_BODY_LIMIT)),
+        )
         .routes(routes!(actuator::health))
         .routes(routes!(actuator::prometheus));
     let idrepo =

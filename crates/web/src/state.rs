@@ -7,7 +7,10 @@ use resident_domain::clock::Clock;
 use resident_domain::identity::IdentitySchema;
 use resident_domain::notification::Templates;
 use resident_domain::otp::OtpPolicy;
-use resident_domain::ports::{AuditLog, AuthRepository, HealthCheck, IdentityRegistry, RegistrationRepository};
+use resident_domain::ports::{
+    AuditLog, AuthRepository, HealthCheck, IdentityRegistry, PacketCodec, PacketStore, RegistrationRepository,
+    UpdateRepository,
+};
 use resident_domain::registration::StatusPolicy;
 use resident_domain::vid::VidPolicy;
 
@@ -24,6 +27,10 @@ pub struct Services {
     pub identities: Arc<dyn IdentityRegistry>,
     pub health: Arc<dyn HealthCheck>,
     pub auth: Arc<dyn AuthRepository>,
+    pub updates: Arc<dyn UpdateRepository>,
+    pub packets: Arc<dyn PacketStore>,
+    pub codec: Arc<dyn PacketCodec>,
+    pub update_policy: resident_domain::update::UpdatePolicy,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,

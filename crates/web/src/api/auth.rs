@@ -37,7 +37,7 @@ fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime
 }
 
 /// The fields every OTP-protected request carries, checked in MOSIP's order.
-fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, String), ResidentError> {
+pub(crate) fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, String), ResidentError> {
     let id = text(request, "individualId")
         .and_then(IndividualId::parse)
         .ok_or_else(|| ResidentError::invalid("individualId"))?;
@@ -47,30 +47,55 @@ fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, Str
 }
 
 /// One OTP-protected resident request: which API, when, and the audit context.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     state: &'a AppState,
     audit: AuditContext,
     now: OffsetDateTime,
     api: &'static str,
+    /// Set once the OTP authorised the request: later refusals audit themselves.
+    authorised: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Call<'a> {
-    fn new(state: &'a AppState, meta: &RequestMeta, api: &'static str) -> Self {
-        Call { state, audit: meta.audit_context(state, "resident"), now: state.clock.now(), api }
+    pub(crate) fn new(state: &'a AppState, meta: &RequestMeta, api: &'static str) -> Self {
+        Call {
+            state,
+            audit: meta.audit_context(state, "resident"),
+            now: state.clock.now(),
+            api,
+            authorised: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// Checks the request's OTP (see [`authorise_with_otp`]).
+    pub(crate) async fn authorise(
+        &self,
+        id: &IndividualId,
+        trn: &str,
+        otp: &str,
+    ) -> Result<resident_domain::ports::Resolved, ResidentError> {
+        let who = authorise_with_otp(&self.ctx(), id, trn, otp).await?;
+        self.authorised.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(who)
     }
 
     /// The `request` object of a valid MOSIP envelope for this API.
-    fn request(&self, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ResidentError> {
+    pub(crate) fn request(&self, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ResidentError> {
         let body = envelope::json_body(body)?;
         envelope::validate_resident(&body, self.api, VERSION).cloned()
     }
 
-    fn ctx(&self) -> AuthContext<'_> {
+    pub(crate) fn ctx(&self) -> AuthContext<'_> {
         context(self.state, &self.audit, self.now)
     }
 
-    async fn finish<T: Serialize>(&self, result: Result<(T, Option<String>), ResidentError>) -> Response {
-        answer(self.state, &self.audit, self.api, self.now, result).await
+    pub(crate) async fn finish<T: Serialize>(&self, result: Result<(T, Option<String>), ResidentError>) -> Response {
+        let audit_input = !self.authorised.load(std::sync::atomic::Ordering::Relaxed);
+        answer(self.state, &self.audit, self.api, self.now, result, audit_input).await
     }
 }
 
@@ -87,14 +112,20 @@ async fn answer<T: Serialize>(
     api: &'static str,
     now: OffsetDateTime,
     result: Result<(T, Option<String>), ResidentError>,
+    audit_input: bool,
 ) -> Response {
     // a request refused for its input is audited too (OTP and later failures audit themselves)
     if let Err(
         e @ (ResidentError::InvalidInput(_)
         | ResidentError::BadRequest(_)
         | ResidentError::InvalidPageStart
-        | ResidentError::InvalidPageFetch),
+        | ResidentError::InvalidPageFetch
+        | ResidentError::UnsupportedInput(_)
+        | ResidentError::DocumentNotFound
+        | ResidentError::DocumentTooLarge
+        | ResidentError::UnsupportedFileType),
     ) = &result
+        && audit_input
     {
         let record = AuditEvent::InputInvalid.record(audit, now, None, format!("{api}: {} {}", e.code(), e.message()));
         if let Err(err) = state.audit.append(record).await {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod check_status;
+pub mod update;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -1,0 +1,1235 @@
+//! "Update my details": a resident's change to their identity becomes a signed, encrypted packet with
+//! its own RID (`RES_UPDATE`), which the embedded registration processor takes through its stages:
+//! packet validation, manual verification when sensitive fields change, the identity update in the
+//! registry (a new version, the old one kept), notification, and a fresh card. Each stage is a job
+//! that runs once: the store moves an update from one stage to the next only if it is still at the
+//! first, in the same transaction as everything the stage changes.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditContext, AuditEvent, AuditRecord};
+use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, refuse, success};
+use crate::error::{ResidentError, StoreError};
+use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
+use crate::identity::{FieldType, IdentityJson, IdentitySchema};
+use crate::ids::{CentreId, IndividualId, MachineId, Rid, Uin};
+use crate::notification::{OutgoingMessage, Templates};
+use crate::ports::{
+    AuditLog, Effects, NewDocument, PacketCodec, PacketStore, RegistrationRepository, Resolved, UpdateRepository,
+};
+use crate::registration::{InternalStatus, Registration, RegistrationType, StageRecord, TransactionType};
+
+/// What the deployment allows residents to change, and how.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpdatePolicy {
+    /// A change to any of these waits for an operator's approval.
+    pub verify_fields: Vec<String>,
+    /// How many times a resident may change a field over the identity's life (absent: no limit).
+    pub limits: BTreeMap<String, u32>,
+    /// Largest document accepted, in bytes (MOSIP `mosip.max.file.upload.size.in.bytes`).
+    pub max_document_bytes: usize,
+}
+
+impl Default for UpdatePolicy {
+    fn default() -> Self {
+        UpdatePolicy {
+            verify_fields: vec!["fullName".into(), "dateOfBirth".into(), "gender".into()],
+            limits: BTreeMap::from([("fullName".into(), 3), ("dateOfBirth".into(), 1), ("gender".into(), 2)]),
+            max_document_bytes: 2_000_000,
+        }
+    }
+}
+
+/// The document formats accepted, judged by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Pdf,
+    Jpeg,
+    Png,
+}
+
+impl DocumentFormat {
+    /// What the bytes are: a PDF header and end marker, a JPEG start and end of image, or a PNG
+    /// signature followed by its header chunk. A name or a declared format is never trusted.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+        if bytes.starts_with(b"%PDF-") {
+            // the end-of-file marker sits in the last kilobyte (trailing whitespace allowed)
+            let tail = &bytes[bytes.len().saturating_sub(1024)..];
+            return tail.windows(5).any(|w| w == b"%%EOF").then_some(DocumentFormat::Pdf);
+        }
+        if bytes.len() > 4 && bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            let tail = &bytes[bytes.len().saturating_sub(64)..];
+            return tail.windows(2).any(|w| w == [0xFF, 0xD9]).then_some(DocumentFormat::Jpeg);
+        }
+        if bytes.len() > 16 && bytes.starts_with(PNG) && &bytes[12..16] == b"IHDR" {
+            return Some(DocumentFormat::Png);
+        }
+        None
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocumentFormat::Pdf => "pdf",
+            DocumentFormat::Jpeg => "jpg",
+            DocumentFormat::Png => "png",
+        }
+    }
+
+    fn declared(format: &str) -> bool {
+        matches!(format.to_ascii_lowercase().as_str(), "pdf" | "jpg" | "jpeg" | "png")
+    }
+}
+
+/// A proof document of an update: which document field it fills, its type code and its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProofDocument {
+    /// The document field, e.g. `proofOfAddress`.
+    pub field: String,
+    /// Masterdata document type, e.g. `DOC001`.
+    pub doc_type: String,
+    pub format: DocumentFormat,
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for ProofDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProofDocument({}, {}, {:?}, {} bytes)", self.field, self.doc_type, self.format, self.content.len())
+    }
+}
+
+/// An update request whose content is well formed (before the OTP is checked).
+#[derive(Clone)]
+pub struct DraftUpdate {
+    identity: Map<String, Value>,
+    uin: Option<String>,
+    documents: Vec<ProofDocument>,
+}
+
+impl std::fmt::Debug for DraftUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DraftUpdate({:?}, {} document(s))", self.identity.keys().collect::<Vec<_>>(), self.documents.len())
+    }
+}
+
+fn decode_base64(value: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+    let v = value.trim();
+    URL_SAFE_NO_PAD
+        .decode(v)
+        .or_else(|_| URL_SAFE.decode(v))
+        .or_else(|_| STANDARD.decode(v))
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(v))
+        .ok()
+}
+
+fn field_error(e: ResidentError) -> ResidentError {
+    match e {
+        ResidentError::IdRepoInvalidInput(f) | ResidentError::IdRepoMissingInput(f) => ResidentError::InvalidInput(f),
+        other => other,
+    }
+}
+
+/// Decodes and checks the request's `identityJson` (base64url of `{"identity": {...}}`) and
+/// `documents` (`[{name, value}]`, base64) against the ID schema and the policy. Only updatable fields;
+/// each document is a PDF, JPEG or PNG by content, at most the policy's size, of a type its category
+/// accepts; each document field in the identity has its document.
+pub fn decode_update(
+    schema: &IdentitySchema,
+    policy: &UpdatePolicy,
+    identity_json: &str,
+    documents: &[(String, String)],
+    now: OffsetDateTime,
+) -> Result<DraftUpdate, ResidentError> {
+    let invalid_json = || ResidentError::invalid("identityJson");
+    let bytes = decode_base64(identity_json).ok_or_else(invalid_json)?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| invalid_json())?;
+    let identity = doc.get("identity").and_then(Value::as_object).ok_or_else(invalid_json)?;
+    let mut fields = Map::new();
+    let mut uin = None;
+    for (name, value) in identity {
+        match name.as_str() {
+            "UIN" => {
+                uin = Some(value.as_str().ok_or_else(|| ResidentError::invalid("identity/UIN"))?.to_owned());
+                continue;
+            }
+            "IDSchemaVersion" => continue,
+            _ => {}
+        }
+        let spec = schema.field(name).filter(|s| s.updatable).ok_or_else(|| {
+            ResidentError::UnsupportedInput(if schema.field(name).is_some() {
+                format!("identity/{name} cannot be updated")
+            } else {
+                format!("identity/{name}")
+            })
+        })?;
+        schema.check_field(spec, value, now).map_err(field_error)?;
+        if spec.field_type == FieldType::Document {
+            let doc_type = value.get("type").and_then(Value::as_str).unwrap_or_default();
+            if !spec.document_types.is_empty() && !spec.document_types.iter().any(|t| t == doc_type) {
+                return Err(ResidentError::invalid(&format!("identity/{name}/type")));
+            }
+            let format = value.get("format").and_then(Value::as_str).unwrap_or_default();
+            if !DocumentFormat::declared(format) {
+                return Err(ResidentError::UnsupportedFileType);
+            }
+        }
+        fields.insert(name.clone(), value.clone());
+    }
+    if fields.is_empty() {
+        return Err(invalid_json());
+    }
+
+    // documents: each names the `value` of a document field in the identity
+    let mut proofs = Vec::new();
+    for (name, value) in documents {
+        let (field, spec_value) = fields
+            .iter()
+            .find(|(f, v)| {
+                schema.field(f).is_some_and(|s| s.field_type == FieldType::Document)
+                    && v.get("value").and_then(Value::as_str) == Some(name.as_str())
+            })
+            .ok_or_else(|| ResidentError::invalid("documents/name"))?;
+        if proofs.iter().any(|p: &ProofDocument| &p.field == field) {
+            return Err(ResidentError::invalid("documents/name"));
+        }
+        // base64 of 2 MB is about 2.7 MB: refuse oversized input before decoding it
+        if value.len() / 4 * 3 > policy.max_document_bytes + 3 {
+            return Err(ResidentError::DocumentTooLarge);
+        }
+        let content = decode_base64(value).ok_or_else(|| ResidentError::invalid("documents/value"))?;
+        if content.len() > policy.max_document_bytes {
+            return Err(ResidentError::DocumentTooLarge);
+        }
+        let format = DocumentFormat::sniff(&content).ok_or(ResidentError::UnsupportedFileType)?;
+        proofs.push(ProofDocument {
+            field: field.clone(),
+            doc_type: spec_value.get("type").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            format,
+            content,
+        });
+    }
+    for (name, _) in fields.iter().filter(|(f, _)| schema.field(f).is_some_and(|s| s.field_type == FieldType::Document))
+    {
+        if !proofs.iter().any(|p| &p.field == name) {
+            return Err(ResidentError::DocumentNotFound);
+        }
+    }
+    Ok(DraftUpdate { identity: fields, uin, documents: proofs })
+}
+
+/// An update checked against the identity it changes.
+#[derive(Clone)]
+pub struct UpdatePlan {
+    /// The changed data fields and the proof documents' entries.
+    pub changes: Map<String, Value>,
+    pub documents: Vec<ProofDocument>,
+    /// Names of the changed data fields (documents excluded), sorted.
+    pub fields: Vec<String>,
+    pub needs_verification: bool,
+}
+
+impl std::fmt::Debug for UpdatePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UpdatePlan({:?}, verify: {})", self.fields, self.needs_verification)
+    }
+}
+
+/// Language-tagged values compare without regard to order.
+fn same_value(a: &Value, b: &Value) -> bool {
+    fn key(v: &Value) -> Value {
+        match v {
+            Value::Array(items) => {
+                let mut sorted = items.clone();
+                sorted.sort_by_key(|i| i.get("language").and_then(Value::as_str).unwrap_or_default().to_owned());
+                Value::Array(sorted)
+            }
+            other => other.clone(),
+        }
+    }
+    key(a) == key(b)
+}
+
+/// Applies `changes` to `current`.
+pub fn merge(current: &IdentityJson, changes: &Map<String, Value>) -> IdentityJson {
+    let mut merged = current.0.clone();
+    for (k, v) in changes {
+        merged.insert(k.clone(), v.clone());
+    }
+    IdentityJson(merged)
+}
+
+/// Checks a draft against the identity it changes: the UIN in it is the resident's, something
+/// changes, each change that needs proof has its document, no field goes past its update limit, and
+/// the identity after the change is still valid.
+pub fn plan_update(
+    schema: &IdentitySchema,
+    policy: &UpdatePolicy,
+    draft: DraftUpdate,
+    current: &IdentityJson,
+    uin: &Uin,
+    counts: &BTreeMap<String, u32>,
+    now: OffsetDateTime,
+) -> Result<UpdatePlan, ResidentError> {
+    if draft.uin.as_deref().is_some_and(|u| u != uin.expose()) {
+        return Err(ResidentError::IndividualIdUinMismatch);
+    }
+    let is_document = |f: &str| schema.field(f).is_some_and(|s| s.field_type == FieldType::Document);
+    let mut changes = Map::new();
+    let mut fields = Vec::new();
+    for (name, value) in &draft.identity {
+        if is_document(name) {
+            // as MOSIP's packet writer does: the entry names its file in the packet, the format is the
+            // one the content showed
+            let doc = draft.documents.iter().find(|d| &d.field == name).ok_or(ResidentError::DocumentNotFound)?;
+            let mut entry = serde_json::json!({"value": name, "type": doc.doc_type, "format": doc.format.extension()});
+            if let Some(r) = value.get("refNumber").filter(|r| r.is_string()) {
+                entry["refNumber"] = r.clone();
+            }
+            changes.insert(name.clone(), entry);
+        } else if current.0.get(name).is_none_or(|old| !same_value(old, value)) {
+            changes.insert(name.clone(), value.clone());
+            fields.push(name.clone());
+        }
+    }
+    if fields.is_empty() && draft.documents.is_empty() {
+        return Err(ResidentError::invalid("identityJson: nothing to change"));
+    }
+    for f in &fields {
+        if let Some(proof) = schema.field(f).and_then(|s| s.proof.as_deref())
+            && !draft.documents.iter().any(|d| d.field == proof)
+        {
+            return Err(ResidentError::DocumentNotFound);
+        }
+    }
+    let over: Vec<&str> = fields
+        .iter()
+        .filter(|f| policy.limits.get(*f).is_some_and(|limit| counts.get(*f).copied().unwrap_or(0) >= *limit))
+        .map(String::as_str)
+        .collect();
+    if !over.is_empty() {
+        return Err(ResidentError::UpdateCountExceeded(over.join(",")));
+    }
+    schema.validate_new(&merge(current, &changes).to_document(), now).map_err(field_error)?;
+    fields.sort();
+    let needs_verification = fields.iter().any(|f| policy.verify_fields.contains(f));
+    Ok(UpdatePlan { changes, documents: draft.documents, fields, needs_verification })
+}
+
+/// What an update packet carries (MOSIP's RES_UPDATE packet: the changed identity, its documents and
+/// the metadata of who made it where).
+#[derive(Clone, PartialEq)]
+pub struct UpdatePacket {
+    pub rid: Rid,
+    /// `RES_UPDATE`
+    pub process: String,
+    pub created_at: OffsetDateTime,
+    pub centre: String,
+    pub machine: String,
+    /// `UIN`, `IDSchemaVersion` and the changed fields.
+    pub identity: IdentityJson,
+    /// One per document field (category = the field name).
+    pub documents: Vec<NewDocument>,
+    /// The audit trail of the packet's creation (MOSIP: mandatory `audit.json`).
+    pub audits: Vec<PacketAudit>,
+}
+
+impl std::fmt::Debug for UpdatePacket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UpdatePacket({}, {:?})", self.rid.masked(), self.identity)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketAudit {
+    #[serde(rename = "eventId")]
+    pub event_id: String,
+    pub description: String,
+    #[serde(rename = "actionTimeStamp")]
+    pub at: String,
+}
+
+impl UpdatePacket {
+    pub fn uin(&self) -> Option<Uin> {
+        self.identity.uin().and_then(|u| Uin::parse(u).ok())
+    }
+
+    /// The changed fields: everything but `UIN` and `IDSchemaVersion`.
+    pub fn changes(&self) -> Map<String, Value> {
+        self.identity
+            .0
+            .iter()
+            .filter(|(k, _)| *k != "UIN" && *k != "IDSchemaVersion")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Where a packet lives in the packet store.
+pub fn packet_key(rid: &Rid) -> String {
+    format!("RESIDENT/RES_UPDATE/{}.zip", rid.as_str())
+}
+
+/// Where an update is in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UpdateStage {
+    /// Packet validation (a job).
+    Validate,
+    /// Waiting for an operator's decision.
+    Verify,
+    /// Identity update in the registry (a job).
+    Apply,
+    /// Telling the resident (a job).
+    Notify,
+    /// Making the new card available (a job).
+    Card,
+    Done,
+    Rejected,
+}
+
+impl UpdateStage {
+    pub const ALL: [UpdateStage; 7] = [
+        UpdateStage::Validate,
+        UpdateStage::Verify,
+        UpdateStage::Apply,
+        UpdateStage::Notify,
+        UpdateStage::Card,
+        UpdateStage::Done,
+        UpdateStage::Rejected,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            UpdateStage::Validate => "VALIDATE",
+            UpdateStage::Verify => "VERIFY",
+            UpdateStage::Apply => "APPLY",
+            UpdateStage::Notify => "NOTIFY",
+            UpdateStage::Card => "CARD",
+            UpdateStage::Done => "DONE",
+            UpdateStage::Rejected => "REJECTED",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Stages a job runs (the others wait for an operator, or are final).
+    pub fn runs_as_job(self) -> bool {
+        matches!(self, UpdateStage::Validate | UpdateStage::Apply | UpdateStage::Notify | UpdateStage::Card)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, UpdateStage::Done | UpdateStage::Rejected)
+    }
+}
+
+/// The job that runs one stage of one update.
+pub const UPDATE_STAGE_JOB: &str = "update-stage";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageJob {
+    pub rid: String,
+    pub stage: UpdateStage,
+}
+
+/// One resident update request as the pipeline keeps it. No personal data: the packet holds that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateRecord {
+    pub rid: Rid,
+    pub identity_id: String,
+    pub token: IdentityToken,
+    pub event_id: EventId,
+    pub stage: UpdateStage,
+    /// Names of the changed fields.
+    pub fields: Vec<String>,
+    pub needs_verification: bool,
+    pub reason: Option<String>,
+    pub packet_key: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One stage transition and everything committed with it.
+#[derive(Debug, Clone)]
+pub struct StageChange {
+    pub rid: Rid,
+    pub from: UpdateStage,
+    pub to: UpdateStage,
+    pub registration: Registration,
+    pub stages: Vec<StageRecord>,
+    /// The service-history status of the resident's request after this stage.
+    pub event_status: &'static str,
+    pub event_comment: String,
+    pub reason: Option<String>,
+    pub effects: Effects,
+}
+
+/// A new version of an identity: the old one is kept.
+#[derive(Debug, Clone)]
+pub struct IdentityChange {
+    pub identity_id: String,
+    /// The version the change was computed from; the write fails if the identity moved since.
+    pub base_version: i64,
+    pub identity: IdentityJson,
+    pub documents: Vec<NewDocument>,
+    pub fields: Vec<String>,
+    pub rid: Rid,
+}
+
+/// What placing an update needs beyond the authentication context.
+pub struct UpdateServices<'a> {
+    pub registrations: &'a dyn RegistrationRepository,
+    pub updates: &'a dyn UpdateRepository,
+    pub packets: &'a dyn PacketStore,
+    pub codec: &'a dyn PacketCodec,
+    pub schema: &'a IdentitySchema,
+    pub policy: &'a UpdatePolicy,
+    pub centre: &'a CentreId,
+    pub machine: &'a MachineId,
+}
+
+fn fields_text(fields: &[String], documents: &[ProofDocument]) -> String {
+    let mut all: Vec<&str> = fields.iter().map(String::as_str).collect();
+    if all.is_empty() {
+        all.extend(documents.iter().map(|d| d.field.as_str()));
+    }
+    all.join(", ")
+}
+
+/// `POST /req/update-uin` after the OTP: checks the draft against the identity, builds and stores the
+/// packet, and records the request (RID, first stage, history, notification, validation job). A
+/// refusal is told to the resident and changes nothing.
+pub async fn request_update(
+    ctx: &AuthContext<'_>,
+    svc: &UpdateServices<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    draft: DraftUpdate,
+) -> Result<Done<Rid>, ResidentError> {
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let refused =
+        |e: ResidentError| refuse(ctx, &subject, RequestType::UpdateMyUin, "RS_UIN_UPDATE_FAILURE", BTreeMap::new(), e);
+    if svc.updates.open_update_of(&who.identity_id).await?.is_some() {
+        return Err(refused(ResidentError::UpdatePending).await?);
+    }
+    let counts = svc.updates.update_counts(&who.identity_id).await?;
+    let plan = match plan_update(svc.schema, svc.policy, draft, &who.identity, &who.uin, &counts, ctx.now) {
+        Ok(p) => p,
+        Err(e) => return Err(refused(e).await?),
+    };
+    let rid = svc.registrations.next_rid(svc.centre, svc.machine, ctx.now).await?;
+    let mut identity = plan.changes.clone();
+    identity.insert("UIN".into(), Value::String(who.uin.expose().to_owned()));
+    identity.insert("IDSchemaVersion".into(), serde_json::json!(svc.schema.version));
+    let packet = UpdatePacket {
+        rid: rid.clone(),
+        process: RegistrationType::ResUpdate.code().into(),
+        created_at: ctx.now,
+        centre: svc.centre.as_str().to_owned(),
+        machine: svc.machine.as_str().to_owned(),
+        identity: IdentityJson(identity),
+        documents: plan
+            .documents
+            .iter()
+            .map(|d| NewDocument {
+                category: d.field.clone(),
+                format: d.format.extension().into(),
+                content: d.content.clone(),
+            })
+            .collect(),
+        audits: vec![PacketAudit {
+            event_id: "RES-SER-118".into(),
+            description: format!("packet created for the update of {}", plan.fields.join(",")),
+            at: crate::clock::mosip_datetime(ctx.now),
+        }],
+    };
+    let bytes = svc.codec.seal(&packet).map_err(ResidentError::PacketCreation)?;
+    let key = packet_key(&rid);
+    svc.packets.put(&key, &bytes).await.map_err(|e| ResidentError::PacketCreation(e.to_string()))?;
+
+    let registration = Registration {
+        rid: rid.clone(),
+        registration_type: RegistrationType::ResUpdate,
+        status: Some(InternalStatus::Processing),
+        latest_transaction: Some(TransactionType::PacketReceiver),
+        latest_transaction_at: Some(ctx.now),
+        last_success_stage: Some(TransactionType::PacketReceiver.stage_name().to_owned()),
+        retry_count: 0,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    let changed = fields_text(&plan.fields, &plan.documents);
+    let stages = [StageRecord {
+        transaction_type: TransactionType::PacketReceiver,
+        status: "SUCCESS".into(),
+        comment: format!("update packet received ({} bytes): {changed}", bytes.len()),
+        at: ctx.now,
+    }];
+    let ev = ServiceEvent {
+        aid: Some(rid.as_str().to_owned()),
+        status_comment: Some(changed.clone()),
+        ..event(who, RequestType::UpdateMyUin, "NEW", id, trn, ctx.now)
+    };
+    let vars = BTreeMap::from([("RID", rid.as_str().to_owned()), ("fields", changed.clone())]);
+    let audit =
+        ("RES-SER-115", "Obtained RID for UIN update", format!("update RID {} obtained: {changed}", rid.masked()));
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_UIN_UPDATE_SUCCESS", vars, audit);
+    let record = UpdateRecord {
+        rid: rid.clone(),
+        identity_id: who.identity_id.clone(),
+        token: who.token.clone(),
+        event_id: event_id.clone(),
+        stage: UpdateStage::Validate,
+        fields: if plan.fields.is_empty() {
+            plan.documents.iter().map(|d| d.field.clone()).collect()
+        } else {
+            plan.fields.clone()
+        },
+        needs_verification: plan.needs_verification,
+        reason: None,
+        packet_key: key.clone(),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    match svc.updates.create_update(&record, &registration, &stages, &effects, ctx.now).await {
+        Ok(()) => Ok(Done { value: rid, message, event_id }),
+        Err(e) => {
+            // nothing refers to the packet: take it back
+            if let Err(del) = svc.packets.delete(&key).await {
+                return Err(ResidentError::Internal(format!("{e}; and removing the packet failed: {del}")));
+            }
+            match e {
+                StoreError::Conflict(_) => Err(refused(ResidentError::UpdatePending).await?),
+                other => Err(other.into()),
+            }
+        }
+    }
+}
+
+/// What the pipeline needs.
+pub struct Pipeline<'a> {
+    pub updates: &'a dyn UpdateRepository,
+    pub audit_log: &'a dyn AuditLog,
+    pub packets: &'a dyn PacketStore,
+    pub codec: &'a dyn PacketCodec,
+    pub schema: &'a IdentitySchema,
+    pub templates: &'a Templates,
+    pub audit: &'a AuditContext,
+    pub now: OffsetDateTime,
+}
+
+/// What happened to a stage job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// The stage ran; the update is now at this stage.
+    Moved(UpdateStage),
+    /// Nothing to do: the update is not at that stage (it already ran) or does not exist.
+    AlreadyDone,
+}
+
+fn date_vars(now: OffsetDateTime, rid: &Rid, fields: &[String]) -> BTreeMap<&'static str, String> {
+    let d = now.date();
+    BTreeMap::from([
+        ("date", format!("{:02}-{:02}-{:04}", d.day(), d.month() as u8, d.year())),
+        ("time", format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())),
+        ("RID", rid.as_str().to_owned()),
+        ("fields", fields.join(", ")),
+    ])
+}
+
+impl Pipeline<'_> {
+    fn registration(
+        &self,
+        rec: &UpdateRecord,
+        status: InternalStatus,
+        latest: TransactionType,
+        success: Option<TransactionType>,
+    ) -> Registration {
+        Registration {
+            rid: rec.rid.clone(),
+            registration_type: RegistrationType::ResUpdate,
+            status: Some(status),
+            latest_transaction: Some(latest),
+            latest_transaction_at: Some(self.now),
+            last_success_stage: success.map(|s| s.stage_name().to_owned()),
+            retry_count: 0,
+            created_at: rec.created_at,
+            updated_at: self.now,
+        }
+    }
+
+    fn stage(&self, t: TransactionType, status: &str, comment: impl Into<String>) -> StageRecord {
+        StageRecord { transaction_type: t, status: status.into(), comment: comment.into(), at: self.now }
+    }
+
+    fn audit(&self, event: AuditEvent, rec: &UpdateRecord, description: impl Into<String>) -> AuditRecord {
+        event.record(self.audit, self.now, Some((rec.rid.masked(), "RID")), description)
+    }
+
+    async fn identity_of(&self, rec: &UpdateRecord) -> Result<(IdentityJson, i64), ResidentError> {
+        self.updates
+            .current_identity(&rec.identity_id)
+            .await?
+            .ok_or_else(|| ResidentError::Internal(format!("the identity of update {} is gone", rec.rid.masked())))
+    }
+
+    fn messages(
+        &self,
+        code: &str,
+        identity: &IdentityJson,
+        rec: &UpdateRecord,
+        extra: &[(&'static str, String)],
+    ) -> Vec<OutgoingMessage> {
+        let mut vars = date_vars(self.now, &rec.rid, &rec.fields);
+        vars.insert("eventId", rec.event_id.to_string());
+        vars.extend(extra.iter().cloned());
+        self.templates.messages(code, identity, &vars)
+    }
+
+    /// Opens the stored packet and checks it belongs to this update and still fits the schema.
+    async fn open_packet(&self, rec: &UpdateRecord, identity: &IdentityJson) -> Result<UpdatePacket, String> {
+        let bytes = self
+            .packets
+            .get(&rec.packet_key)
+            .await
+            .map_err(|e| format!("packet store: {e}"))?
+            .ok_or_else(|| "the packet is missing from the packet store".to_owned())?;
+        let packet = self.codec.open(&rec.rid, &bytes).await?;
+        if packet.rid != rec.rid || packet.process != RegistrationType::ResUpdate.code() {
+            return Err("the packet belongs to another registration".into());
+        }
+        let uin = packet.uin().ok_or("the packet has no valid UIN")?;
+        if identity.uin() != Some(uin.expose()) {
+            return Err("the packet's UIN is not the requester's".into());
+        }
+        let changes = packet.changes();
+        for (name, value) in &changes {
+            let spec =
+                self.schema.field(name).filter(|s| s.updatable).ok_or(format!("field {name} cannot be updated"))?;
+            self.schema.check_field(spec, value, self.now).map_err(|e| e.message())?;
+            if spec.field_type == FieldType::Document && !packet.documents.iter().any(|d| &d.category == name) {
+                return Err(format!("document {name} is missing from the packet"));
+            }
+        }
+        self.schema.validate_new(&merge(identity, &changes).to_document(), self.now).map_err(|e| e.message())?;
+        Ok(packet)
+    }
+
+    /// The change that rejects an update at `from`, telling the resident why.
+    fn rejection(
+        &self,
+        rec: &UpdateRecord,
+        identity: &IdentityJson,
+        from: UpdateStage,
+        at: TransactionType,
+        reason: &str,
+        mut audit: Vec<AuditRecord>,
+    ) -> StageChange {
+        audit.push(self.audit(AuditEvent::UpdateRejected, rec, format!("{} rejected: {reason}", at.code())));
+        StageChange {
+            rid: rec.rid.clone(),
+            from,
+            to: UpdateStage::Rejected,
+            registration: self.registration(rec, InternalStatus::Rejected, at, None),
+            stages: vec![self.stage(at, "REJECTED", reason)],
+            event_status: "REJECTED",
+            event_comment: reason.to_owned(),
+            reason: Some(reason.to_owned()),
+            effects: Effects {
+                audit,
+                notifications: self.messages("RS_UIN_UPDATE_REJECTED", identity, rec, &[("reason", reason.to_owned())]),
+                ..Effects::default()
+            },
+        }
+    }
+
+    async fn commit(
+        &self,
+        change: StageChange,
+        identity: Option<&IdentityChange>,
+    ) -> Result<StageOutcome, ResidentError> {
+        let to = change.to;
+        Ok(if self.updates.advance(&change, identity, self.now).await? {
+            StageOutcome::Moved(to)
+        } else {
+            StageOutcome::AlreadyDone
+        })
+    }
+
+    /// Runs `stage` of the update `rid` if the update is at that stage; otherwise does nothing (the
+    /// stage already ran: a job that runs again after a crash changes nothing).
+    pub async fn run_stage(&self, rid: &Rid, stage: UpdateStage) -> Result<StageOutcome, ResidentError> {
+        let Some(rec) = self.updates.find_update(rid).await? else { return Ok(StageOutcome::AlreadyDone) };
+        if rec.stage != stage || !stage.runs_as_job() {
+            return Ok(StageOutcome::AlreadyDone);
+        }
+        let (identity, version) = self.identity_of(&rec).await?;
+        match stage {
+            UpdateStage::Validate => {
+                let change = match self.open_packet(&rec, &identity).await {
+                    Err(reason) => self.rejection(
+                        &rec,
+                        &identity,
+                        stage,
+                        TransactionType::ValidatePacket,
+                        &format!("packet validation failed: {reason}"),
+                        vec![],
+                    ),
+                    Ok(_) => {
+                        let mut stages = vec![self.stage(
+                            TransactionType::ValidatePacket,
+                            "SUCCESS",
+                            "signature, decryption and schema checks passed",
+                        )];
+                        let (to, latest, comment) = if rec.needs_verification {
+                            stages.push(self.stage(
+                                TransactionType::ManualAdjudication,
+                                "IN_PROGRESS",
+                                format!("waiting for an operator: {}", rec.fields.join(", ")),
+                            ));
+                            (
+                                UpdateStage::Verify,
+                                TransactionType::ManualAdjudication,
+                                "waiting for manual verification",
+                            )
+                        } else {
+                            (UpdateStage::Apply, TransactionType::ValidatePacket, "packet validated")
+                        };
+                        StageChange {
+                            rid: rec.rid.clone(),
+                            from: stage,
+                            to,
+                            registration: self.registration(
+                                &rec,
+                                InternalStatus::Processing,
+                                latest,
+                                Some(TransactionType::ValidatePacket),
+                            ),
+                            stages,
+                            event_status: "PROCESSING",
+                            event_comment: comment.into(),
+                            reason: None,
+                            effects: Effects {
+                                audit: vec![self.audit(
+                                    AuditEvent::UpdateStage,
+                                    &rec,
+                                    format!("VALIDATE_PACKET: {comment}"),
+                                )],
+                                ..Effects::default()
+                            },
+                        }
+                    }
+                };
+                self.commit(change, None).await
+            }
+            UpdateStage::Apply => {
+                let packet = match self.open_packet(&rec, &identity).await {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        let change = self.rejection(
+                            &rec,
+                            &identity,
+                            stage,
+                            TransactionType::UinGenerator,
+                            &format!("packet check before the identity update failed: {reason}"),
+                            vec![],
+                        );
+                        return self.commit(change, None).await;
+                    }
+                };
+                let changes = packet.changes();
+                let updated = merge(&identity, &changes);
+                let mut notifications = Vec::new();
+                // the old contacts hear about a change of contacts: a hijacker cannot silently take them over
+                let contact_changes: Vec<String> = ["email", "phone"]
+                    .into_iter()
+                    .filter(|f| changes.contains_key(*f) && identity.text(f) != updated.text(f))
+                    .map(str::to_owned)
+                    .collect();
+                if !contact_changes.is_empty() {
+                    notifications = self.messages(
+                        "RS_UIN_UPDATE_CONTACT",
+                        &identity,
+                        &rec,
+                        &[("fields", contact_changes.join(", "))],
+                    );
+                }
+                let new_version = version + 1;
+                let change = StageChange {
+                    rid: rec.rid.clone(),
+                    from: stage,
+                    to: UpdateStage::Notify,
+                    registration: self.registration(
+                        &rec,
+                        InternalStatus::Processing,
+                        TransactionType::UinGenerator,
+                        Some(TransactionType::UinGenerator),
+                    ),
+                    stages: vec![self.stage(
+                        TransactionType::UinGenerator,
+                        "SUCCESS",
+                        format!("identity updated to version {new_version}: {}", rec.fields.join(", ")),
+                    )],
+                    event_status: "PROCESSING",
+                    event_comment: "identity updated".into(),
+                    reason: None,
+                    effects: Effects {
+                        audit: vec![self.audit(
+                            AuditEvent::IdentityUpdated,
+                            &rec,
+                            format!("identity version {version} -> {new_version}: {}", rec.fields.join(",")),
+                        )],
+                        notifications,
+                        ..Effects::default()
+                    },
+                };
+                let identity_change = IdentityChange {
+                    identity_id: rec.identity_id.clone(),
+                    base_version: version,
+                    identity: updated,
+                    documents: packet.documents,
+                    fields: rec.fields.clone(),
+                    rid: rec.rid.clone(),
+                };
+                self.commit(change, Some(&identity_change)).await
+            }
+            UpdateStage::Notify => {
+                let notifications = self.messages("RS_UIN_UPDATE_DONE", &identity, &rec, &[]);
+                let sent = notifications.len();
+                let change = StageChange {
+                    rid: rec.rid.clone(),
+                    from: stage,
+                    to: UpdateStage::Card,
+                    registration: self.registration(
+                        &rec,
+                        InternalStatus::Processing,
+                        TransactionType::Notification,
+                        Some(TransactionType::Notification),
+                    ),
+                    stages: vec![self.stage(
+                        TransactionType::Notification,
+                        "SUCCESS",
+                        format!("{sent} notification(s) queued"),
+                    )],
+                    event_status: "PROCESSING",
+                    event_comment: "resident notified".into(),
+                    reason: None,
+                    effects: Effects {
+                        audit: vec![self.audit(
+                            AuditEvent::UpdateStage,
+                            &rec,
+                            format!("NOTIFICATION: {sent} message(s)"),
+                        )],
+                        notifications,
+                        ..Effects::default()
+                    },
+                };
+                self.commit(change, None).await
+            }
+            UpdateStage::Card => {
+                let change = StageChange {
+                    rid: rec.rid.clone(),
+                    from: stage,
+                    to: UpdateStage::Done,
+                    registration: self.registration(
+                        &rec,
+                        InternalStatus::Processed,
+                        TransactionType::PrintService,
+                        Some(TransactionType::PrintService),
+                    ),
+                    stages: vec![self.stage(
+                        TransactionType::PrintService,
+                        "SUCCESS",
+                        format!("card of identity version {version} ready to download"),
+                    )],
+                    event_status: "PROCESSED",
+                    event_comment: "details updated; new card ready to download".into(),
+                    reason: None,
+                    effects: Effects {
+                        audit: vec![self.audit(
+                            AuditEvent::UpdateStage,
+                            &rec,
+                            format!("PRINT_SERVICE: card of version {version} available"),
+                        )],
+                        ..Effects::default()
+                    },
+                };
+                self.commit(change, None).await
+            }
+            UpdateStage::Verify | UpdateStage::Done | UpdateStage::Rejected => Ok(StageOutcome::AlreadyDone),
+        }
+    }
+
+    /// Opens a packet waiting for manual verification for an operator (audited).
+    pub async fn inspect(&self, rid: &Rid) -> Result<(UpdateRecord, UpdatePacket, IdentityJson), ResidentError> {
+        let rec = self.updates.find_update(rid).await?.ok_or(ResidentError::RidNotFound)?;
+        let (identity, _) = self.identity_of(&rec).await?;
+        let bytes = self
+            .packets
+            .get(&rec.packet_key)
+            .await?
+            .ok_or_else(|| ResidentError::Internal("the packet is missing from the packet store".into()))?;
+        let packet = self.codec.open(&rec.rid, &bytes).await.map_err(ResidentError::Internal)?;
+        let record =
+            self.audit(AuditEvent::VerificationViewed, &rec, format!("packet opened by {}", self.audit.session_user));
+        self.audit_log.append(record).await?;
+        Ok((rec, packet, identity))
+    }
+
+    /// An operator's decision on an update waiting for manual verification.
+    pub async fn decide(&self, rid: &Rid, approve: bool, reason: &str) -> Result<StageOutcome, ResidentError> {
+        let rec = self.updates.find_update(rid).await?.ok_or(ResidentError::RidNotFound)?;
+        if rec.stage != UpdateStage::Verify {
+            return Ok(StageOutcome::AlreadyDone);
+        }
+        let (identity, _) = self.identity_of(&rec).await?;
+        let operator = self.audit.session_user.clone();
+        let change = if approve {
+            StageChange {
+                rid: rec.rid.clone(),
+                from: UpdateStage::Verify,
+                to: UpdateStage::Apply,
+                registration: self.registration(
+                    &rec,
+                    InternalStatus::Processing,
+                    TransactionType::ManualAdjudication,
+                    Some(TransactionType::ManualAdjudication),
+                ),
+                stages: vec![self.stage(
+                    TransactionType::ManualAdjudication,
+                    "SUCCESS",
+                    format!("approved by {operator}"),
+                )],
+                event_status: "PROCESSING",
+                event_comment: "approved by an operator".into(),
+                reason: None,
+                effects: Effects {
+                    audit: vec![self.audit(
+                        AuditEvent::VerificationApproved,
+                        &rec,
+                        format!("approved by {operator}: {}", rec.fields.join(",")),
+                    )],
+                    ..Effects::default()
+                },
+            }
+        } else {
+            let audit =
+                vec![self.audit(AuditEvent::VerificationRejected, &rec, format!("rejected by {operator}: {reason}"))];
+            self.rejection(&rec, &identity, UpdateStage::Verify, TransactionType::ManualAdjudication, reason, audit)
+        };
+        self.commit(change, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Languages;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 9:00 UTC);
+    const PDF: &[u8] = b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF\n";
+
+    fn schema() -> IdentitySchema {
+        IdentitySchema::default_schema(Languages::default()).unwrap()
+    }
+
+    fn b64url(v: Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn current() -> IdentityJson {
+        let doc = json!({"identity": {
+            "UIN": "5075291708",
+            "fullName": [{"language": "eng", "value": "Jane Doe"}, {"language": "ara", "value": "جين دو"}],
+            "dateOfBirth": "1990/05/12",
+            "gender": [{"language": "eng", "value": "Female"}],
+            "city": [{"language": "eng", "value": "Kenitra"}],
+            "email": "jane@example.org"
+        }});
+        schema().validate_new(&doc, NOW).unwrap()
+    }
+
+    fn decode(identity: Value, docs: &[(&str, &[u8])]) -> Result<DraftUpdate, ResidentError> {
+        let docs: Vec<(String, String)> = docs.iter().map(|(n, b)| (n.to_string(), b64(b))).collect();
+        decode_update(&schema(), &UpdatePolicy::default(), &b64url(json!({ "identity": identity })), &docs, NOW)
+    }
+
+    fn plan(identity: Value, docs: &[(&str, &[u8])], counts: &[(&str, u32)]) -> Result<UpdatePlan, ResidentError> {
+        let counts = counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        plan_update(
+            &schema(),
+            &UpdatePolicy::default(),
+            decode(identity, docs)?,
+            &current(),
+            &Uin::parse("5075291708").unwrap(),
+            &counts,
+            NOW,
+        )
+    }
+
+    fn code(r: Result<impl std::fmt::Debug, ResidentError>) -> String {
+        let e = r.unwrap_err();
+        format!("{} {}", e.code(), e.message())
+    }
+
+    fn poa() -> Value {
+        json!({"value": "lease", "type": "RNC", "format": "pdf"})
+    }
+
+    #[test]
+    fn documents_are_judged_by_content() {
+        assert_eq!(DocumentFormat::sniff(PDF), Some(DocumentFormat::Pdf));
+        assert_eq!(DocumentFormat::sniff(b"%PDF-1.7 truncated"), None, "no end marker");
+        assert_eq!(DocumentFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 0xFF, 0xD9]), Some(DocumentFormat::Jpeg));
+        let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+        assert_eq!(DocumentFormat::sniff(&png), Some(DocumentFormat::Png));
+        assert_eq!(DocumentFormat::sniff(b"GIF89a......"), None);
+        assert_eq!(DocumentFormat::sniff(b"<html><script>"), None);
+        assert_eq!(DocumentFormat::sniff(b""), None);
+    }
+
+    #[test]
+    fn an_address_change_with_its_proof_is_planned() {
+        let p = plan(
+            json!({"city": [{"language": "eng", "value": "Tangier"}], "proofOfAddress": poa()}),
+            &[("lease", PDF)],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.fields, ["city"]);
+        assert!(!p.needs_verification);
+        assert_eq!(p.changes["proofOfAddress"], json!({"value": "proofOfAddress", "type": "RNC", "format": "pdf"}));
+        assert_eq!(p.documents.len(), 1);
+        assert_eq!(p.documents[0].field, "proofOfAddress");
+    }
+
+    #[test]
+    fn the_proof_rule_follows_the_schema() {
+        let city = json!([{"language": "eng", "value": "Tangier"}]);
+        assert_eq!(code(plan(json!({"city": city}), &[], &[])), "RES-SER-23 Could not find the submitted document");
+        // a proof of identity does not prove an address
+        let poi = json!({"value": "passport", "type": "DOC001", "format": "pdf"});
+        assert_eq!(
+            code(plan(json!({"city": city, "proofOfIdentity": poi}), &[("passport", PDF)], &[])),
+            "RES-SER-23 Could not find the submitted document"
+        );
+        // a name change needs a proof of identity and an operator; email needs neither
+        let name = json!([{"language": "eng", "value": "Jane Smith"}]);
+        let p = plan(json!({"fullName": name, "proofOfIdentity": poi}), &[("passport", PDF)], &[]).unwrap();
+        assert!(p.needs_verification);
+        let p = plan(json!({"email": "jane.new@example.org"}), &[], &[]).unwrap();
+        assert_eq!((p.fields.as_slice(), p.needs_verification), (&["email".to_owned()][..], false));
+        // the document entry without its file
+        assert_eq!(
+            code(decode(json!({"city": city, "proofOfAddress": poa()}), &[])),
+            "RES-SER-23 Could not find the submitted document"
+        );
+    }
+
+    #[test]
+    fn only_updatable_fields_in_valid_formats() {
+        assert_eq!(
+            code(decode(json!({"residenceStatus": [{"language": "eng", "value": "FR"}]}), &[])),
+            "RES-SER-427 Unsupported Input Parameter - identity/residenceStatus cannot be updated"
+        );
+        assert_eq!(
+            code(decode(json!({"favouriteColour": "blue"}), &[])),
+            "RES-SER-427 Unsupported Input Parameter - identity/favouriteColour"
+        );
+        assert_eq!(
+            code(decode(json!({"dateOfBirth": "12/05/1990"}), &[])),
+            "RES-SER-410 Invalid Input Parameter- identity/dateOfBirth"
+        );
+        assert_eq!(
+            code(decode(json!({"city": [{"language": "deu", "value": "Tanger"}]}), &[])),
+            "RES-SER-410 Invalid Input Parameter- identity/city"
+        );
+        assert_eq!(code(decode(json!({}), &[])), "RES-SER-410 Invalid Input Parameter- identityJson");
+        let bad = decode_update(&schema(), &UpdatePolicy::default(), "%%%", &[], NOW);
+        assert_eq!(code(bad), "RES-SER-410 Invalid Input Parameter- identityJson");
+        let wrong_type = json!({"value": "lease", "type": "DOC024", "format": "pdf"});
+        assert_eq!(
+            code(decode(json!({"proofOfAddress": wrong_type}), &[("lease", PDF)])),
+            "RES-SER-410 Invalid Input Parameter- identity/proofOfAddress/type"
+        );
+        let exe = json!({"value": "lease", "type": "RNC", "format": "exe"});
+        assert_eq!(
+            code(decode(json!({"proofOfAddress": exe}), &[("lease", PDF)])),
+            "RES-SER-516 Unsupported file type. Supported file extensions: jpg, jpeg, png, pdf"
+        );
+    }
+
+    #[test]
+    fn documents_are_checked_for_size_and_type() {
+        let city = json!([{"language": "eng", "value": "Tangier"}]);
+        let with = |bytes: &[u8]| decode(json!({"city": city, "proofOfAddress": poa()}), &[("lease", bytes)]);
+        assert_eq!(
+            code(with(b"#!/bin/sh\nrm -rf /\n")),
+            "RES-SER-516 Unsupported file type. Supported file extensions: jpg, jpeg, png, pdf"
+        );
+        let mut big = PDF.to_vec();
+        big.splice(9..9, std::iter::repeat_n(b' ', 2_000_000));
+        assert_eq!(code(with(&big)), "RES-SER-514 File size cannot be more than 2MB.");
+        let mut fits = PDF.to_vec();
+        fits.splice(9..9, std::iter::repeat_n(b' ', 2_000_000 - PDF.len()));
+        assert!(with(&fits).is_ok(), "exactly the limit is accepted");
+        // a declared pdf that is really a PNG is stored as what it is
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+        let p = plan(json!({"city": city, "proofOfAddress": poa()}), &[("lease", &png)], &[]).unwrap();
+        assert_eq!(p.changes["proofOfAddress"]["format"], "png");
+        assert_eq!(
+            code(decode(json!({"city": city, "proofOfAddress": poa()}), &[("lease", PDF), ("lease", PDF)])),
+            "RES-SER-410 Invalid Input Parameter- documents/name"
+        );
+    }
+
+    #[test]
+    fn limits_uin_and_no_op_updates() {
+        let name = json!([{"language": "eng", "value": "Jane Smith"}]);
+        let poi = json!({"value": "passport", "type": "DOC001", "format": "pdf"});
+        assert!(
+            plan(json!({"fullName": name, "proofOfIdentity": poi}), &[("passport", PDF)], &[("fullName", 2)]).is_ok()
+        );
+        assert_eq!(
+            code(plan(json!({"fullName": name, "proofOfIdentity": poi}), &[("passport", PDF)], &[("fullName", 3)])),
+            "RES-SER-526 Update count limit for the attributes exceeded:- fullName"
+        );
+        assert_eq!(
+            code(plan(json!({"UIN": "2013023805", "email": "a@b.org"}), &[], &[])),
+            "RES-SER-433 Individual Id in request and identity json UIN is not matching"
+        );
+        assert!(plan(json!({"UIN": "5075291708", "email": "a@b.org"}), &[], &[]).is_ok());
+        // the same values in another order change nothing
+        let same = json!([{"language": "ara", "value": "جين دو"}, {"language": "eng", "value": "Jane Doe"}]);
+        let p = plan(json!({"fullName": same, "proofOfIdentity": poi}), &[("passport", PDF)], &[]).unwrap();
+        assert!(p.fields.is_empty() && p.changes.contains_key("proofOfIdentity"), "a new proof alone is a change");
+        assert!(!p.changes.contains_key("fullName"), "the same name in another order is not");
+        assert_eq!(
+            code(plan(json!({"email": "jane@example.org"}), &[], &[])),
+            "RES-SER-410 Invalid Input Parameter- identityJson: nothing to change"
+        );
+    }
+
+    #[test]
+    fn stage_codes_round_trip() {
+        for s in UpdateStage::ALL {
+            assert_eq!(UpdateStage::from_code(s.code()), Some(s));
+            let job = serde_json::to_string(&StageJob { rid: "x".into(), stage: s }).unwrap();
+            assert!(job.contains(s.code()), "{job}");
+        }
+    }
+}

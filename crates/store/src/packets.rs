@@ -1,0 +1,85 @@
+//! The packet store on a local folder (or a shared volume): one file per key, written to a temporary
+//! name, synced and renamed, so a packet is either whole or absent. An S3-compatible store can
+//! implement the same port.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use resident_domain::StoreError;
+use resident_domain::ports::PacketStore;
+use tokio::io::AsyncWriteExt;
+
+#[derive(Debug, Clone)]
+pub struct LocalPacketStore {
+    root: PathBuf,
+}
+
+impl LocalPacketStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalPacketStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Keys are relative paths of plain names: no `..`, no absolute paths, no odd characters.
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let ok = !key.is_empty()
+            && !key.starts_with('/')
+            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.'));
+        if !ok {
+            return Err(StoreError::Integrity(format!("invalid packet key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("packet store {}: {e}", path.display()))
+}
+
+#[async_trait]
+impl PacketStore for LocalPacketStore {
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| io(&dir, e))?;
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| io(&tmp, e))?;
+        let written = async {
+            file.write_all(bytes).await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(io(&tmp, e));
+        }
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| io(&path, e))?;
+        // make the rename itself durable
+        if let Ok(d) = tokio::fs::File::open(&dir).await {
+            let _ = d.sync_all().await;
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+}

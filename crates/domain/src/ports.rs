@@ -297,7 +297,7 @@ pub trait PacketStore: Send + Sync {
 #[async_trait]
 pub trait PacketCodec: Send + Sync {
     fn seal(&self, packet: &crate::update::UpdatePacket) -> Result<Vec<u8>, String>;
-    async fn open(&self, rid: &Rid, bytes: &[u8]) -> Result<crate::update::UpdatePacket, String>;
+    async fn open(&self, rid: &Rid, bytes: &[u8]) -> Result<crate::update::UpdatePacket, crate::update::PacketFault>;
 }
 
 /// The public keys that resident "machines" sign packets with (MOSIP's machine master), by key id.

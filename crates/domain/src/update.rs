@@ -370,6 +370,23 @@ impl UpdatePacket {
     }
 }
 
+/// Why a packet does not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketFault {
+    /// The packet itself is wrong: it does not decrypt, its signature does not hold, it is malformed.
+    Invalid(String),
+    /// Something the check needs (the machine key registry) cannot be reached: try again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for PacketFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PacketFault::Invalid(r) | PacketFault::Unavailable(r) => f.write_str(r),
+        }
+    }
+}
+
 /// Where a packet lives in the packet store.
 pub fn packet_key(rid: &Rid) -> String {
     format!("RESIDENT/RES_UPDATE/{}.zip", rid.as_str())
@@ -694,15 +711,30 @@ impl Pipeline<'_> {
         self.templates.messages(code, identity, &vars)
     }
 
-    /// Opens the stored packet and checks it belongs to this update and still fits the schema.
-    async fn open_packet(&self, rec: &UpdateRecord, identity: &IdentityJson) -> Result<UpdatePacket, String> {
-        let bytes = self
-            .packets
-            .get(&rec.packet_key)
-            .await
-            .map_err(|e| format!("packet store: {e}"))?
-            .ok_or_else(|| "the packet is missing from the packet store".to_owned())?;
-        let packet = self.codec.open(&rec.rid, &bytes).await?;
+    /// Opens the stored packet and checks it belongs to this update and still fits the schema. The
+    /// outer error is a platform failure (the job retries); the inner one is the packet's own fault
+    /// (the update is rejected).
+    async fn open_packet(
+        &self,
+        rec: &UpdateRecord,
+        identity: &IdentityJson,
+    ) -> Result<Result<UpdatePacket, String>, ResidentError> {
+        let Some(bytes) = self.packets.get(&rec.packet_key).await? else {
+            return Ok(Err("the packet is missing from the packet store".to_owned()));
+        };
+        match self.codec.open(&rec.rid, &bytes).await {
+            Ok(packet) => Ok(self.check_packet(rec, identity, packet)),
+            Err(PacketFault::Invalid(reason)) => Ok(Err(reason)),
+            Err(PacketFault::Unavailable(detail)) => Err(ResidentError::Unavailable(detail)),
+        }
+    }
+
+    fn check_packet(
+        &self,
+        rec: &UpdateRecord,
+        identity: &IdentityJson,
+        packet: UpdatePacket,
+    ) -> Result<UpdatePacket, String> {
         if packet.rid != rec.rid || packet.process != RegistrationType::ResUpdate.code() {
             return Err("the packet belongs to another registration".into());
         }
@@ -774,7 +806,7 @@ impl Pipeline<'_> {
         let (identity, version) = self.identity_of(&rec).await?;
         match stage {
             UpdateStage::Validate => {
-                let change = match self.open_packet(&rec, &identity).await {
+                let change = match self.open_packet(&rec, &identity).await? {
                     Err(reason) => self.rejection(
                         &rec,
                         &identity,
@@ -831,7 +863,7 @@ impl Pipeline<'_> {
                 self.commit(change, None).await
             }
             UpdateStage::Apply => {
-                let packet = match self.open_packet(&rec, &identity).await {
+                let packet = match self.open_packet(&rec, &identity).await? {
                     Ok(p) => p,
                     Err(reason) => {
                         let change = self.rejection(
@@ -977,7 +1009,10 @@ impl Pipeline<'_> {
             .get(&rec.packet_key)
             .await?
             .ok_or_else(|| ResidentError::Internal("the packet is missing from the packet store".into()))?;
-        let packet = self.codec.open(&rec.rid, &bytes).await.map_err(ResidentError::Internal)?;
+        let packet = self.codec.open(&rec.rid, &bytes).await.map_err(|f| match f {
+            PacketFault::Invalid(r) => ResidentError::Internal(format!("the packet does not open: {r}")),
+            PacketFault::Unavailable(d) => ResidentError::Unavailable(d),
+        })?;
         let record =
             self.audit(AuditEvent::VerificationViewed, &rec, format!("packet opened by {}", self.audit.session_user));
         self.audit_log.append(record).await?;

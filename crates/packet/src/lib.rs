@@ -22,7 +22,7 @@ use rand::RngCore;
 use resident_domain::identity::IdentityJson;
 use resident_domain::ids::Rid;
 use resident_domain::ports::{MachineKeys, NewDocument, PacketCodec};
-use resident_domain::update::{PacketAudit, UpdatePacket};
+use resident_domain::update::{PacketAudit, PacketFault, UpdatePacket};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -361,17 +361,21 @@ impl PacketCodec for PacketCrypto {
         self.seal_packet(packet)
     }
 
-    async fn open(&self, rid: &Rid, bytes: &[u8]) -> Result<UpdatePacket, String> {
+    async fn open(&self, rid: &Rid, bytes: &[u8]) -> Result<UpdatePacket, PacketFault> {
         // the signers named in the packet's metadata, looked up in the machine registry first
         let mut keys = std::collections::HashMap::new();
         let own = self.keys.signing.verifying_key();
         keys.insert(self.keys.key_id(), own);
-        let mut container = self.decrypt_container(rid, bytes)?;
-        for id in signers(&mut container, rid)? {
+        let mut container = self.decrypt_container(rid, bytes).map_err(PacketFault::Invalid)?;
+        for id in signers(&mut container, rid).map_err(PacketFault::Invalid)? {
             if keys.contains_key(&id) {
                 continue;
             }
-            let stored = self.directory.machine_key(&id).await.map_err(|e| format!("machine registry: {e}"))?;
+            let stored = self
+                .directory
+                .machine_key(&id)
+                .await
+                .map_err(|e| PacketFault::Unavailable(format!("machine registry: {e}")))?;
             if let Some(bytes) = stored
                 && let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice())
                 && let Ok(k) = VerifyingKey::from_bytes(&arr)
@@ -379,7 +383,7 @@ impl PacketCodec for PacketCrypto {
                 keys.insert(id, k);
             }
         }
-        self.open_container(rid, container, &keys)
+        self.open_container(rid, container, &keys).map_err(PacketFault::Invalid)
     }
 }
 
@@ -476,7 +480,8 @@ mod tests {
         assert_eq!(c.open(&rid(), &sealed).await.unwrap(), packet());
         // bound to its RID
         let other = Rid::parse("10001100800000220261126090000").unwrap();
-        assert!(c.open(&other, &sealed).await.unwrap_err().contains("decryption failed"));
+        let err = c.open(&other, &sealed).await.unwrap_err();
+        assert!(matches!(&err, PacketFault::Invalid(r) if r.contains("decryption failed")), "{err}");
     }
 
     #[tokio::test]
@@ -498,12 +503,32 @@ mod tests {
         let sealed = other.seal(&packet()).unwrap();
         let me = crypto(1, registry.clone());
         let err = me.open(&rid(), &sealed).await.unwrap_err();
-        assert!(err.contains("unknown machine key"), "{err}");
+        assert!(matches!(&err, PacketFault::Invalid(r) if r.contains("unknown machine key")), "{err}");
         registry
             .register_machine_key(&other.keys().key_id(), &other.keys().public_key(), "10081", packet().created_at)
             .await
             .unwrap();
         assert_eq!(me.open(&rid(), &sealed).await.unwrap(), packet());
+    }
+
+    struct Down;
+
+    #[async_trait::async_trait]
+    impl MachineKeys for Down {
+        async fn machine_key(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
+        async fn register_machine_key(&self, _: &str, _: &[u8], _: &str, _: OffsetDateTime) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
+    }
+
+    /// A registry that cannot be reached is not the packet's fault: the caller retries.
+    #[tokio::test]
+    async fn an_unreachable_key_registry_is_not_a_bad_packet() {
+        let sealed = crypto(2, Arc::default()).seal(&packet()).unwrap();
+        let me = PacketCrypto::new(PacketKeys::new([1; 32], ENC), Arc::new(Down));
+        assert!(matches!(me.open(&rid(), &sealed).await, Err(PacketFault::Unavailable(_))));
     }
 
     /// Someone with the encryption key but not a signing key rewrites the identity inside.
@@ -549,7 +574,7 @@ mod tests {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&seal(&ENC, rid().as_str().as_bytes(), &zip_of(&entries).unwrap()).unwrap());
         let err = c.open(&rid(), &out).await.unwrap_err();
-        assert!(err.contains("signature does not hold"), "{err}");
+        assert!(matches!(&err, PacketFault::Invalid(r) if r.contains("signature does not hold")), "{err}");
     }
 
     #[test]

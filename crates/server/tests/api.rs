@@ -968,7 +968,15 @@ async fn logs_carry_no_otp_uin_vid_or_contact() {
     assert_eq!(r["response"]["status"], "SUCCESS", "{r}");
     t.post("/resident/v1/req/otp", otp_request("6584109730", "3234567890", &["EMAIL"])).await;
     t.check_status(check_request("10001100010000120261101090100")).await;
+    // an update through every stage of the pipeline
+    let otp = t.otp_for(JANE, "4234567890").await;
+    secrets.extend([otp.clone(), "Hassan II".into(), "Tangier".into()]);
+    let body =
+        update::update_body(JANE, "4234567890", &otp, update::new_address(), &[("rental-contract", &update::pdf())]);
+    let (_, r) = t.post("/resident/v1/req/update-uin", body).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
     t.run_jobs().await;
+    assert!(t.identity(JANE).await.version > 1, "the update was applied");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.lines().count() > 10, "the journey was logged: {logs}");

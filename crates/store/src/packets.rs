@@ -47,7 +47,12 @@ impl PacketStore for LocalPacketStore {
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         tokio::fs::create_dir_all(&dir).await.map_err(|e| io(&dir, e))?;
         let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| io(&tmp, e))?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // encrypted, but still nobody else's business
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&tmp).await.map_err(|e| io(&tmp, e))?;
         let written = async {
             file.write_all(bytes).await?;
             file.sync_all().await

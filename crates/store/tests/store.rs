@@ -729,6 +729,12 @@ async fn one_update_in_progress_and_each_stage_moves_once(kind: Db) {
     packets.put("RESIDENT/RES_UPDATE/x.zip", b"one").await.unwrap();
     packets.put("RESIDENT/RES_UPDATE/x.zip", b"two").await.unwrap();
     assert_eq!(packets.get("RESIDENT/RES_UPDATE/x.zip").await.unwrap(), Some(b"two".to_vec()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(db.dir.path().join("packets/RESIDENT/RES_UPDATE/x.zip")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
     for bad in ["../escape", "/etc/passwd", "a//b", "a/./b", "a b"] {
         assert!(packets.put(bad, b"x").await.is_err(), "{bad}");
     }

@@ -37,7 +37,7 @@ fn identity_json(identity: Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({ "identity": identity }).to_string())
 }
 
-fn new_address() -> Value {
+pub(crate) fn new_address() -> Value {
     json!({
         "addressLine1": [{"language": "eng", "value": "7 Avenue Hassan II"}, {"language": "ara", "value": "7 شارع الحسن الثاني"}],
         "city": [{"language": "eng", "value": "Tangier"}],
@@ -46,7 +46,7 @@ fn new_address() -> Value {
     })
 }
 
-fn update_body(uin: &str, trn: &str, otp: &str, identity: Value, docs: &[(&str, &[u8])]) -> Value {
+pub(crate) fn update_body(uin: &str, trn: &str, otp: &str, identity: Value, docs: &[(&str, &[u8])]) -> Value {
     let documents: Vec<Value> = docs.iter().map(|(n, b)| json!({"name": n, "value": b64(b)})).collect();
     envelope(
         "mosip.resident.updateuin",
@@ -68,7 +68,7 @@ impl TestApp {
         r["response"]["ridStatus"].as_str().unwrap_or_default().to_owned()
     }
 
-    async fn identity(&self, uin: &str) -> resident_domain::ports::StoredIdentity {
+    pub(crate) async fn identity(&self, uin: &str) -> resident_domain::ports::StoredIdentity {
         self.app.store.find_identity(&Uin::parse(uin).unwrap()).await.unwrap().unwrap()
     }
 

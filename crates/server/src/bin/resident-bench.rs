@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// rid-status (RID status next to a bare endpoint), auth (OTP round trips and relying-party
-    /// authentications) or all
+    /// authentications), update (update requests with a document, then the pipeline) or all
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Identities seeded for the auth scenario.
@@ -123,6 +123,26 @@ fn main() -> Result<()> {
                     _ => url.clone(),
                 };
                 run_auth(&args, &server_rt, &client_rt, backend, &auth_url, auth_dir.path())?;
+            }
+            if args.scenario == "update" || args.scenario == "all" {
+                let update_dir = tempfile::tempdir()?;
+                let update_url = match backend {
+                    "sqlite" => format!("sqlite://{}/update.db", update_dir.path().display()),
+                    _ => {
+                        // a database of its own: the auth scenario left its residents in the shared one
+                        let name = format!("resident_bench_upd_{}", std::process::id());
+                        server_rt.block_on(admin(&args.postgres_url, &format!("CREATE DATABASE {name}")))?;
+                        let base = args.postgres_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_default();
+                        format!("{base}/{name}")
+                    }
+                };
+                let r = run_update(&args, &server_rt, &client_rt, backend, &update_url, update_dir.path());
+                if backend == "postgres" {
+                    let name = format!("resident_bench_upd_{}", std::process::id());
+                    server_rt
+                        .block_on(admin(&args.postgres_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))?;
+                }
+                r?;
             }
             anyhow::Ok(())
         })();
@@ -373,6 +393,188 @@ const BENCH_KEY: &str = "bench-partner-key-0123456789abcdef";
 /// OTP round trips (request, then validate through relying-party OTP authentication) and
 /// relying-party demographic authentications, through the real server with the worker delivering
 /// every OTP to the outbox.
+async fn seed_identities(app: &App, n: u32) -> Result<Vec<String>> {
+    let ctx = app.operator_context();
+    let mut uins = Vec::new();
+    for i in 0..n {
+        let doc = serde_json::json!({"identity": {
+            "fullName": [{"language": "eng", "value": format!("Bench Resident {i}")}],
+            "dateOfBirth": "1990/01/01", "gender": [{"language": "eng", "value": "Female"}],
+            "city": [{"language": "eng", "value": "Rabat"}],
+            "email": format!("resident{i}@example.org"), "phone": "9876543210", "preferredLang": "eng"}});
+        let created = resident_domain::usecases::create_identity(
+            &app.store,
+            &app.store,
+            &app.schema,
+            &ctx,
+            resident_domain::usecases::CreateIdentity { document: doc, registration_id: None, documents: vec![] },
+            app.clock.now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{} {}", e.code(), e.message()))?;
+        uins.push(created.uin.expose().to_owned());
+    }
+    Ok(uins)
+}
+
+/// A scanned proof of address: a PDF of about `size` bytes.
+fn proof_pdf(size: usize) -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%".to_vec();
+    let mut rng = resident_domain::clock::rng();
+    pdf.extend((0..size.saturating_sub(64)).map(|_| rng.gen_range(b'!'..=b'~')));
+    pdf.extend_from_slice(b"\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+    pdf
+}
+
+/// Update requests (OTP, then `update-uin` with a 200 KB proof) over HTTP with the worker stopped,
+/// then the pipeline drained by one worker; and the packet codec alone.
+fn run_update(
+    args: &Args,
+    server_rt: &tokio::runtime::Runtime,
+    client_rt: &tokio::runtime::Runtime,
+    backend: &str,
+    url: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use base64::Engine as _;
+    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
+    config.database.max_connections = args.max_connections;
+    config.profile = "development".into();
+    config.otp.fixed_code = Some("123456".into());
+    config.otp.flooding_max = i64::MAX / 2;
+    let residents = args.identities.min(2_000);
+    let pdf = proof_pdf(200_000);
+    let (addr, uins, app) = server_rt.block_on(async {
+        let app = App::open(config, Schema::Migrate).await?;
+        let uins = seed_identities(&app, residents).await?;
+        let addr = spawn_server(resident_web::router(app.web_state()?)).await?;
+        anyhow::Ok((addr, uins, app))
+    })?;
+    println!("\n[{backend}] update scenario: {} residents, one update each, 200 KB proof document", uins.len());
+
+    // the packet codec alone
+    let packet = resident_domain::update::UpdatePacket {
+        rid: Rid::parse("10001100800000120261126090000").expect("rid"),
+        process: "RES_UPDATE".into(),
+        created_at: app.clock.now(),
+        centre: "10001".into(),
+        machine: "10080".into(),
+        identity: resident_domain::identity::IdentityJson(
+            serde_json::json!({"UIN": uins[0], "IDSchemaVersion": 0.1,
+                "city": [{"language": "eng", "value": "Tangier"}],
+                "proofOfAddress": {"value": "proofOfAddress", "type": "RNC", "format": "pdf"}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        ),
+        documents: vec![resident_domain::ports::NewDocument {
+            category: "proofOfAddress".into(),
+            format: "pdf".into(),
+            content: pdf.clone(),
+        }],
+        audits: vec![],
+    };
+    let codec: &dyn resident_domain::ports::PacketCodec = app.codec.as_ref();
+    let (mut seal_us, mut open_us, mut size) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..200 {
+        let t = Instant::now();
+        let sealed = codec.seal(&packet).map_err(|e| anyhow::anyhow!(e))?;
+        seal_us.push(t.elapsed().as_micros() as u32);
+        size = sealed.len();
+        let t = Instant::now();
+        server_rt.block_on(codec.open(&packet.rid, &sealed)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        open_us.push(t.elapsed().as_micros() as u32);
+    }
+    let seal = Figures::from(seal_us, 0, Duration::from_secs(1));
+    let open = Figures::from(open_us, 0, Duration::from_secs(1));
+
+    let requesttime = mosip_datetime(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+    let identity = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        r#"{"identity":{"city":[{"language":"eng","value":"Tangier"}],"postalCode":"90000","proofOfAddress":{"value":"lease","type":"RNC","format":"pdf"}}}"#,
+    );
+    let doc = base64::engine::general_purpose::STANDARD.encode(&pdf);
+    let uins = Arc::new(uins);
+    let connections = args.connections.min(uins.len());
+    let started = Instant::now();
+    let figures = client_rt.block_on(async {
+        let mut tasks = Vec::new();
+        for c in 0..connections {
+            let (uins, identity, doc, requesttime) = (uins.clone(), identity.clone(), doc.clone(), requesttime.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                let (mut buf, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
+                for (i, uin) in uins.iter().enumerate().skip(c).step_by(connections) {
+                    let trn = format!("{i:010}");
+                    let otp = format!(
+                        r#"{{"id":"mosip.identity.otp.internal","version":"1.0","transactionID":"{trn}","requestTime":"{requesttime}","individualId":"{uin}","otpChannel":["EMAIL"]}}"#
+                    );
+                    let r1 = format!("POST /resident/v1/req/otp HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
+                    stream.write_all(r1.as_bytes()).await?;
+                    read_response(&mut stream, &mut buf, b"\"maskedEmail\"").await?;
+                    let body = format!(
+                        r#"{{"id":"mosip.resident.updateuin","version":"v1","requesttime":"{requesttime}","request":{{"transactionID":"{trn}","individualId":"{uin}","individualIdType":"UIN","otp":"123456","identityJson":"{identity}","documents":[{{"name":"lease","value":"{doc}"}}]}}}}"#
+                    );
+                    let t = Instant::now();
+                    let r2 = format!("POST /resident/v1/req/update-uin HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+                    stream.write_all(r2.as_bytes()).await?;
+                    stream.write_all(body.as_bytes()).await?;
+                    let (status, ok) = read_response(&mut stream, &mut buf, b"\"registrationId\"").await?;
+                    lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    if status != 200 || !ok {
+                        errors += 1;
+                    }
+                }
+                anyhow::Ok((lat, errors))
+            }));
+        }
+        let (mut latencies, mut errors) = (Vec::new(), 0);
+        for t in tasks {
+            let (l, e) = t.await??;
+            latencies.extend(l);
+            errors += e;
+        }
+        anyhow::Ok((latencies, errors))
+    })?;
+    let requests = Figures::from(figures.0, figures.1, started.elapsed());
+
+    // the pipeline: validation, registry update, notification, card for every update (and the
+    // notifications it queues), drained by one worker
+    let drained = server_rt.block_on(async {
+        let worker = app.worker();
+        let started = Instant::now();
+        let mut jobs = 0u64;
+        while worker.run_once().await? {
+            jobs += 1;
+        }
+        let done = resident_domain::ports::UpdateRepository::updates_in_stage(
+            &app.store,
+            resident_domain::update::UpdateStage::Done,
+        )
+        .await?
+        .len();
+        anyhow::Ok((started.elapsed(), jobs, done))
+    })?;
+    let (elapsed, jobs, done) = drained;
+    println!("  {:<38} {:>10} {:>9} {:>9} {:>8}", "measure", "per s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
+        "update-uin request (200 KB proof)", requests.rps, requests.p50_ms, requests.p99_ms, requests.errors
+    );
+    println!("  {:<38} {:>10} {:>9.3} {:>9.3}", "packet seal (200 KB proof)", "", seal.p50_ms, seal.p99_ms);
+    println!("  {:<38} {:>10} {:>9.3} {:>9.3}", "packet open + verify", "", open.p50_ms, open.p99_ms);
+    println!("  packet size: {size} bytes for a {} byte document", pdf.len());
+    println!(
+        "  pipeline: {done} updates PROCESSED, {jobs} jobs in {:.1} s = {:.0} updates/s through all stages (one worker)",
+        elapsed.as_secs_f64(),
+        done as f64 / elapsed.as_secs_f64()
+    );
+    if done != uins.len() {
+        bail!("only {done} of {} updates reached DONE", uins.len());
+    }
+    Ok(())
+}
+
 fn run_auth(
     args: &Args,
     server_rt: &tokio::runtime::Runtime,
@@ -389,25 +591,7 @@ fn run_auth(
     let (addr, uins, stop) = server_rt.block_on(async {
         let app = App::open(config, Schema::Migrate).await?;
         let started = Instant::now();
-        let ctx = app.operator_context();
-        let mut uins = Vec::new();
-        for i in 0..args.identities {
-            let doc = serde_json::json!({"identity": {
-                "fullName": [{"language": "eng", "value": format!("Bench Resident {i}")}],
-                "dateOfBirth": "1990/01/01", "gender": [{"language": "eng", "value": "Female"}],
-                "email": format!("resident{i}@example.org"), "phone": "9876543210", "preferredLang": "eng"}});
-            let created = resident_domain::usecases::create_identity(
-                &app.store,
-                &app.store,
-                &app.schema,
-                &ctx,
-                resident_domain::usecases::CreateIdentity { document: doc, registration_id: None, documents: vec![] },
-                app.clock.now(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{} {}", e.code(), e.message()))?;
-            uins.push(created.uin.expose().to_owned());
-        }
+        let uins = seed_identities(&app, args.identities).await?;
         let partner = resident_domain::ports::Partner {
             id: "bench".into(),
             name: "Bench Partner".into(),

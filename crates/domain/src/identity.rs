@@ -270,6 +270,14 @@ impl IdentityJson {
         pick(Some(lang)).or_else(|| pick(None))
     }
 
+    /// The value of a language-tagged field in exactly `lang`.
+    pub fn localized_exact(&self, field: &str, lang: &str) -> Option<&str> {
+        self.0.get(field)?.as_array()?.iter().find_map(|i| {
+            (i.get("language")?.as_str()? == lang).then_some(())?;
+            i.get("value")?.as_str()
+        })
+    }
+
     pub fn uin(&self) -> Option<&str> {
         self.text("UIN")
     }

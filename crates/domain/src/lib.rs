@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth_usecases;
 pub mod authtype;
+pub mod card;
 pub mod clock;
 pub mod error;
 pub mod history;

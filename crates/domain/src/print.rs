@@ -5,34 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
+pub use crate::card::CardType;
 use crate::error::ResidentError;
 use crate::history::{RequestType, ServiceEvent};
 use crate::ids::{CentreId, IndividualId, MachineId, Rid};
 use crate::ports::{RegistrationRepository, Resolved};
 use crate::registration::{InternalStatus, Registration, RegistrationType, StageRecord, TransactionType};
-
-/// `UIN` or `MASKED_UIN`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardType {
-    Uin,
-    MaskedUin,
-}
-
-impl CardType {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.to_ascii_uppercase().as_str() {
-            "UIN" => Some(CardType::Uin),
-            "MASKED_UIN" => Some(CardType::MaskedUin),
-            _ => None,
-        }
-    }
-    pub fn code(self) -> &'static str {
-        match self {
-            CardType::Uin => "UIN",
-            CardType::MaskedUin => "MASKED_UIN",
-        }
-    }
-}
 
 /// Records the reprint request as a RES_REPRINT registration received by the packet receiver, with its
 /// history event (NEW), audit record and notification, in one transaction.

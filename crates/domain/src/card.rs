@@ -1,0 +1,194 @@
+//! The resident's ID card: what goes on it, the password that opens it (MOSIP's rule), and the port
+//! that renders it. The card crate draws and signs; this module decides.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::identity::IdentityJson;
+use crate::ids::Uin;
+use crate::ports::NewDocument;
+
+/// `UIN` or `MASKED_UIN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CardType {
+    #[serde(rename = "UIN")]
+    Uin,
+    #[serde(rename = "MASKED_UIN")]
+    MaskedUin,
+}
+
+impl CardType {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_uppercase().as_str() {
+            "UIN" => Some(CardType::Uin),
+            "MASKED_UIN" => Some(CardType::MaskedUin),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CardType::Uin => "UIN",
+            CardType::MaskedUin => "MASKED_UIN",
+        }
+    }
+
+    /// The UIN as the card shows it: in full, or all but the last four digits as `X`.
+    pub fn shown_uin(self, uin: &Uin) -> String {
+        let full = uin.expose();
+        match self {
+            CardType::Uin => full.to_owned(),
+            CardType::MaskedUin => {
+                let keep = full.len().saturating_sub(4);
+                format!("{}{}", "X".repeat(keep), &full[keep..])
+            }
+        }
+    }
+}
+
+/// MOSIP's card password (`getPassword`): for each of full name (in the first mandatory language) and
+/// date of birth (`yyyy/MM/dd`), pad a value of 1, 2 or 3 characters to four (repeat 4×, repeat 2×,
+/// append its first character), take the first four characters, join, upper-case. "Jane Doe",
+/// 1990/05/12 → `JANE1990`. `None` when the identity has no name or date of birth.
+pub fn card_password(identity: &IdentityJson, first_language: &str) -> Option<String> {
+    let name = identity.localized("fullName", first_language)?.trim();
+    let dob = identity.text("dateOfBirth")?.trim();
+    if name.is_empty() || dob.is_empty() {
+        return None;
+    }
+    let part = |v: &str| -> String {
+        let chars: Vec<char> = v.chars().collect();
+        let padded: Vec<char> = match chars.len() {
+            1 => chars.repeat(4),
+            2 => chars.repeat(2),
+            3 => {
+                let mut c = chars.clone();
+                c.push(chars[0]);
+                c
+            }
+            _ => chars,
+        };
+        padded.into_iter().take(4).collect::<String>().to_uppercase()
+    };
+    Some(format!("{}{}", part(name), part(dob)))
+}
+
+/// What a card is made from.
+#[derive(Clone)]
+pub struct CardRequest<'a> {
+    pub identity: &'a IdentityJson,
+    pub uin: &'a Uin,
+    pub card_type: CardType,
+    /// The face photo (a `photo` document, PNG or JPEG), if the identity has one.
+    pub photo: Option<&'a NewDocument>,
+    pub issued_at: OffsetDateTime,
+    /// The PDF's user password.
+    pub password: String,
+}
+
+/// A rendered, encrypted card and the signed credential its QR code carries.
+#[derive(Clone)]
+pub struct IssuedCard {
+    pub pdf: Vec<u8>,
+    /// The compact JWS in the QR code (also kept in the PDF's metadata).
+    pub credential: String,
+    /// The signing key's id.
+    pub key_id: String,
+}
+
+impl std::fmt::Debug for IssuedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IssuedCard({} bytes, key {})", self.pdf.len(), self.key_id)
+    }
+}
+
+/// Renders cards and publishes the keys that verify them.
+pub trait CardIssuer: Send + Sync {
+    fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String>;
+    /// The public keys, as a JSON Web Key Set (`/.well-known/jwks.json`).
+    fn jwks(&self) -> serde_json::Value;
+}
+
+/// The demographic claims of a card's credential: never biometrics, never contact details.
+pub fn credential_claims(request: &CardRequest<'_>, languages: &[String]) -> serde_json::Value {
+    let identity = request.identity;
+    let per_language = |field: &str| -> BTreeMap<String, String> {
+        languages
+            .iter()
+            .filter_map(|l| {
+                let items = identity.0.get(field)?.as_array()?;
+                items
+                    .iter()
+                    .find_map(|i| {
+                        (i.get("language")?.as_str()? == l)
+                            .then(|| i.get("value")?.as_str().map(str::to_owned))
+                            .flatten()
+                    })
+                    .map(|v| (l.clone(), v))
+            })
+            .collect()
+    };
+    let mut address: BTreeMap<String, String> = BTreeMap::new();
+    for l in languages {
+        let parts: Vec<String> = ["addressLine1", "addressLine2", "addressLine3", "city", "province", "region"]
+            .iter()
+            .filter_map(|f| per_language(f).remove(l))
+            .filter(|v| !v.trim().is_empty())
+            .collect();
+        if !parts.is_empty() {
+            let mut line = parts.join(if l == "ara" { "، " } else { ", " });
+            if let Some(pc) = identity.text("postalCode").filter(|p| *p != "NA") {
+                line.push(' ');
+                line.push_str(pc);
+            }
+            address.insert(l.clone(), line);
+        }
+    }
+    serde_json::json!({
+        "typ": request.card_type.code(),
+        "uin": request.card_type.shown_uin(request.uin),
+        "name": per_language("fullName"),
+        "dob": identity.text("dateOfBirth"),
+        "gender": per_language("gender"),
+        "address": address,
+        "iat": request.issued_at.unix_timestamp(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn identity(name: &str, dob: &str) -> IdentityJson {
+        IdentityJson(
+            json!({"fullName": [{"language": "ara", "value": "جين"}, {"language": "eng", "value": name}], "dateOfBirth": dob})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+    }
+
+    #[test]
+    fn passwords_follow_mosips_rule() {
+        assert_eq!(card_password(&identity("Jane Doe", "1990/05/12"), "eng").as_deref(), Some("JANE1990"));
+        assert_eq!(card_password(&identity("Johnny", "1963/06/09"), "eng").as_deref(), Some("JOHN1963"));
+        assert_eq!(card_password(&identity("Bo", "1963/06/09"), "eng").as_deref(), Some("BOBO1963"));
+        assert_eq!(card_password(&identity("Ann", "1963/06/09"), "eng").as_deref(), Some("ANNA1963"));
+        assert_eq!(card_password(&identity("X", "1963/06/09"), "eng").as_deref(), Some("XXXX1963"));
+        assert_eq!(card_password(&identity("Jo Li", "2001/01/01"), "eng").as_deref(), Some("JO L2001"));
+        assert_eq!(card_password(&identity("Émile", "2001/01/01"), "eng").as_deref(), Some("ÉMIL2001"));
+        assert_eq!(card_password(&identity("Jane", ""), "eng"), None);
+    }
+
+    #[test]
+    fn masked_cards_show_the_last_four_digits() {
+        let uin = Uin::parse("5075291708").unwrap();
+        assert_eq!(CardType::MaskedUin.shown_uin(&uin), "XXXXXX1708");
+        assert_eq!(CardType::Uin.shown_uin(&uin), "5075291708");
+        assert_eq!(CardType::parse("masked_uin"), Some(CardType::MaskedUin));
+        assert_eq!(CardType::parse("PHOTO"), None);
+    }
+}

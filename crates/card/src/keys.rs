@@ -91,6 +91,15 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// Loads the keys in `dir` without creating any (for checking cards).
+    pub fn load_existing(dir: &Path) -> Result<Self, String> {
+        let keys = Self::load(dir)?;
+        if keys.is_empty() {
+            return Err(format!("no card signing keys in {}", dir.display()));
+        }
+        Ok(KeyRing { dir: dir.to_owned(), keys })
+    }
+
     fn load(dir: &Path) -> Result<Vec<CardKey>, String> {
         let mut keys = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {

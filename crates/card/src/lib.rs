@@ -258,7 +258,7 @@ impl CardMaker {
         };
         let address_width = qx - 28.0 - 16.0;
         let mut first_label = true;
-        for l in &langs {
+        for l in ltr.iter().chain(rtls.iter()) {
             let Some(line) = claims_address(l) else { continue };
             let is_rtl = rtl(l);
             let (ax, align) = if is_rtl { (qx - 16.0, Align::Right) } else { (28.0, Align::Left) };

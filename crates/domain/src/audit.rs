@@ -65,6 +65,8 @@ pub enum AuditEvent {
     VerificationViewed,
     VerificationApproved,
     VerificationRejected,
+    CardKeyChanged,
+    PrintStatusChanged,
 }
 
 impl AuditEvent {
@@ -91,6 +93,10 @@ impl AuditEvent {
             AuditEvent::VerificationViewed => ("RPR-MVS-001", "Manual verification: packet opened", MVS),
             AuditEvent::VerificationApproved => ("RPR-MVS-002", "Manual verification: approved", MVS),
             AuditEvent::VerificationRejected => ("RPR-MVS-003", "Manual verification: rejected", MVS),
+            AuditEvent::CardKeyChanged => ("RES-CRD-001", "Card signing key changed", ("RES-CRD", "Cards")),
+            AuditEvent::PrintStatusChanged => {
+                ("RES-PRT-001", "Printed card status changed", ("RES-PRT", "Print queue"))
+            }
         };
         (id, name, mid, mname)
     }

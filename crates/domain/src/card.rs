@@ -157,6 +157,63 @@ pub fn credential_claims(request: &CardRequest<'_>, languages: &[String]) -> ser
     })
 }
 
+/// `POST /req/euin` after the OTP: renders the resident's card (full or masked UIN), protected with
+/// MOSIP's password rule, with its history event, audit record and notification.
+#[allow(clippy::too_many_arguments)]
+pub async fn download_card(
+    ctx: &crate::auth_usecases::AuthContext<'_>,
+    identities: &dyn crate::ports::IdentityRegistry,
+    cards: &dyn CardIssuer,
+    first_language: &str,
+    who: &crate::ports::Resolved,
+    id: &crate::ids::IndividualId,
+    trn: &str,
+    card_type: CardType,
+) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
+    use crate::auth_usecases::{Done, SELF_ENTITY, Subject, event, refuse, success};
+    use crate::error::ResidentError;
+    use crate::history::{RequestType, ServiceEvent};
+
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let failed = |detail: String| {
+        refuse(
+            ctx,
+            &subject,
+            RequestType::DownloadPersonalizedCard,
+            "RS_DOW_UIN_FAILURE",
+            BTreeMap::new(),
+            ResidentError::Internal(detail),
+        )
+    };
+    let stored = identities
+        .find_identity(&who.uin)
+        .await?
+        .ok_or_else(|| ResidentError::Internal("the resolved identity is gone".into()))?;
+    let Some(password) = card_password(&stored.identity, first_language) else {
+        return Err(failed("the identity has no name or date of birth for the card password".into()).await?);
+    };
+    let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face");
+    let request =
+        CardRequest { identity: &stored.identity, uin: &who.uin, card_type, photo, issued_at: ctx.now, password };
+    let card = match cards.issue(&request) {
+        Ok(c) => c,
+        Err(e) => return Err(failed(format!("card rendering failed: {e}")).await?),
+    };
+    let ev = ServiceEvent {
+        status_comment: Some(format!("{} card, key {}", card_type.code(), card.key_id)),
+        ..event(who, RequestType::DownloadPersonalizedCard, "CARD_DOWNLOADED", id, trn, ctx.now)
+    };
+    let vars = BTreeMap::from([("cardType", card_type.code().to_owned())]);
+    let audit = (
+        "RES-SER-210",
+        "Request for EUIN is success",
+        format!("{} card issued, key {}", card_type.code(), card.key_id),
+    );
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_DOW_UIN_SUCCESS", vars, audit);
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: card, message, event_id })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

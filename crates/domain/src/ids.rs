@@ -504,6 +504,14 @@ impl IndividualId {
             IndividualId::Vid(_) => "VID",
         }
     }
+
+    /// The id in clear: only for its owner (a file name, a response), never for logs.
+    pub fn expose(&self) -> &str {
+        match self {
+            IndividualId::Uin(u) => u.expose(),
+            IndividualId::Vid(v) => v.expose(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,15 +22,6 @@ pub trait RegistrationRepository: Send + Sync {
         stages: &[StageRecord],
         ctx: &AuditContext,
     ) -> Result<(), StoreError>;
-    /// Records a registration a resident request created (a reprint, an update), committed with the
-    /// request's effects.
-    async fn record_request(
-        &self,
-        registration: &Registration,
-        stages: &[StageRecord],
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
     /// The next RID of a centre and machine; the sequence is shared by every replica.
     async fn next_rid(&self, centre: &CentreId, machine: &MachineId, now: OffsetDateTime) -> Result<Rid, StoreError>;
 }
@@ -97,6 +88,8 @@ pub trait IdentityRegistry: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<CreatedIdentity, StoreError>;
     async fn find_identity(&self, uin: &Uin) -> Result<Option<StoredIdentity>, StoreError>;
+    /// The identity with this internal id (as update requests and print jobs refer to it).
+    async fn identity_by_id(&self, identity_id: &str) -> Result<Option<StoredIdentity>, StoreError>;
     /// The keyed token that owns this identity's records.
     fn token_for(&self, uin: &Uin) -> IdentityToken;
 }

@@ -9,7 +9,7 @@ use resident_domain::audit::AuditEvent;
 use resident_domain::ports::{AuthRepository, Effects, Partner};
 
 use crate::app::App;
-use crate::cli::{PartnerCommand, VerificationCommand};
+use crate::cli::{CardCommand, PartnerCommand, VerificationCommand};
 use resident_domain::ResidentError;
 use resident_domain::clock::mosip_datetime;
 use resident_domain::ids::Rid;
@@ -197,4 +197,99 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
     file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+pub async fn card(config: crate::config::Config, command: CardCommand) -> Result<i32> {
+    use resident_card::keys::{KeyRing, keys_from_jwks};
+    let dir = crate::app::app_card_keys_dir(&config);
+    match command {
+        CardCommand::Verify { file, password, jwks } => {
+            let keys = match jwks {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    let value: Value =
+                        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+                    keys_from_jwks(&value).map_err(|e| anyhow!("{}: {e}", path.display()))?
+                }
+                None => KeyRing::load_existing(&dir).map_err(|e| anyhow!(e))?.verifying_keys(),
+            };
+            let bytes = if file.as_os_str() == "-" {
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+                b
+            } else {
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+            };
+            let token = if bytes.starts_with(b"%PDF-") {
+                let Some(pw) = password else {
+                    bail!(
+                        "this card is encrypted: give --password (the first four letters of the name in capitals, then the year of birth)"
+                    );
+                };
+                resident_card::credential_in_pdf(&bytes, &pw).map_err(|e| anyhow!(e))?
+            } else {
+                String::from_utf8(bytes)
+                    .map_err(|_| anyhow!("{} is neither a card PDF nor a QR payload", file.display()))?
+            };
+            match resident_card::jws::verify(&token, &keys) {
+                Ok(v) => {
+                    let c = &v.claims;
+                    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                    println!("VALID: the signature holds (key {})", v.kid);
+                    println!("card type      {}", s("typ"));
+                    println!("UIN            {}", s("uin"));
+                    for (lang, name) in c.get("name").and_then(Value::as_object).into_iter().flatten() {
+                        println!("name ({lang})     {}", name.as_str().unwrap_or(""));
+                    }
+                    println!("date of birth  {}", s("dob"));
+                    for (lang, g) in c.get("gender").and_then(Value::as_object).into_iter().flatten() {
+                        println!("gender ({lang})   {}", g.as_str().unwrap_or(""));
+                    }
+                    if let Some(iat) = c
+                        .get("iat")
+                        .and_then(Value::as_i64)
+                        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                    {
+                        println!("issued         {}", mosip_datetime(iat));
+                    }
+                    println!("issuer         {}", s("iss"));
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("NOT VALID: {e}");
+                    Ok(1)
+                }
+            }
+        }
+        CardCommand::Keys => {
+            let ring = KeyRing::load_existing(&dir).map_err(|e| anyhow!(e))?;
+            for (i, k) in ring.keys().iter().enumerate() {
+                println!("{} {}  created {}", if i == 0 { "*" } else { " " }, k.kid, k.created);
+            }
+            println!("(* signs new cards; all are published at /.well-known/jwks.json)");
+            Ok(0)
+        }
+        CardCommand::RotateKey | CardCommand::RetireKey { .. } => {
+            let app = App::open(config, crate::app::Schema::Migrate).await?;
+            let now = app.clock.now();
+            let mut ring = KeyRing::open(&dir, now).map_err(|e| anyhow!(e))?;
+            let (what, kid) = match command {
+                CardCommand::RetireKey { kid } => {
+                    ring.retire(&kid).map_err(|e| anyhow!(e))?;
+                    ("retired", kid)
+                }
+                _ => ("created", ring.rotate(now).map_err(|e| anyhow!(e))?.kid),
+            };
+            let record = resident_domain::audit::AuditEvent::CardKeyChanged.record(
+                &app.operator_context(),
+                now,
+                Some((kid.clone(), "KEY")),
+                format!("card signing key {what}"),
+            );
+            resident_domain::ports::AuditLog::append(&app.store, record).await?;
+            app.store.close().await;
+            println!("card signing key {kid} {what}; running servers pick it up on their next card");
+            Ok(0)
+        }
+    }
 }

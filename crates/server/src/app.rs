@@ -25,6 +25,7 @@ use crate::config::{Config, read_secret};
 pub struct App {
     pub config: Config,
     pub store: Store,
+    pub cards: Arc<resident_card::CardMaker>,
     pub packets: Arc<LocalPacketStore>,
     pub codec: Arc<PacketCrypto>,
     pub update_policy: UpdatePolicy,
@@ -198,7 +199,18 @@ impl App {
             );
         }
         let update_policy = config.update.policy();
+        let mut card_languages = config.identity.mandatory_languages.clone();
+        card_languages.extend(config.identity.optional_languages.iter().cloned());
+        let style = resident_card::CardStyle {
+            authority: config.card.authority.clone(),
+            colour: config.card.rgb().unwrap_or([20, 70, 122]),
+            languages: card_languages,
+            issuer: config.card.issuer.clone(),
+        };
+        let cards = resident_card::CardMaker::new(style, &app_card_keys_dir(&config), SystemClock.now())
+            .map_err(|e| anyhow!("card signing keys: {e}"))?;
         Ok(App {
+            cards: Arc::new(cards),
             config,
             store,
             packets: Arc::new(LocalPacketStore::new(packet_dir)),
@@ -252,10 +264,12 @@ impl App {
             identities: store.clone(),
             health: store.clone(),
             auth: store.clone(),
-            updates: store,
+            updates: store.clone(),
             packets: self.packets.clone(),
             codec: self.codec.clone(),
             update_policy: self.update_policy.clone(),
+            cards: self.cards.clone(),
+            print_queue: store,
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),
@@ -314,6 +328,11 @@ impl App {
             now: self.clock.now(),
         }
     }
+}
+
+/// Where the card-signing keys live.
+pub fn app_card_keys_dir(config: &Config) -> std::path::PathBuf {
+    config.card.keys_dir.clone().unwrap_or_else(|| config.data_dir.join("keys").join("card-signing"))
 }
 
 fn open_vault(config: &Config) -> Result<Vault> {

@@ -65,6 +65,11 @@ pub enum Command {
     },
     /// Load and validate the configuration, print it with secrets hidden, and exit.
     CheckConfig,
+    /// ID cards: check a card or its QR payload offline, and manage the card-signing keys.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -84,6 +89,28 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: VerificationCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Check a card PDF (with its password) or a QR payload (a text file, or `-` for stdin) against
+    /// the published card keys; says whose card it is and whether the signature holds. Exit 1 if not.
+    Verify {
+        file: PathBuf,
+        /// The card's password (first four letters of the name in capitals, then the year of birth).
+        #[arg(long, env = "RESIDENT_CARD_PASSWORD")]
+        password: Option<String>,
+        /// A JSON Web Key Set to trust instead of this installation's keys (e.g. a saved
+        /// /.well-known/jwks.json).
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<PathBuf>,
+    },
+    /// List the card-signing keys (the first signs new cards).
+    Keys,
+    /// Create a new signing key; new cards use it, cards signed before still verify.
+    RotateKey,
+    /// Stop publishing a key: cards it signed no longer verify (for a compromised key).
+    RetireKey { kid: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +238,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             code
         }
+        Command::Card { command } => crate::admin::card(config, command).await,
         Command::Admin { command: AdminCommand::Verification { command } } => {
             let app = App::open(config, Schema::Migrate).await?;
             let code = crate::admin::verification(&app, command).await;

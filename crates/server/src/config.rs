@@ -47,6 +47,47 @@ pub struct Config {
     pub smtp: SmtpSection,
     pub sms: SmsSection,
     pub update: UpdateConfig,
+    pub card: CardConfig,
+}
+
+/// The resident's ID card.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CardConfig {
+    /// The issuing authority's name on the card, per language.
+    pub authority: std::collections::BTreeMap<String, String>,
+    /// The card's header colour, `#rrggbb`.
+    pub colour: String,
+    /// The credential's issuer (`iss`).
+    pub issuer: String,
+    /// Folder of the card-signing keys (default `<data_dir>/keys/card-signing`); shared by all replicas.
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        CardConfig {
+            authority: std::collections::BTreeMap::from([
+                ("eng".into(), "Resident Identity Authority".into()),
+                ("fra".into(), "Autorité d'identité des résidents".into()),
+                ("ara".into(), "هيئة هوية المقيمين".into()),
+            ]),
+            colour: "#14467a".into(),
+            issuer: "resident-services".into(),
+            keys_dir: None,
+        }
+    }
+}
+
+impl CardConfig {
+    pub fn rgb(&self) -> Option<[u8; 3]> {
+        let hex = self.colour.strip_prefix('#')?;
+        if hex.len() != 6 {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        Some([byte(0)?, byte(2)?, byte(4)?])
+    }
 }
 
 /// "Update my details": what needs an operator, per-field limits, documents, and where packets go.
@@ -268,6 +309,7 @@ impl Default for Config {
             smtp: SmtpSection::default(),
             sms: SmsSection::default(),
             update: UpdateConfig::default(),
+            card: CardConfig::default(),
         }
     }
 }
@@ -348,7 +390,7 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: Overrides)
     let given: Value = fig.extract().map_err(|e| format!("configuration: {e}"))?;
     for key in key_paths(&given) {
         // tables whose keys are the operator's to choose
-        let open_table = ["update.limits."].iter().any(|t| key.starts_with(t));
+        let open_table = ["update.limits.", "card.authority."].iter().any(|t| key.starts_with(t));
         if !open_table && !known.contains(&key) && !known.iter().any(|k| key.starts_with(&format!("{k}."))) {
             let source = fig.find_metadata(&key).map(|m| m.name.to_string()).unwrap_or_else(|| "?".into());
             warnings.push(format!("unknown configuration key `{key}` (from {source}) is ignored"));
@@ -481,6 +523,9 @@ impl Config {
             return Err(
                 "configuration: `otp` needs length 4..10, validity_seconds >= 30, max_failed_attempts >= 1".into()
             );
+        }
+        if self.card.rgb().is_none() {
+            return Err("configuration: `card.colour` must be #rrggbb".into());
         }
         if !(1..=10_000_000).contains(&self.update.max_document_bytes) {
             return Err("configuration: `update.max_document_bytes` must be between 1 and 10000000".into());

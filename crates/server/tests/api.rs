@@ -23,6 +23,9 @@ use resident_testkit::on_both;
 #[path = "api/update.rs"]
 mod update;
 
+#[path = "api/cards.rs"]
+mod cards;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,
@@ -927,7 +930,9 @@ async fn logs_carry_no_otp_uin_vid_or_contact() {
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // the process-wide subscriber: a thread-local one misses events whose callsites other tests'
+    // threads registered first, and the other tests' lines are searched too (they use the same residents)
+    tracing::subscriber::set_global_default(subscriber).expect("no other test installs a subscriber");
 
     let t = TestApp::new(Db::Sqlite).await.unwrap();
     let mut secrets = vec![JANE.to_owned(), "jane.doe@example.org".into(), "9876543210".into(), "Jane Doe".into()];

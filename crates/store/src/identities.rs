@@ -78,6 +78,50 @@ impl Store {
         Err(StoreError::Unavailable("could not allocate a free UIN".into()))
     }
 
+    /// The identity whose `column` (`id` or `uin_hash`, never caller text) equals `key`, with its
+    /// documents.
+    async fn stored_identity(&self, column: &'static str, key: &str) -> Result<Option<StoredIdentity>, StoreError> {
+        let sql = match column {
+            "id" => "SELECT id, token, status, version, data FROM identity WHERE id = $1",
+            _ => "SELECT id, token, status, version, data FROM identity WHERE uin_hash = $1",
+        };
+        let row = sqlx::query(sql).bind(key).fetch_optional(self.reader()).await.map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let id: String = row.try_get("id").map_err(db_err)?;
+        let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
+        let identity = self.open_identity(&id, &data)?;
+        let uin = identity
+            .uin()
+            .and_then(|u| Uin::parse(u).ok())
+            .ok_or_else(|| StoreError::Integrity("stored identity has no valid UIN".into()))?;
+        let docs = sqlx::query(
+            "SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category",
+        )
+        .bind(&id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        let mut documents = Vec::with_capacity(docs.len());
+        for d in docs {
+            let category: String = d.try_get("category").map_err(db_err)?;
+            let content: Vec<u8> = d.try_get("content").map_err(db_err)?;
+            let aad = format!("{id}/{category}");
+            documents.push(NewDocument {
+                format: d.try_get("format").map_err(db_err)?,
+                content: self.vault().open(aad.as_bytes(), &content)?.to_vec(),
+                category,
+            });
+        }
+        Ok(Some(StoredIdentity {
+            uin,
+            token: IdentityToken(row.try_get("token").map_err(db_err)?),
+            status: row.try_get("status").map_err(db_err)?,
+            version: row.try_get("version").map_err(db_err)?,
+            identity,
+            documents,
+        }))
+    }
+
     pub async fn count_identities(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM identity").fetch_one(self.reader()).await.map_err(db_err)
     }
@@ -184,41 +228,11 @@ impl IdentityRegistry for Store {
     }
 
     async fn find_identity(&self, uin: &Uin) -> Result<Option<StoredIdentity>, StoreError> {
-        let row = sqlx::query("SELECT id, token, status, version, data FROM identity WHERE uin_hash = $1")
-            .bind(self.vault().lookup_hash("uin", uin.expose()))
-            .fetch_optional(self.reader())
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let id: String = row.try_get("id").map_err(db_err)?;
-        let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
-        let identity = self.open_identity(&id, &data)?;
-        let docs = sqlx::query(
-            "SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category",
-        )
-        .bind(&id)
-        .fetch_all(self.reader())
-        .await
-        .map_err(db_err)?;
-        let mut documents = Vec::with_capacity(docs.len());
-        for d in docs {
-            let category: String = d.try_get("category").map_err(db_err)?;
-            let content: Vec<u8> = d.try_get("content").map_err(db_err)?;
-            let aad = format!("{id}/{category}");
-            documents.push(NewDocument {
-                format: d.try_get("format").map_err(db_err)?,
-                content: self.vault().open(aad.as_bytes(), &content)?.to_vec(),
-                category,
-            });
-        }
-        Ok(Some(StoredIdentity {
-            uin: uin.clone(),
-            token: IdentityToken(row.try_get("token").map_err(db_err)?),
-            status: row.try_get("status").map_err(db_err)?,
-            version: row.try_get("version").map_err(db_err)?,
-            identity,
-            documents,
-        }))
+        self.stored_identity("uin_hash", &self.vault().lookup_hash("uin", uin.expose())).await
+    }
+
+    async fn identity_by_id(&self, identity_id: &str) -> Result<Option<StoredIdentity>, StoreError> {
+        self.stored_identity("id", identity_id).await
     }
 
     fn token_for(&self, uin: &Uin) -> IdentityToken {

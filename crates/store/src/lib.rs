@@ -13,6 +13,7 @@ pub mod identities;
 pub mod jobs;
 pub mod migrate;
 pub mod packets;
+pub mod printing;
 pub mod registrations;
 pub mod updates;
 

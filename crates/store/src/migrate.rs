@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_updates.sql"),
         include_str!("../migrations/postgres/0004_updates.sql"),
     ),
+    (
+        5,
+        "printing",
+        include_str!("../migrations/sqlite/0005_printing.sql"),
+        include_str!("../migrations/postgres/0005_printing.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

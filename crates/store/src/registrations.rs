@@ -173,19 +173,6 @@ impl RegistrationRepository for Store {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn record_request(
-        &self,
-        registration: &Registration,
-        stages: &[StageRecord],
-        effects: &resident_domain::ports::Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        write_registration(&mut tx, registration, stages).await?;
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
     async fn next_rid(&self, centre: &CentreId, machine: &MachineId, now: OffsetDateTime) -> Result<Rid, StoreError> {
         let value: i64 = sqlx::query_scalar(
             "INSERT INTO rid_sequence (centre, machine, value) VALUES ($1, $2, 1) \

@@ -26,6 +26,7 @@ pub mod tags {
     pub const PLATFORM: &str = "platform: ID repository";
     pub const OPERATIONS: &str = "operations";
     pub const IDA: &str = "platform: ID authentication";
+    pub const PRINT: &str = "platform: print service";
 }
 
 /// The largest `update-uin` body: a few proof documents of 2 MB each, base64-encoded.
@@ -46,6 +47,7 @@ pub const CONTEXT_PATH: &str = "/resident/v1";
         (name = tags::RESIDENT, description = "MOSIP 1.2.0 resident services"),
         (name = tags::PLATFORM, description = "Embedded ID Repository, for a registration processor"),
         (name = tags::IDA, description = "Embedded ID Authentication, for relying parties (Auth_Partner)"),
+        (name = tags::PRINT, description = "Embedded print service, for print partners (Print_Partner)"),
         (name = tags::OPERATIONS, description = "Health and metrics")
     ),
     modifiers(&ServiceKey)
@@ -66,6 +68,15 @@ impl utoipa::Modify for ServiceKey {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A partner's API key (`resident admin partner add`)"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -79,6 +90,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::auth_unlock))
         .routes(routes!(api::auth::auth_history))
         .routes(routes!(api::auth::print_uin))
+        .routes(routes!(api::card::euin))
         .merge(
             // documents of up to 2 MB each, in base64, in one JSON body
             OpenApiRouter::new()
@@ -92,9 +104,17 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let ida =
         OpenApiRouter::new().routes(routes!(platform::ida::partner_otp)).routes(routes!(platform::ida::partner_auth));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::card::jwks))
         .nest(CONTEXT_PATH, resident)
         .nest("/idrepository/v1", idrepo)
         .nest("/idauthentication/v1", ida)
+        .nest(
+            "/print/v1",
+            OpenApiRouter::new()
+                .routes(routes!(platform::print::list))
+                .routes(routes!(platform::print::take))
+                .routes(routes!(platform::print::report)),
+        )
         .split_for_parts()
 }
 

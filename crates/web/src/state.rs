@@ -31,6 +31,8 @@ pub struct Services {
     pub packets: Arc<dyn PacketStore>,
     pub codec: Arc<dyn PacketCodec>,
     pub update_policy: resident_domain::update::UpdatePolicy,
+    pub cards: Arc<dyn resident_domain::card::CardIssuer>,
+    pub print_queue: Arc<dyn resident_domain::print::PrintQueue>,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,

@@ -596,6 +596,7 @@ pub async fn print_uin(
         let Done { value, message, event_id } = resident_domain::print::request_reprint(
             &ctx,
             state.registrations.as_ref(),
+            state.print_queue.as_ref(),
             &state.centre,
             &state.machine,
             &who,

@@ -1,6 +1,7 @@
 //! The MOSIP 1.2.0 resident API under `/resident/v1`.
 
 pub mod auth;
+pub mod card;
 pub mod check_status;
 pub mod update;
 

@@ -25,19 +25,7 @@ use crate::{AppState, tags};
 
 /// The partner named in the path, if its key is right and it may authenticate residents.
 async fn authorised_partner(state: &AppState, headers: &HeaderMap, partner_id: &str) -> Result<Partner, ResidentError> {
-    let key = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ResidentError::Unauthenticated)?;
-    let partner = state.auth.partner(partner_id).await?.ok_or(ResidentError::Unauthenticated)?;
-    let digest = hex_digest(key.trim());
-    let same = digest.len() == partner.api_key_sha256.len()
-        && digest.bytes().zip(partner.api_key_sha256.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-    if !same || partner.status != "ACTIVE" || partner.partner_type != "Auth_Partner" {
-        return Err(ResidentError::Unauthenticated);
-    }
-    Ok(partner)
+    super::require_partner(state, headers, partner_id, "Auth_Partner").await
 }
 
 pub fn hex_digest(key: &str) -> String {

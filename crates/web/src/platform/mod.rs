@@ -2,6 +2,7 @@
 
 pub mod ida;
 pub mod idrepo;
+pub mod print;
 
 use axum::http::HeaderMap;
 use resident_domain::ResidentError;
@@ -30,4 +31,27 @@ pub fn require_service(state: &AppState, headers: &HeaderMap) -> Result<(), Resi
     let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
     let diff = digest.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
     if diff == 0 { Ok(()) } else { Err(ResidentError::Unauthenticated) }
+}
+
+/// The partner named in the path, if it is active, of `partner_type`, and the request carries its key
+/// (`Authorization: Bearer <key>`, compared by SHA-256 digest in constant time).
+pub async fn require_partner(
+    state: &AppState,
+    headers: &HeaderMap,
+    partner_id: &str,
+    partner_type: &str,
+) -> Result<resident_domain::ports::Partner, ResidentError> {
+    let key = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ResidentError::Unauthenticated)?;
+    let partner = state.auth.partner(partner_id).await?.ok_or(ResidentError::Unauthenticated)?;
+    let digest = ida::hex_digest(key.trim());
+    let same = digest.len() == partner.api_key_sha256.len()
+        && digest.bytes().zip(partner.api_key_sha256.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    if !same || partner.status != "ACTIVE" || partner.partner_type != partner_type {
+        return Err(ResidentError::Unauthenticated);
+    }
+    Ok(partner)
 }

@@ -395,4 +395,12 @@ impl CardIssuer for CardMaker {
     fn jwks(&self) -> Value {
         self.ring().jwks()
     }
+
+    fn sign(&self, claims: &Value) -> Result<String, String> {
+        let ring = self.ring();
+        let key = ring.active().ok_or("no card signing key")?;
+        let mut claims = claims.clone();
+        claims["iss"] = Value::String(self.style.issuer.clone());
+        Ok(jws::sign(key, &claims))
+    }
 }

@@ -67,6 +67,9 @@ pub enum AuditEvent {
     VerificationRejected,
     CardKeyChanged,
     PrintStatusChanged,
+    CredentialIssued,
+    CredentialCancelled,
+    PolicySet,
 }
 
 impl AuditEvent {
@@ -97,6 +100,9 @@ impl AuditEvent {
             AuditEvent::PrintStatusChanged => {
                 ("RES-PRT-001", "Printed card status changed", ("RES-PRT", "Print queue"))
             }
+            AuditEvent::CredentialIssued => ("RES-SER-126", "Credential issued", RES),
+            AuditEvent::CredentialCancelled => ("RES-SER-131", "Credential request cancelled", RES),
+            AuditEvent::PolicySet => ("PMS-POL-001", "Partner policy set", ("PMS", "Partner management")),
         };
         (id, name, mid, mname)
     }

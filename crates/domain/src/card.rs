@@ -109,6 +109,8 @@ pub trait CardIssuer: Send + Sync {
     fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String>;
     /// The public keys, as a JSON Web Key Set (`/.well-known/jwks.json`).
     fn jwks(&self) -> serde_json::Value;
+    /// Signs claims with the active card key (a compact JWS).
+    fn sign(&self, claims: &serde_json::Value) -> Result<String, String>;
 }
 
 /// The demographic claims of a card's credential: never biometrics, never contact details.

@@ -65,6 +65,21 @@ pub enum ResidentError {
     /// RES-SER-424: the update packet could not be built or stored. Detail for the log.
     #[error("Exception while creating packet.")]
     PacketCreation(String),
+    /// RES-SER-426: no policy lets the partner receive this credential type.
+    #[error("while retrieving policy details error is occured")]
+    PolicyMissing,
+    /// RES-SER-29
+    #[error("Invalid id")]
+    InvalidId,
+    /// RES-SER-458: unknown, or not the caller's.
+    #[error("Credential request id not found")]
+    CredentialRequestNotFound,
+    /// RES-SER-24: the request is past NEW and cannot be cancelled.
+    #[error("Credential is issued")]
+    CredentialIssued,
+    /// RES-SER-509
+    #[error("The card is not ready for download.")]
+    CardNotReady,
     /// RES-SER-446
     #[error("Invalid page start value")]
     InvalidPageStart,
@@ -105,6 +120,11 @@ impl ResidentError {
             ResidentError::UpdatePending => "RES-SER-525",
             ResidentError::UpdateCountExceeded(_) => "RES-SER-526",
             ResidentError::PacketCreation(_) => "RES-SER-424",
+            ResidentError::PolicyMissing => "RES-SER-426",
+            ResidentError::InvalidId => "RES-SER-29",
+            ResidentError::CredentialRequestNotFound => "RES-SER-458",
+            ResidentError::CredentialIssued => "RES-SER-24",
+            ResidentError::CardNotReady => "RES-SER-509",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Ida(code, _) => code,

@@ -5,6 +5,7 @@ pub mod auth_usecases;
 pub mod authtype;
 pub mod card;
 pub mod clock;
+pub mod credential;
 pub mod error;
 pub mod history;
 pub mod identity;

@@ -187,6 +187,8 @@ mod tests {
                 "RS_UIN_UPDATE_SUCCESS",
                 "RS_DOW_UIN_SUCCESS",
                 "RS_PRINT_ISSUED",
+                "RS_CRE_REQ_SUCCESS",
+                "RS_CRE_STATUS",
                 "RS_PRINT_PRINTING",
                 "RS_PRINT_IN_TRANSIT",
                 "RS_PRINT_DELIVERED",

@@ -64,6 +64,52 @@ pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
             println!("use it as: Authorization: Bearer {key}");
             Ok(0)
         }
+        PartnerCommand::Policy { partner, credential_type, attributes } => {
+            use resident_domain::credential::{CREDENTIAL_TYPES, CredentialStore, Policy};
+            let Some(p) = app.store.partner(&partner).await? else { bail!("no partner {partner}") };
+            if !CREDENTIAL_TYPES.iter().any(|(id, ..)| *id == credential_type) {
+                bail!("--credential-type must be one of {}", CREDENTIAL_TYPES.map(|t| t.0).join(", "));
+            }
+            let attributes: Vec<String> =
+                attributes.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+            if attributes.is_empty() {
+                bail!("--attributes needs at least one attribute");
+            }
+            for a in &attributes {
+                let known = a == "UIN" || a == "photo" || app.schema.field(a).is_some_and(|f| f.category != "evidence");
+                if !known || a.contains("Biometrics") {
+                    bail!("{a} cannot be shared: use ID schema fields (no biometrics), UIN or photo");
+                }
+            }
+            let now = app.clock.now();
+            let policy = Policy {
+                policy_id: format!("policy-{}-{}", p.id, credential_type),
+                policy_name: format!("{} {} policy", p.name, credential_type),
+                partner_id: p.id.clone(),
+                credential_type: credential_type.clone(),
+                attributes: attributes.clone(),
+                created_at: now,
+            };
+            let effects = Effects {
+                audit: vec![AuditEvent::PolicySet.record(
+                    &app.operator_context(),
+                    now,
+                    Some((p.id.clone(), "PARTNER")),
+                    format!("{credential_type}: {}", attributes.join(",")),
+                )],
+                ..Effects::default()
+            };
+            app.store.set_policy(&policy, &effects, now).await?;
+            println!("{} may receive {credential_type} with {}", p.id, attributes.join(", "));
+            Ok(0)
+        }
+        PartnerCommand::Policies => {
+            use resident_domain::credential::CredentialStore;
+            for p in app.store.policies().await? {
+                println!("{:<24} {:<10} {}", p.partner_id, p.credential_type, p.attributes.join(","));
+            }
+            Ok(0)
+        }
         PartnerCommand::List => {
             println!("{:<24} {:<28} {:<22} STATUS", "ID", "NAME", "TYPE");
             for p in app.store.partners().await? {

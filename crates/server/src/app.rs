@@ -90,6 +90,40 @@ impl JobHandler for UpdateStageJob {
     }
 }
 
+/// Issues one credential for a partner (job kind `credential-issue`).
+struct CredentialIssueJob {
+    store: Store,
+    cards: Arc<resident_card::CardMaker>,
+    templates: Arc<Templates>,
+    audit: AuditContext,
+    first_language: String,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for CredentialIssueJob {
+    fn kind(&self) -> &'static str {
+        resident_domain::credential::CREDENTIAL_JOB
+    }
+
+    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
+        let job: resident_domain::credential::CredentialJob =
+            serde_json::from_str(payload).map_err(|e| format!("bad credential job: {e}"))?;
+        let issuer = resident_domain::credential::Issuer {
+            store: &self.store,
+            identities: &self.store,
+            cards: self.cards.as_ref(),
+            templates: &self.templates,
+            audit: &self.audit,
+            first_language: &self.first_language,
+            now,
+        };
+        issuer.issue(&job).await.map(|_| ()).map_err(|e| match e.internal_detail() {
+            Some(d) => format!("{}: {d}", e.code()),
+            None => format!("{} {}", e.code(), e.message()),
+        })
+    }
+}
+
 /// Whether opening the store may change its schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
@@ -269,7 +303,8 @@ impl App {
             codec: self.codec.clone(),
             update_policy: self.update_policy.clone(),
             cards: self.cards.clone(),
-            print_queue: store,
+            print_queue: store.clone(),
+            credentials: store,
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),
@@ -288,8 +323,23 @@ impl App {
 
     /// The job worker with every handler this build has.
     pub fn worker(&self) -> Worker {
-        let handlers: Vec<Arc<dyn JobHandler>> =
-            vec![Arc::new(NotificationJob(self.notifier.clone())), Arc::new(self.update_stage_job())];
+        let handlers: Vec<Arc<dyn JobHandler>> = vec![
+            Arc::new(NotificationJob(self.notifier.clone())),
+            Arc::new(self.update_stage_job()),
+            Arc::new(CredentialIssueJob {
+                store: self.store.clone(),
+                cards: self.cards.clone(),
+                templates: self.templates.clone(),
+                audit: self.system_context("system:credential-service"),
+                first_language: self
+                    .config
+                    .identity
+                    .mandatory_languages
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "eng".into()),
+            }),
+        ];
         let mut worker = Worker::new(self.store.clone(), self.clock.clone(), handlers);
         worker.poll = Duration::from_millis(self.config.worker.poll_millis);
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);
@@ -298,20 +348,19 @@ impl App {
 }
 
 impl App {
-    fn update_stage_job(&self) -> UpdateStageJob {
+    fn system_context(&self, user: &str) -> AuditContext {
         let host = self.host();
+        AuditContext { host_name: host.name, host_ip: host.ip, session_user: user.into(), request_id: None }
+    }
+
+    fn update_stage_job(&self) -> UpdateStageJob {
         UpdateStageJob {
             store: self.store.clone(),
             packets: self.packets.clone(),
             codec: self.codec.clone(),
             schema: self.schema.clone(),
             templates: self.templates.clone(),
-            audit: AuditContext {
-                host_name: host.name,
-                host_ip: host.ip,
-                session_user: "system:registration-processor".into(),
-                request_id: None,
-            },
+            audit: self.system_context("system:registration-processor"),
         }
     }
 

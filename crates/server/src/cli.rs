@@ -151,6 +151,19 @@ pub enum PartnerCommand {
     },
     /// List partners.
     List,
+    /// Set what a partner may receive as a credential type (its policy).
+    Policy {
+        #[arg(long)]
+        partner: String,
+        /// `euin`, `reprint`, `qrcode` or `vercred`.
+        #[arg(long)]
+        credential_type: String,
+        /// Comma-separated attributes: ID schema fields, `UIN`, `photo`.
+        #[arg(long, value_delimiter = ',')]
+        attributes: Vec<String>,
+    },
+    /// List the partners' policies.
+    Policies,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod credentials;
 pub mod crypto;
 pub mod history;
 pub mod identities;

@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_printing.sql"),
         include_str!("../migrations/postgres/0005_printing.sql"),
     ),
+    (
+        6,
+        "credentials",
+        include_str!("../migrations/sqlite/0006_credentials.sql"),
+        include_str!("../migrations/postgres/0006_credentials.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

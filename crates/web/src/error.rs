@@ -35,6 +35,11 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::UnsupportedFileType
         | ResidentError::UpdatePending
         | ResidentError::UpdateCountExceeded(_)
+        | ResidentError::PolicyMissing
+        | ResidentError::InvalidId
+        | ResidentError::CredentialRequestNotFound
+        | ResidentError::CredentialIssued
+        | ResidentError::CardNotReady
         | ResidentError::Ida(..) => StatusCode::OK,
     }
 }

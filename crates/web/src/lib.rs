@@ -91,6 +91,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::auth_history))
         .routes(routes!(api::auth::print_uin))
         .routes(routes!(api::card::euin))
+        .routes(routes!(api::credential::request))
+        .routes(routes!(api::credential::status))
+        .routes(routes!(api::credential::card))
+        .routes(routes!(api::credential::cancel))
+        .routes(routes!(api::credential::types))
+        .routes(routes!(api::credential::policy))
         .merge(
             // documents of up to 2 MB each, in base64, in one JSON body
             OpenApiRouter::new()

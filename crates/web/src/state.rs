@@ -33,6 +33,7 @@ pub struct Services {
     pub update_policy: resident_domain::update::UpdatePolicy,
     pub cards: Arc<dyn resident_domain::card::CardIssuer>,
     pub print_queue: Arc<dyn resident_domain::print::PrintQueue>,
+    pub credentials: Arc<dyn resident_domain::credential::CredentialStore>,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,

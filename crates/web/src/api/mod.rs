@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod card;
 pub mod check_status;
+pub mod credential;
 pub mod update;
 
 use axum::extract::FromRequestParts;

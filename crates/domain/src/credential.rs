@@ -1,0 +1,463 @@
+//! Credentials for partners (MOSIP's `/req/credential` family on an embedded partner management):
+//! a resident asks for a credential of a type to be issued to a partner; the partner's policy for that
+//! type says which attributes it may receive, and the credential holds only those. Issuing runs as a
+//! job. Unlike MOSIP 1.2.0, reading a request's status, downloading it and cancelling it need proof
+//! that the caller owns it (an OTP for the same identity).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
+use crate::card::{CardIssuer, CardRequest, CardType, card_password};
+use crate::error::{ResidentError, StoreError};
+use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
+use crate::ids::IndividualId;
+use crate::ports::{AuthRepository, Effects, IdentityRegistry, Partner, Resolved};
+
+/// The credential types this service issues: `(id, name, description)`.
+pub const CREDENTIAL_TYPES: [(&str, &str, &str); 4] = [
+    ("euin", "Electronic UIN card", "The resident's card as a PDF, protected with a password"),
+    ("reprint", "Card for printing", "The resident's card as a PDF, for a print partner"),
+    ("qrcode", "Secure QR code", "A signed credential (EdDSA JWS) of the policy's attributes"),
+    ("vercred", "Signed credential", "A signed credential (EdDSA JWS) of the policy's attributes"),
+];
+
+pub fn is_card_type(credential_type: &str) -> bool {
+    matches!(credential_type, "euin" | "reprint")
+}
+
+/// The attributes a partner may receive, by credential type (PMS's data-share policy, reduced to
+/// what this service needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub policy_id: String,
+    pub policy_name: String,
+    pub partner_id: String,
+    pub credential_type: String,
+    pub attributes: Vec<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl Policy {
+    /// The policy in PMS's response shape (`GET …/partners/{p}/credentialtype/{t}/policies`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "partnerId": self.partner_id,
+            "credentialType": self.credential_type,
+            "policyId": self.policy_id,
+            "policyName": self.policy_name,
+            "policyDesc": format!("Attributes {} may receive as {}", self.partner_id, self.credential_type),
+            "policyType": "DataShare",
+            "publishDate": crate::clock::mosip_datetime(self.created_at),
+            "validTill": null,
+            "status": "PUBLISHED",
+            "version": "1.0",
+            "schema": "https://schemas.mosip.io/v1/auth-policy",
+            "is_Active": true,
+            "cr_dtimes": crate::clock::mosip_datetime(self.created_at),
+            "policies": {
+                "dataSharePolicies": {"typeOfShare": "direct", "transactionsAllowed": "1", "encryptionType": "none", "shareDomain": "resident-services", "source": "ID Repository", "validForInMinutes": "60"},
+                "shareableAttributes": self.attributes.iter().map(|a| json!({"attributeName": a, "source": [{"attribute": a}], "encrypted": false})).collect::<Vec<_>>(),
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CredentialStatus {
+    New,
+    Issued,
+    Failed,
+    Cancelled,
+}
+
+impl CredentialStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            CredentialStatus::New => "NEW",
+            CredentialStatus::Issued => "ISSUED",
+            CredentialStatus::Failed => "FAILED",
+            CredentialStatus::Cancelled => "CANCELLED",
+        }
+    }
+    pub fn parse(code: &str) -> Option<Self> {
+        [CredentialStatus::New, CredentialStatus::Issued, CredentialStatus::Failed, CredentialStatus::Cancelled]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    /// A UUID.
+    pub request_id: String,
+    pub identity_id: String,
+    pub token: IdentityToken,
+    pub event_id: EventId,
+    pub partner_id: String,
+    pub credential_type: String,
+    pub status: CredentialStatus,
+    /// The attributes the credential holds (the request's, within the policy).
+    pub attributes: Vec<String>,
+    pub encrypt: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An issued credential's content.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialData {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for CredentialData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CredentialData({}, {} bytes)", self.content_type, self.bytes.len())
+    }
+}
+
+/// The job that issues one credential.
+pub const CREDENTIAL_JOB: &str = "credential-issue";
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CredentialJob {
+    pub request_id: String,
+    /// The PIN a card credential is protected with (the job payload is sealed at rest).
+    pub encryption_key: Option<String>,
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    async fn policy(&self, partner_id: &str, credential_type: &str) -> Result<Option<Policy>, StoreError>;
+    async fn policies(&self) -> Result<Vec<Policy>, StoreError>;
+    async fn set_policy(&self, policy: &Policy, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records the request with its effects and the issuing job (payload sealed).
+    async fn create_credential_request(
+        &self,
+        record: &CredentialRecord,
+        job: &CredentialJob,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn credential_request(&self, request_id: &str) -> Result<Option<CredentialRecord>, StoreError>;
+    /// Moves a request from `from` to `to` (storing `data` when issued), with its history status and
+    /// effects; `false` when it was no longer at `from`.
+    async fn move_credential(
+        &self,
+        request_id: &str,
+        from: CredentialStatus,
+        to: CredentialStatus,
+        data: Option<&CredentialData>,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn credential_data(&self, request_id: &str) -> Result<Option<CredentialData>, StoreError>;
+}
+
+/// What a resident asks for.
+#[derive(Debug, Clone)]
+pub struct CredentialAsk {
+    pub credential_type: String,
+    pub issuer: String,
+    pub encrypt: bool,
+    pub encryption_key: Option<String>,
+    pub sharable_attributes: Vec<String>,
+}
+
+fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut crate::clock::rng(), &mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// A request id is a UUID (MOSIP answers RES-SER-29 otherwise).
+pub fn valid_request_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.len() == 5
+        && [8, 4, 4, 4, 12].iter().zip(&parts).all(|(n, p)| p.len() == *n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `POST /req/credential` after the OTP: the partner must have a policy for the type, the attributes
+/// are the requested ones within the policy (all of the policy's when none are named). Issuing is a
+/// job. The response names the request id; the PIN protecting a card credential is sent to the
+/// resident (MOSIP's RS_CRE_REQ_SUCCESS).
+pub async fn request_credential(
+    ctx: &AuthContext<'_>,
+    store: &dyn CredentialStore,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    ask: CredentialAsk,
+) -> Result<Done<String>, ResidentError> {
+    let partner = ctx.repo.partner(&ask.issuer).await?.filter(|p| p.status == "ACTIVE");
+    let Some(partner) = partner else { return Err(ResidentError::invalid("issuer")) };
+    let Some(policy) = store.policy(&partner.id, &ask.credential_type).await? else {
+        return Err(ResidentError::PolicyMissing);
+    };
+    let attributes: Vec<String> = if ask.sharable_attributes.is_empty() {
+        policy.attributes.clone()
+    } else {
+        if let Some(extra) = ask.sharable_attributes.iter().find(|a| !policy.attributes.contains(a)) {
+            return Err(ResidentError::invalid(&format!("sharableAttributes/{extra}")));
+        }
+        ask.sharable_attributes.clone()
+    };
+    // MOSIP: an empty key gets a random six-digit PIN
+    let key = match ask.encryption_key.filter(|k| !k.trim().is_empty() && k != "null") {
+        Some(k) => k,
+        None => rand::Rng::gen_range(&mut crate::clock::rng(), 100_000..1_000_000).to_string(),
+    };
+    let request_id = new_request_id();
+    let ev = ServiceEvent {
+        aid: Some(request_id.clone()),
+        status_comment: Some(format!("{} for {}", ask.credential_type, partner.name)),
+        ..event(who, RequestType::ShareCredWithPartner, "NEW", id, trn, ctx.now)
+    };
+    let vars = BTreeMap::from([
+        ("RID", request_id.clone()),
+        ("credentialName", ask.credential_type.clone()),
+        ("partnerName", partner.name.clone()),
+        ("encryptionKey", key.clone()),
+    ]);
+    let audit =
+        ("RES-SER-125", "Credential request success", format!("{} for partner {}", ask.credential_type, partner.id));
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_CRE_REQ_SUCCESS", vars, audit);
+    let record = CredentialRecord {
+        request_id: request_id.clone(),
+        identity_id: who.identity_id.clone(),
+        token: who.token.clone(),
+        event_id: event_id.clone(),
+        partner_id: partner.id.clone(),
+        credential_type: ask.credential_type.clone(),
+        status: CredentialStatus::New,
+        attributes,
+        encrypt: ask.encrypt,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    let job = CredentialJob { request_id: request_id.clone(), encryption_key: Some(key) };
+    store.create_credential_request(&record, &job, &effects, ctx.now).await?;
+    Ok(Done { value: request_id, message, event_id })
+}
+
+/// The request, if it exists and belongs to the authorised identity (the same answer otherwise:
+/// nobody learns that someone else's request exists).
+pub async fn owned_request(
+    store: &dyn CredentialStore,
+    who: &Resolved,
+    request_id: &str,
+) -> Result<CredentialRecord, ResidentError> {
+    if !valid_request_id(request_id) {
+        return Err(ResidentError::InvalidId);
+    }
+    match store.credential_request(request_id).await? {
+        Some(r) if r.token == who.token => Ok(r),
+        _ => Err(ResidentError::CredentialRequestNotFound),
+    }
+}
+
+/// Cancels a request that is still NEW.
+pub async fn cancel_credential(
+    ctx: &AuthContext<'_>,
+    store: &dyn CredentialStore,
+    who: &Resolved,
+    request_id: &str,
+) -> Result<CredentialRecord, ResidentError> {
+    let record = owned_request(store, who, request_id).await?;
+    if record.status != CredentialStatus::New {
+        return Err(ResidentError::CredentialIssued);
+    }
+    let effects = Effects {
+        audit: vec![crate::audit::AuditEvent::CredentialCancelled.record(
+            ctx.audit,
+            ctx.now,
+            Some((request_id.to_owned(), "REQUEST_ID")),
+            format!("{} for partner {} cancelled", record.credential_type, record.partner_id),
+        )],
+        ..Effects::default()
+    };
+    if !store
+        .move_credential(request_id, CredentialStatus::New, CredentialStatus::Cancelled, None, &effects, ctx.now)
+        .await?
+    {
+        return Err(ResidentError::CredentialIssued);
+    }
+    Ok(CredentialRecord { status: CredentialStatus::Cancelled, updated_at: ctx.now, ..record })
+}
+
+/// Only the policy's attributes, from the identity (language-tagged values keep all languages;
+/// `photo` is the face photo in base64).
+pub fn shared_attributes(
+    identity: &crate::identity::IdentityJson,
+    uin: &crate::ids::Uin,
+    documents: &[crate::ports::NewDocument],
+    attributes: &[String],
+) -> Map<String, Value> {
+    use base64::Engine as _;
+    let mut out = Map::new();
+    for a in attributes {
+        let value = match a.as_str() {
+            "UIN" => Some(Value::String(uin.expose().to_owned())),
+            "photo" => documents
+                .iter()
+                .find(|d| d.category == "photo")
+                .map(|d| Value::String(base64::engine::general_purpose::STANDARD.encode(&d.content))),
+            other => identity.0.get(other).filter(|v| !v.is_object()).cloned(),
+        };
+        if let Some(v) = value {
+            out.insert(a.clone(), v);
+        }
+    }
+    out
+}
+
+/// What issuing needs.
+pub struct Issuer<'a> {
+    pub store: &'a dyn CredentialStore,
+    pub identities: &'a dyn IdentityRegistry,
+    pub cards: &'a dyn CardIssuer,
+    pub templates: &'a crate::notification::Templates,
+    pub audit: &'a crate::audit::AuditContext,
+    pub first_language: &'a str,
+    pub now: OffsetDateTime,
+}
+
+impl Issuer<'_> {
+    /// Issues a NEW request (a job): builds the credential from the identity, keeps it, tells the
+    /// resident. Does nothing for a request that is no longer NEW.
+    pub async fn issue(&self, job: &CredentialJob) -> Result<bool, ResidentError> {
+        let Some(record) = self.store.credential_request(&job.request_id).await? else { return Ok(false) };
+        if record.status != CredentialStatus::New {
+            return Ok(false);
+        }
+        let stored = self
+            .identities
+            .identity_by_id(&record.identity_id)
+            .await?
+            .ok_or_else(|| ResidentError::Internal("the identity of a credential request is gone".into()))?;
+        let data = if is_card_type(&record.credential_type) {
+            let password = match (&job.encryption_key, record.encrypt) {
+                (Some(k), true) => k.clone(),
+                _ => card_password(&stored.identity, self.first_language)
+                    .ok_or_else(|| ResidentError::Internal("no card password".into()))?,
+            };
+            // a card shows what a card shows; the policy decides whether the UIN is in full
+            let card_type =
+                if record.attributes.iter().any(|a| a == "UIN") { CardType::Uin } else { CardType::MaskedUin };
+            let photo = stored.documents.iter().find(|d| d.category == "photo");
+            let card = self
+                .cards
+                .issue(&CardRequest {
+                    identity: &stored.identity,
+                    uin: &stored.uin,
+                    card_type,
+                    photo,
+                    issued_at: self.now,
+                    password,
+                })
+                .map_err(ResidentError::Internal)?;
+            CredentialData { content_type: "application/pdf".into(), bytes: card.pdf }
+        } else {
+            let mut claims =
+                Value::Object(shared_attributes(&stored.identity, &stored.uin, &stored.documents, &record.attributes));
+            claims["credentialType"] = Value::String(record.credential_type.clone());
+            claims["issuedTo"] = Value::String(record.partner_id.clone());
+            claims["iat"] = json!(self.now.unix_timestamp());
+            let token = self.cards.sign(&claims).map_err(ResidentError::Internal)?;
+            CredentialData { content_type: "application/jwt".into(), bytes: token.into_bytes() }
+        };
+        let vars = BTreeMap::from([
+            ("RID", record.request_id.clone()),
+            ("status", "ISSUED".to_owned()),
+            ("eventId", record.event_id.to_string()),
+        ]);
+        let effects = Effects {
+            audit: vec![crate::audit::AuditEvent::CredentialIssued.record(
+                self.audit,
+                self.now,
+                Some((record.request_id.clone(), "REQUEST_ID")),
+                format!(
+                    "{} issued to {} with {}",
+                    record.credential_type,
+                    record.partner_id,
+                    record.attributes.join(",")
+                ),
+            )],
+            notifications: self.templates.messages("RS_CRE_STATUS", &stored.identity, &vars),
+            ..Effects::default()
+        };
+        self.store
+            .move_credential(
+                &record.request_id,
+                CredentialStatus::New,
+                CredentialStatus::Issued,
+                Some(&data),
+                &effects,
+                self.now,
+            )
+            .await
+            .map_err(Into::into)
+    }
+}
+
+/// The partners that may receive each credential type.
+pub async fn credential_types(
+    store: &dyn CredentialStore,
+    auth: &dyn AuthRepository,
+) -> Result<Vec<(String, String, String, Vec<Partner>)>, ResidentError> {
+    let policies = store.policies().await?;
+    let partners = auth.partners().await?;
+    Ok(CREDENTIAL_TYPES
+        .iter()
+        .map(|(id, name, description)| {
+            let issuers = partners
+                .iter()
+                .filter(|p| {
+                    p.status == "ACTIVE" && policies.iter().any(|po| po.partner_id == p.id && po.credential_type == *id)
+                })
+                .cloned()
+                .collect();
+            (id.to_string(), name.to_string(), description.to_string(), issuers)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuids() {
+        let id = new_request_id();
+        assert!(valid_request_id(&id), "{id}");
+        assert!(!valid_request_id("1234"));
+        assert!(!valid_request_id("zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"));
+    }
+
+    #[test]
+    fn only_the_policys_attributes_are_shared() {
+        let identity = crate::identity::IdentityJson(
+            json!({"fullName": [{"language": "eng", "value": "Jane"}], "email": "j@x.org", "phone": "9876543210",
+                   "proofOfAddress": {"value": "proofOfAddress", "type": "RNC", "format": "pdf"}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        );
+        let uin = crate::ids::Uin::parse("5075291708").unwrap();
+        let shared = shared_attributes(&identity, &uin, &[], &["fullName".into(), "proofOfAddress".into()]);
+        assert_eq!(shared.keys().collect::<Vec<_>>(), ["fullName"], "documents are never shared as attributes");
+        assert!(!shared.contains_key("email"));
+        let with_uin = shared_attributes(&identity, &uin, &[], &["UIN".into()]);
+        assert_eq!(with_uin["UIN"], "5075291708");
+    }
+}

@@ -1,0 +1,230 @@
+//! Credentials for partners, MOSIP 1.2.0's `/req/credential` family. Requesting needs the OTP in the
+//! body, as in MOSIP. Unlike MOSIP 1.2.0, status, card and cancel also need proof of ownership: the
+//! headers `X-Individual-Id`, `X-Transaction-Id` and `X-OTP` (an OTP requested for that identity), and
+//! they answer only about the caller's own requests.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use resident_domain::ResidentError;
+use resident_domain::auth_usecases::Done;
+use resident_domain::credential::{
+    CREDENTIAL_TYPES, CredentialAsk, CredentialStatus, cancel_credential, credential_types, owned_request,
+    request_credential,
+};
+use resident_domain::ids::IndividualId;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use super::RequestMeta;
+use super::auth::{Call, otp_fields};
+use crate::envelope::{self, text};
+use crate::{AppState, tags};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialRequestResponse {
+    /// The individual id the credential is for.
+    pub id: String,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialStatusResponse {
+    pub id: String,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+    /// NEW, ISSUED, FAILED or CANCELLED.
+    #[serde(rename = "statusCode")]
+    pub status_code: String,
+}
+
+fn flag(request: &Map<String, Value>, key: &str) -> Result<bool, ResidentError> {
+    match request.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ResidentError::invalid(key)),
+    }
+}
+
+/// Ask for a credential for a partner (OTP). `credentialType`: `euin`, `reprint` (a card PDF, protected
+/// with `encryptionKey` when `encrypt` is true, else with the card password rule), `qrcode` or `vercred`
+/// (a signed JWS of the attributes). `issuer`: the partner; its policy for the type limits
+/// `sharableAttributes` (all the policy's when empty). An empty `encryptionKey` gets a random 6-digit PIN,
+/// sent to the resident. RES-SER-426 when the partner has no policy for the type.
+#[utoipa::path(post, path = "/req/credential", tag = tags::RESIDENT, request_body(content = Object, description = "{request: {transactionID, individualId, otp, credentialType, issuer, encrypt, encryptionKey, sharableAttributes, additionalData}}"),
+    responses((status = 200, description = "The request id, or a MOSIP error envelope; header `eventId`", body = CredentialRequestResponse)))]
+pub async fn request(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const API: &str = "mosip.resident.credential.request";
+    let call = Call::new(&state, &meta, API);
+    let result = async {
+        // MOSIP 1.2.0 does not check this envelope's id or version: neither do we
+        let body = envelope::json_body(body)?;
+        let request = match body.get("request") {
+            Some(Value::Object(m)) => m,
+            _ => return Err(ResidentError::invalid("request")),
+        };
+        let (id, trn, otp) = otp_fields(request)?;
+        let credential_type = text(request, "credentialType")
+            .filter(|t| CREDENTIAL_TYPES.iter().any(|(id, ..)| id == t))
+            .ok_or_else(|| ResidentError::invalid("credentialType"))?;
+        let issuer = text(request, "issuer").ok_or_else(|| ResidentError::invalid("issuer"))?;
+        let encrypt = flag(request, "encrypt")?;
+        let sharable = match request.get("sharableAttributes") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| ResidentError::invalid("sharableAttributes")))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ResidentError::invalid("sharableAttributes")),
+        };
+        let who = call.authorise(&id, &trn, &otp).await?;
+        let ask = CredentialAsk {
+            credential_type: credential_type.to_owned(),
+            issuer: issuer.to_owned(),
+            encrypt,
+            encryption_key: text(request, "encryptionKey").map(str::to_owned),
+            sharable_attributes: sharable,
+        };
+        let Done { value, event_id, .. } =
+            request_credential(&call.ctx(), state.credentials.as_ref(), &who, &id, &trn, ask).await?;
+        Ok((CredentialRequestResponse { id: id.expose().to_owned(), request_id: value }, Some(event_id.to_string())))
+    }
+    .await;
+    call.finish(result).await
+}
+
+/// The identity the headers prove ownership of.
+async fn owner(call: &Call<'_>, headers: &HeaderMap) -> Result<resident_domain::ports::Resolved, ResidentError> {
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let id =
+        h("x-individual-id").and_then(IndividualId::parse).ok_or_else(|| ResidentError::invalid("X-Individual-Id"))?;
+    let trn = h("x-transaction-id").ok_or_else(|| ResidentError::invalid("X-Transaction-Id"))?;
+    let otp = h("x-otp").ok_or_else(|| ResidentError::invalid("X-OTP"))?;
+    call.authorise(&id, trn, otp).await
+}
+
+/// The status of one of my credential requests. Needs `X-Individual-Id`, `X-Transaction-Id`, `X-OTP`.
+#[utoipa::path(get, path = "/req/credential/status/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
+    responses((status = 200, description = "Status, or a MOSIP error envelope (RES-SER-29, RES-SER-458, RES-SER-422)", body = CredentialStatusResponse)))]
+pub async fn status(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Path(request_id): Path<String>,
+) -> Response {
+    let call = Call::new(&state, &meta, "mosip.resident.credential.status");
+    let result = async {
+        let who = owner(&call, &headers).await?;
+        let r = owned_request(state.credentials.as_ref(), &who, &request_id).await?;
+        Ok((
+            CredentialStatusResponse {
+                id: who.uin.masked(),
+                request_id: r.request_id,
+                status_code: r.status.code().into(),
+            },
+            None,
+        ))
+    }
+    .await;
+    call.finish(result).await
+}
+
+/// Download an issued credential of mine: a card (`application/pdf`) or a signed credential
+/// (`application/jwt`). RES-SER-509 until it is issued. Needs the ownership headers.
+#[utoipa::path(get, path = "/req/card/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
+    responses((status = 200, description = "The credential, or a MOSIP error envelope")))]
+pub async fn card(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Path(request_id): Path<String>,
+) -> Response {
+    let call = Call::new(&state, &meta, "mosip.resident.credential.card");
+    let result = async {
+        let who = owner(&call, &headers).await?;
+        let r = owned_request(state.credentials.as_ref(), &who, &request_id).await?;
+        if r.status != CredentialStatus::Issued {
+            return Err(ResidentError::CardNotReady);
+        }
+        state.credentials.credential_data(&request_id).await?.ok_or(ResidentError::CardNotReady)
+    }
+    .await;
+    match result {
+        Ok(data) => {
+            let ext = if data.content_type == "application/pdf" { "pdf" } else { "jwt" };
+            let mut res = data.bytes.into_response();
+            let h = res.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&data.content_type) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{request_id}.{ext}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            res
+        }
+        Err(e) => call.finish::<()>(Err(e)).await,
+    }
+}
+
+/// Cancel a credential request of mine that is still NEW (RES-SER-24 once it is issued). Needs the
+/// ownership headers.
+#[utoipa::path(get, path = "/req/credential/cancel/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
+    responses((status = 200, description = "{requestId, id}, or a MOSIP error envelope", body = CredentialRequestResponse)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Path(request_id): Path<String>,
+) -> Response {
+    let call = Call::new(&state, &meta, "mosip.resident.credential.cancel");
+    let result = async {
+        let who = owner(&call, &headers).await?;
+        let r = cancel_credential(&call.ctx(), state.credentials.as_ref(), &who, &request_id).await?;
+        Ok((CredentialRequestResponse { id: who.uin.masked(), request_id: r.request_id }, None))
+    }
+    .await;
+    call.finish(result).await
+}
+
+/// The credential types and the partners that may receive each (MOSIP's credential-service shape).
+#[utoipa::path(get, path = "/credential/types", tag = tags::RESIDENT,
+    responses((status = 200, description = "{credentialTypes: [{id, name, description, issuers: [{code, name}]}]}", body = Object)))]
+pub async fn types(State(state): State<AppState>) -> Response {
+    match credential_types(state.credentials.as_ref(), state.auth.as_ref()).await {
+        Ok(types) => Json(json!({"credentialTypes": types.iter().map(|(id, name, description, issuers)| json!({
+            "id": id, "name": name, "description": description,
+            "issuers": issuers.iter().map(|p| json!({"code": p.id, "name": p.name})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()}))
+        .into_response(),
+        Err(e) => crate::error::ApiError::new(e, Some("mosip.resident.credential.types"), "v1", state.clock.now())
+            .into_response(),
+    }
+}
+
+/// A partner's policy for a credential type (PMS's shape), RES-SER-426 when there is none.
+#[utoipa::path(get, path = "/req/policy/partnerId/{partnerId}/credentialType/{credentialType}", tag = tags::RESIDENT,
+    params(("partnerId" = String, Path, description = "The partner"), ("credentialType" = String, Path, description = "e.g. euin")),
+    responses((status = 200, description = "The policy, or a MOSIP error envelope", body = Object)))]
+pub async fn policy(
+    State(state): State<AppState>,
+    Path((partner_id, credential_type)): Path<(String, String)>,
+) -> Response {
+    const API: &str = "mosip.resident.policy";
+    let now = state.clock.now();
+    match state.credentials.policy(&partner_id, &credential_type).await {
+        Ok(Some(p)) => envelope::ok(API, "v1", now, p.to_json()),
+        Ok(None) => crate::error::ApiError::new(ResidentError::PolicyMissing, Some(API), "v1", now).into_response(),
+        Err(e) => crate::error::ApiError::new(e.into(), Some(API), "v1", now).into_response(),
+    }
+}

@@ -203,37 +203,39 @@ pub fn image_in_box(surface: &mut Surface<'_>, image: Image, x: f32, y: f32, w: 
     }
 }
 
-/// Draws a QR code of `data` as a square of side `side` with its top-left corner at (x, y), on white
-/// with a quiet zone; dark modules are merged into horizontal bars.
+/// Draws a QR code of `data` as a square of side `side` with its top-left corner at (x, y): a
+/// one-bit image of the modules with a quiet zone, scaled without smoothing so the modules stay sharp.
+/// (Drawing each module as a path made a content stream of tens of kilobytes to compress per card.)
 pub fn qr(surface: &mut Surface<'_>, data: &[u8], x: f32, y: f32, side: f32) -> Result<(), String> {
     let code = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M).map_err(|e| e.to_string())?;
     let n = code.width();
     let quiet = 4;
-    let module = side / (n + 2 * quiet) as f32;
-    rect(surface, x, y, side, side, fill(255, 255, 255));
+    let dim = n + 2 * quiet;
     let colors = code.to_colors();
-    let mut pb = PathBuilder::new();
+    // one bit per pixel, rows padded to whole bytes; 1 is white
+    let row_bytes = dim.div_ceil(8);
+    let mut bits = vec![0xFFu8; row_bytes * dim];
     for row in 0..n {
-        let mut col = 0;
-        while col < n {
+        for col in 0..n {
             if colors[row * n + col] == qrcode::Color::Dark {
-                let start = col;
-                while col < n && colors[row * n + col] == qrcode::Color::Dark {
-                    col += 1;
-                }
-                let rx = x + (start + quiet) as f32 * module;
-                let ry = y + (row + quiet) as f32 * module;
-                if let Some(r) = Rect::from_xywh(rx, ry, (col - start) as f32 * module, module) {
-                    pb.push_rect(r);
-                }
-            } else {
-                col += 1;
+                let (px, py) = (col + quiet, row + quiet);
+                bits[py * row_bytes + px / 8] &= !(0x80 >> (px % 8));
             }
         }
     }
-    if let Some(path) = pb.finish() {
-        surface.set_fill(Some(fill(0, 0, 0)));
-        surface.draw_path(&path);
+    let mut png_bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png_bytes, dim as u32, dim as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(&bits).map_err(|e| e.to_string())?;
+    }
+    let image = Image::from_png(png_bytes.into(), false)?;
+    if let Some(size) = Size::from_wh(side, side) {
+        surface.push_transform(&Transform::from_translate(x, y));
+        surface.draw_image(image, size);
+        surface.pop();
     }
     Ok(())
 }

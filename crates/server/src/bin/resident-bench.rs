@@ -32,7 +32,8 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// rid-status (RID status next to a bare endpoint), auth (OTP round trips and relying-party
-    /// authentications), update (update requests with a document, then the pipeline) or all
+    /// authentications), update (update requests with a document, then the pipeline), card (card
+    /// generation with a photo; no database) or all
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Identities seeded for the auth scenario.
@@ -84,6 +85,12 @@ impl Figures {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.scenario == "card" || args.scenario == "all" {
+        run_card()?;
+        if args.scenario == "card" {
+            return Ok(());
+        }
+    }
     let backends: Vec<&str> = match args.backend.as_str() {
         "both" => vec!["sqlite", "postgres"],
         "sqlite" => vec!["sqlite"],
@@ -393,6 +400,78 @@ const BENCH_KEY: &str = "bench-partner-key-0123456789abcdef";
 /// OTP round trips (request, then validate through relying-party OTP authentication) and
 /// relying-party demographic authentications, through the real server with the worker delivering
 /// every OTP to the outbox.
+/// A 413×531 JPEG ID photo (35×45 mm at 300 dpi, 38 KB), the size a registration client captures.
+const PORTRAIT: &[u8] = include_bytes!("../../bench/portrait.jpg");
+
+/// Card generation alone: layout, fonts, photo, QR, signature and AES-256 encryption, 300 cards.
+fn run_card() -> Result<()> {
+    use resident_domain::card::{CardIssuer, CardRequest, CardType, card_password};
+    let dir = tempfile::tempdir()?;
+    let config = Config::default();
+    let mut languages = config.identity.mandatory_languages.clone();
+    languages.extend(config.identity.optional_languages.iter().cloned());
+    let style = resident_card::CardStyle {
+        authority: config.card.authority.clone(),
+        colour: config.card.rgb().unwrap_or([20, 70, 122]),
+        languages,
+        issuer: config.card.issuer.clone(),
+    };
+    let maker = resident_card::CardMaker::new(style, &dir.path().join("keys"), time::OffsetDateTime::UNIX_EPOCH)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let identity = resident_domain::identity::IdentityJson(
+        serde_json::json!({
+            "UIN": "5075291708",
+            "fullName": [{"language": "eng", "value": "Jane Doe"}, {"language": "ara", "value": "جين دو"}, {"language": "fra", "value": "Jane Doe"}],
+            "dateOfBirth": "1990/05/12",
+            "gender": [{"language": "eng", "value": "Female"}, {"language": "ara", "value": "أنثى"}, {"language": "fra", "value": "Femme"}],
+            "addressLine1": [{"language": "eng", "value": "12 Avenue Mohammed V, Apartment 4"}, {"language": "ara", "value": "12 شارع محمد الخامس، شقة 4"}, {"language": "fra", "value": "12 avenue Mohammed V, appartement 4"}],
+            "city": [{"language": "eng", "value": "Rabat"}, {"language": "ara", "value": "الرباط"}, {"language": "fra", "value": "Rabat"}],
+            "postalCode": "10000"
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    );
+    let uin = resident_domain::ids::Uin::parse("5075291708").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let photo = resident_domain::ports::NewDocument {
+        category: "photo".into(),
+        format: "jpg".into(),
+        content: PORTRAIT.to_vec(),
+    };
+    let password = card_password(&identity, "eng").unwrap_or_default();
+    let request = CardRequest {
+        identity: &identity,
+        uin: &uin,
+        card_type: CardType::Uin,
+        photo: Some(&photo),
+        issued_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+        password,
+    };
+    // warm-up: fonts parsed, caches filled
+    for _ in 0..20 {
+        maker.issue(&request).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let (mut micros, mut sizes) = (Vec::new(), Vec::new());
+    for _ in 0..300 {
+        let t = Instant::now();
+        let card = maker.issue(&request).map_err(|e| anyhow::anyhow!(e))?;
+        micros.push(t.elapsed().as_micros() as u32);
+        sizes.push(card.pdf.len());
+    }
+    let f = Figures::from(micros, 0, Duration::from_secs(1));
+    sizes.sort_unstable();
+    println!("\n[card] 300 cards, UIN card with a {} byte JPEG photo, three languages, one thread", PORTRAIT.len());
+    println!("  {:<38} {:>9} {:>9} {:>10}", "measure", "p50 ms", "p99 ms", "size");
+    println!(
+        "  {:<38} {:>9.2} {:>9.2} {:>10}",
+        "card generation (render+sign+encrypt)",
+        f.p50_ms,
+        f.p99_ms,
+        sizes[sizes.len() / 2]
+    );
+    Ok(())
+}
+
 async fn seed_identities(app: &App, n: u32) -> Result<Vec<String>> {
     let ctx = app.operator_context();
     let mut uins = Vec::new();

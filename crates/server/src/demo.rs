@@ -272,10 +272,22 @@ pub async fn seed(app: &App) -> Result<DemoReport> {
 
 pub fn print_report(report: &DemoReport) {
     println!("Demo residents (request an OTP with the UIN; the OTP arrives by email/SMS to these contacts):");
-    println!("  {:<20} {:<12} {:<30} {:<12} LANG", "NAME", "UIN", "EMAIL", "PHONE");
+    println!("  {:<20} {:<12} {:<30} {:<12} {:<5} {:<9}", "NAME", "UIN", "EMAIL", "PHONE", "LANG", "CARD PW");
     for (r, outcome) in &report.residents {
-        println!("  {:<20} {:<12} {:<30} {:<12} {:<5} ({outcome})", r.names[0], r.uin, r.email, r.phone, r.lang);
+        // the card password rule, shown for the demo: four letters of the English name, year of birth
+        let identity = resident_domain::identity::IdentityJson(
+            json!({"fullName": [{"language": "eng", "value": r.names[0]}], "dateOfBirth": r.dob})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        let password = resident_domain::card::card_password(&identity, "eng").unwrap_or_default();
+        println!(
+            "  {:<20} {:<12} {:<30} {:<12} {:<5} {:<9} ({outcome})",
+            r.names[0], r.uin, r.email, r.phone, r.lang, password
+        );
     }
+    println!("  (the card PDF's password: the first four letters of the name in capitals, then the year of birth)");
     println!();
     println!("Registrations to check with POST /resident/v1/rid/check-status:");
     println!("  {:<31} RIDSTATUS", "RID");

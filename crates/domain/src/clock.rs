@@ -93,6 +93,16 @@ pub fn parse_mosip_datetime(value: &str) -> Option<OffsetDateTime> {
     dt.assume_utc().replace_nanosecond(nanos).ok()
 }
 
+/// A random (version 4) UUID in its hyphenated form.
+pub fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rng(), &mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

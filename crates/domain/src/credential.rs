@@ -170,15 +170,6 @@ pub struct CredentialAsk {
     pub sharable_attributes: Vec<String>,
 }
 
-fn new_request_id() -> String {
-    let mut b = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut crate::clock::rng(), &mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
-
 /// A request id is a UUID (MOSIP answers RES-SER-29 otherwise).
 pub fn valid_request_id(id: &str) -> bool {
     let parts: Vec<&str> = id.split('-').collect();
@@ -216,7 +207,7 @@ pub async fn request_credential(
         Some(k) => k,
         None => rand::Rng::gen_range(&mut crate::clock::rng(), 100_000..1_000_000).to_string(),
     };
-    let request_id = new_request_id();
+    let request_id = crate::clock::random_uuid();
     let ev = ServiceEvent {
         aid: Some(request_id.clone()),
         status_comment: Some(format!("{} for {}", ask.credential_type, partner.name)),
@@ -438,7 +429,7 @@ mod tests {
 
     #[test]
     fn request_ids_are_uuids() {
-        let id = new_request_id();
+        let id = crate::clock::random_uuid();
         assert!(valid_request_id(&id), "{id}");
         assert!(!valid_request_id("1234"));
         assert!(!valid_request_id("zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"));

@@ -162,17 +162,7 @@ pub async fn request_reprint(
     card_type: CardType,
 ) -> Result<Done<Rid>, ResidentError> {
     let rid = registrations.next_rid(centre, machine, ctx.now).await?;
-    let registration = Registration {
-        rid: rid.clone(),
-        registration_type: RegistrationType::ResReprint,
-        status: Some(InternalStatus::Processing),
-        latest_transaction: Some(TransactionType::PacketReceiver),
-        latest_transaction_at: Some(ctx.now),
-        last_success_stage: Some(TransactionType::PacketReceiver.stage_name().to_owned()),
-        retry_count: 0,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
+    let registration = Registration::received(rid.clone(), RegistrationType::ResReprint, ctx.now);
     let tracking = tracking_id(&mut crate::clock::rng());
     let stages = [StageRecord {
         transaction_type: TransactionType::PacketReceiver,
@@ -195,7 +185,7 @@ pub async fn request_reprint(
     let subject = Subject { who, id, trn, entity: SELF_ENTITY };
     let (effects, message, _) = success(ctx, &subject, ev, "RS_UIN_RPR_SUCCESS", vars, audit);
     let job = PrintJob {
-        id: uuid_like(),
+        id: crate::clock::random_uuid(),
         rid: rid.clone(),
         identity_id: who.identity_id.clone(),
         token: who.token.clone(),
@@ -211,14 +201,6 @@ pub async fn request_reprint(
     };
     queue.enqueue_print(&job, &registration, &stages, &effects, ctx.now).await?;
     Ok(Done { value: rid, message, event_id })
-}
-
-/// A random 128-bit id in the 8-4-4-4-12 hex form.
-fn uuid_like() -> String {
-    let mut b = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut crate::clock::rng(), &mut b);
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// What a print partner's calls need.

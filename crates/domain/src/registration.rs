@@ -178,6 +178,23 @@ pub struct Registration {
     pub updated_at: OffsetDateTime,
 }
 
+impl Registration {
+    /// A registration a resident request just created: received by the packet receiver, processing.
+    pub fn received(rid: Rid, registration_type: RegistrationType, now: OffsetDateTime) -> Self {
+        Registration {
+            rid,
+            registration_type,
+            status: Some(InternalStatus::Processing),
+            latest_transaction: Some(TransactionType::PacketReceiver),
+            latest_transaction_at: Some(now),
+            last_success_stage: Some(TransactionType::PacketReceiver.stage_name().to_owned()),
+            retry_count: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One entry of a registration's stage history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageRecord {

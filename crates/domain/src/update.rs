@@ -572,17 +572,7 @@ pub async fn request_update(
     let key = packet_key(&rid);
     svc.packets.put(&key, &bytes).await.map_err(|e| ResidentError::PacketCreation(e.to_string()))?;
 
-    let registration = Registration {
-        rid: rid.clone(),
-        registration_type: RegistrationType::ResUpdate,
-        status: Some(InternalStatus::Processing),
-        latest_transaction: Some(TransactionType::PacketReceiver),
-        latest_transaction_at: Some(ctx.now),
-        last_success_stage: Some(TransactionType::PacketReceiver.stage_name().to_owned()),
-        retry_count: 0,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
+    let registration = Registration::received(rid.clone(), RegistrationType::ResUpdate, ctx.now);
     let changed = fields_text(&plan.fields, &plan.documents);
     let stages = [StageRecord {
         transaction_type: TransactionType::PacketReceiver,

@@ -211,12 +211,7 @@ pub async fn verification(app: &App, command: VerificationCommand) -> Result<i32
     }
 }
 
-fn describe(e: &ResidentError) -> String {
-    match e.internal_detail() {
-        Some(d) => format!("{}: {d}", e.code()),
-        None => format!("{} {}", e.code(), e.message()),
-    }
-}
+use crate::app::describe;
 
 fn decided(result: Result<StageOutcome, ResidentError>, rid: &Rid, what: &str) -> Result<i32> {
     match result.map_err(|e| anyhow!(describe(&e)))? {

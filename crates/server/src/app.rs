@@ -81,10 +81,7 @@ impl JobHandler for UpdateStageJob {
             audit: &self.audit,
             now,
         };
-        let outcome = pipeline.run_stage(&rid, job.stage).await.map_err(|e| match e.internal_detail() {
-            Some(d) => format!("{}: {d}", e.code()),
-            None => format!("{} {}", e.code(), e.message()),
-        })?;
+        let outcome = pipeline.run_stage(&rid, job.stage).await.map_err(|e| describe(&e))?;
         tracing::info!(rid = %rid.masked(), stage = job.stage.code(), ?outcome, "update stage");
         Ok(())
     }
@@ -117,10 +114,15 @@ impl JobHandler for CredentialIssueJob {
             first_language: &self.first_language,
             now,
         };
-        issuer.issue(&job).await.map(|_| ()).map_err(|e| match e.internal_detail() {
-            Some(d) => format!("{}: {d}", e.code()),
-            None => format!("{} {}", e.code(), e.message()),
-        })
+        issuer.issue(&job).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+}
+
+/// An error as an operator or a job's `last_error` reads it: the code, and the detail when it is ours.
+pub fn describe(e: &resident_domain::ResidentError) -> String {
+    match e.internal_detail() {
+        Some(d) => format!("{}: {d}", e.code()),
+        None => format!("{} {}", e.code(), e.message()),
     }
 }
 

@@ -472,6 +472,17 @@ fn run_card() -> Result<()> {
     Ok(())
 }
 
+/// The production path with an OTP the client knows (`development` profile, fixed code) and no
+/// flooding limit in the way.
+fn otp_bench_config(args: &Args, url: &str, dir: &std::path::Path) -> Config {
+    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
+    config.database.max_connections = args.max_connections;
+    config.profile = "development".into();
+    config.otp.fixed_code = Some("123456".into());
+    config.otp.flooding_max = i64::MAX / 2;
+    config
+}
+
 async fn seed_identities(app: &App, n: u32) -> Result<Vec<String>> {
     let ctx = app.operator_context();
     let mut uins = Vec::new();
@@ -516,11 +527,7 @@ fn run_update(
     dir: &std::path::Path,
 ) -> Result<()> {
     use base64::Engine as _;
-    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
-    config.database.max_connections = args.max_connections;
-    config.profile = "development".into();
-    config.otp.fixed_code = Some("123456".into());
-    config.otp.flooding_max = i64::MAX / 2;
+    let config = otp_bench_config(args, url, dir);
     let residents = args.identities.min(2_000);
     let pdf = proof_pdf(200_000);
     let (addr, uins, app) = server_rt.block_on(async {
@@ -662,11 +669,7 @@ fn run_auth(
     url: &str,
     dir: &std::path::Path,
 ) -> Result<()> {
-    let mut config = Config { data_dir: dir.to_path_buf(), database_url: Some(url.to_owned()), ..Config::default() };
-    config.database.max_connections = args.max_connections;
-    config.profile = "development".into();
-    config.otp.fixed_code = Some("123456".into());
-    config.otp.flooding_max = i64::MAX / 2;
+    let config = otp_bench_config(args, url, dir);
     let (addr, uins, stop) = server_rt.block_on(async {
         let app = App::open(config, Schema::Migrate).await?;
         let started = Instant::now();

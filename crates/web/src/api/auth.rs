@@ -46,6 +46,18 @@ pub(crate) fn otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, 
     Ok((id, trn.to_owned(), otp.to_owned()))
 }
 
+/// `individualIdType` (`UIN` or `VID`) and the OTP fields, the id of the type named.
+pub(crate) fn typed_otp_fields(request: &Map<String, Value>) -> Result<(IndividualId, String, String), ResidentError> {
+    let id_type = text(request, "individualIdType")
+        .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
+        .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
+    let (id, trn, otp) = otp_fields(request)?;
+    if !id.id_type().eq_ignore_ascii_case(id_type) {
+        return Err(ResidentError::invalid("individualId"));
+    }
+    Ok((id, trn, otp))
+}
+
 /// One OTP-protected resident request: which API, when, and the audit context.
 pub(crate) struct Call<'a> {
     state: &'a AppState,
@@ -581,13 +593,7 @@ pub async fn print_uin(
     let result = async {
         let request = call.request(body)?;
         let request = &request;
-        let id_type = text(request, "individualIdType")
-            .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
-            .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
-        let (id, trn, otp) = otp_fields(request)?;
-        if !id.id_type().eq_ignore_ascii_case(id_type) {
-            return Err(ResidentError::invalid("individualId"));
-        }
+        let (id, trn, otp) = typed_otp_fields(request)?;
         let card_type = text(request, "cardType")
             .and_then(resident_domain::print::CardType::parse)
             .ok_or_else(|| ResidentError::invalid("cardType"))?;

@@ -11,7 +11,7 @@ use resident_domain::card::{CardType, download_card};
 use serde_json::Value;
 
 use super::RequestMeta;
-use super::auth::{Call, otp_fields};
+use super::auth::{Call, typed_otp_fields};
 use crate::envelope::text;
 use crate::{AppState, tags};
 
@@ -31,13 +31,7 @@ pub async fn euin(State(state): State<AppState>, meta: RequestMeta, body: Result
     let result = async {
         let request = call.request(body)?;
         let request = &request;
-        let id_type = text(request, "individualIdType")
-            .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
-            .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
-        let (id, trn, otp) = otp_fields(request)?;
-        if !id.id_type().eq_ignore_ascii_case(id_type) {
-            return Err(ResidentError::invalid("individualId"));
-        }
+        let (id, trn, otp) = typed_otp_fields(request)?;
         let card_type =
             text(request, "cardType").and_then(CardType::parse).ok_or_else(|| ResidentError::invalid("cardType"))?;
         let who = call.authorise(&id, &trn, &otp).await?;

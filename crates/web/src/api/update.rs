@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::RequestMeta;
-use super::auth::{Call, otp_fields};
+use super::auth::{Call, typed_otp_fields};
 use crate::envelope::text;
 use crate::{AppState, tags};
 
@@ -66,13 +66,7 @@ pub async fn update_uin(
     let result = async {
         let request = call.request(body)?;
         let request = &request;
-        let id_type = text(request, "individualIdType")
-            .filter(|t| t.eq_ignore_ascii_case("UIN") || t.eq_ignore_ascii_case("VID"))
-            .ok_or_else(|| ResidentError::invalid("individualIdType"))?;
-        let (id, trn, otp) = otp_fields(request)?;
-        if !id.id_type().eq_ignore_ascii_case(id_type) {
-            return Err(ResidentError::invalid("individualId"));
-        }
+        let (id, trn, otp) = typed_otp_fields(request)?;
         let identity_json = text(request, "identityJson").ok_or_else(|| ResidentError::invalid("identityJson"))?;
         let docs = documents(request)?;
         let draft = decode_update(&state.schema, &state.update_policy, identity_json, &docs, call.now())?;

@@ -8,7 +8,7 @@ use resident_domain::StoreError;
 use resident_domain::authtype::{AuthType, LockState};
 use resident_domain::clock::{epoch_ms, from_epoch_ms};
 use resident_domain::history::IdentityToken;
-use resident_domain::ids::{IndividualId, Uin, Vid};
+use resident_domain::ids::{IndividualId, Vid};
 use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
 use resident_domain::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved};
 use resident_domain::vid::VidRecord;
@@ -30,27 +30,12 @@ impl Store {
     }
 
     async fn identity_by(&self, column_is_id: bool, key: &str) -> Result<Option<Resolved>, StoreError> {
-        let sql = if column_is_id {
-            "SELECT id, token, status, data FROM identity WHERE id = $1"
-        } else {
-            "SELECT id, token, status, data FROM identity WHERE uin_hash = $1"
-        };
-        let Some(row) = sqlx::query(sql).bind(key).fetch_optional(self.reader()).await.map_err(db_err)? else {
-            return Ok(None);
-        };
-        let id: String = row.try_get("id").map_err(db_err)?;
-        let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
-        let identity = self.open_identity(&id, &data)?;
-        let uin = identity
-            .uin()
-            .and_then(|u| Uin::parse(u).ok())
-            .ok_or_else(|| StoreError::Integrity("stored identity has no valid UIN".into()))?;
-        Ok(Some(Resolved {
-            identity_id: id,
-            uin,
-            token: IdentityToken(row.try_get("token").map_err(db_err)?),
-            status: row.try_get("status").map_err(db_err)?,
-            identity,
+        Ok(self.identity_row(column_is_id, key).await?.map(|row| Resolved {
+            identity_id: row.id,
+            uin: row.uin,
+            token: row.token,
+            status: row.status,
+            identity: row.identity,
             vid: None,
         }))
     }

@@ -20,6 +20,16 @@ use crate::{Store, audit, db_err};
 
 const MAX_ALLOCATION_TRIES: usize = 32;
 
+/// An identity row, decrypted.
+pub(crate) struct IdentityRow {
+    pub id: String,
+    pub uin: Uin,
+    pub token: IdentityToken,
+    pub status: String,
+    pub version: i64,
+    pub identity: resident_domain::identity::IdentityJson,
+}
+
 impl Store {
     fn source_key(&self, new: &NewIdentity) -> String {
         match &new.registration_id {
@@ -78,15 +88,16 @@ impl Store {
         Err(StoreError::Unavailable("could not allocate a free UIN".into()))
     }
 
-    /// The identity whose `column` (`id` or `uin_hash`, never caller text) equals `key`, with its
-    /// documents.
-    async fn stored_identity(&self, column: &'static str, key: &str) -> Result<Option<StoredIdentity>, StoreError> {
-        let sql = match column {
-            "id" => "SELECT id, token, status, version, data FROM identity WHERE id = $1",
-            _ => "SELECT id, token, status, version, data FROM identity WHERE uin_hash = $1",
+    /// The identity row found by internal id (`by_id`) or by UIN lookup hash, decrypted.
+    pub(crate) async fn identity_row(&self, by_id: bool, key: &str) -> Result<Option<IdentityRow>, StoreError> {
+        let sql = if by_id {
+            "SELECT id, token, status, version, data FROM identity WHERE id = $1"
+        } else {
+            "SELECT id, token, status, version, data FROM identity WHERE uin_hash = $1"
         };
-        let row = sqlx::query(sql).bind(key).fetch_optional(self.reader()).await.map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = sqlx::query(sql).bind(key).fetch_optional(self.reader()).await.map_err(db_err)? else {
+            return Ok(None);
+        };
         let id: String = row.try_get("id").map_err(db_err)?;
         let data: Vec<u8> = row.try_get("data").map_err(db_err)?;
         let identity = self.open_identity(&id, &data)?;
@@ -94,10 +105,23 @@ impl Store {
             .uin()
             .and_then(|u| Uin::parse(u).ok())
             .ok_or_else(|| StoreError::Integrity("stored identity has no valid UIN".into()))?;
+        Ok(Some(IdentityRow {
+            token: IdentityToken(row.try_get("token").map_err(db_err)?),
+            status: row.try_get("status").map_err(db_err)?,
+            version: row.try_get("version").map_err(db_err)?,
+            id,
+            uin,
+            identity,
+        }))
+    }
+
+    /// The identity with its documents.
+    async fn stored_identity(&self, by_id: bool, key: &str) -> Result<Option<StoredIdentity>, StoreError> {
+        let Some(row) = self.identity_row(by_id, key).await? else { return Ok(None) };
         let docs = sqlx::query(
             "SELECT category, format, content FROM identity_document WHERE identity_id = $1 ORDER BY category",
         )
-        .bind(&id)
+        .bind(&row.id)
         .fetch_all(self.reader())
         .await
         .map_err(db_err)?;
@@ -105,7 +129,7 @@ impl Store {
         for d in docs {
             let category: String = d.try_get("category").map_err(db_err)?;
             let content: Vec<u8> = d.try_get("content").map_err(db_err)?;
-            let aad = format!("{id}/{category}");
+            let aad = format!("{}/{category}", row.id);
             documents.push(NewDocument {
                 format: d.try_get("format").map_err(db_err)?,
                 content: self.vault().open(aad.as_bytes(), &content)?.to_vec(),
@@ -113,11 +137,11 @@ impl Store {
             });
         }
         Ok(Some(StoredIdentity {
-            uin,
-            token: IdentityToken(row.try_get("token").map_err(db_err)?),
-            status: row.try_get("status").map_err(db_err)?,
-            version: row.try_get("version").map_err(db_err)?,
-            identity,
+            uin: row.uin,
+            token: row.token,
+            status: row.status,
+            version: row.version,
+            identity: row.identity,
             documents,
         }))
     }
@@ -228,11 +252,11 @@ impl IdentityRegistry for Store {
     }
 
     async fn find_identity(&self, uin: &Uin) -> Result<Option<StoredIdentity>, StoreError> {
-        self.stored_identity("uin_hash", &self.vault().lookup_hash("uin", uin.expose())).await
+        self.stored_identity(false, &self.vault().lookup_hash("uin", uin.expose())).await
     }
 
     async fn identity_by_id(&self, identity_id: &str) -> Result<Option<StoredIdentity>, StoreError> {
-        self.stored_identity("id", identity_id).await
+        self.stored_identity(true, identity_id).await
     }
 
     fn token_for(&self, uin: &Uin) -> IdentityToken {

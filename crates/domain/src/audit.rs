@@ -70,6 +70,8 @@ pub enum AuditEvent {
     CredentialIssued,
     CredentialCancelled,
     PolicySet,
+    PortalLogin,
+    PortalLogout,
 }
 
 impl AuditEvent {
@@ -103,6 +105,8 @@ impl AuditEvent {
             AuditEvent::CredentialIssued => ("RES-SER-126", "Credential issued", RES),
             AuditEvent::CredentialCancelled => ("RES-SER-131", "Credential request cancelled", RES),
             AuditEvent::PolicySet => ("PMS-POL-001", "Partner policy set", ("PMS", "Partner management")),
+            AuditEvent::PortalLogin => ("RES-SER-ATH-001", "Portal login", RES),
+            AuditEvent::PortalLogout => ("RES-SER-ATH-002", "Portal logout", RES),
         };
         (id, name, mid, mname)
     }

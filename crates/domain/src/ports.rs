@@ -340,3 +340,28 @@ pub trait UpdateRepository: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 }
+
+/// A resident's portal session. The cookie holds a random id; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSession {
+    pub id_hash: String,
+    pub identity_id: String,
+    /// `UIN` or `VID`: what the resident logged in with.
+    pub id_type: String,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// The absolute end, whatever the activity.
+    pub expires_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Records a new session (and its audit record).
+    async fn create_session(&self, session: &PortalSession, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError>;
+    async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Ends a session (logout or expiry), with its audit record when there is one.
+    async fn end_session(&self, id_hash: &str, audit: Option<&AuditRecord>) -> Result<(), StoreError>;
+}

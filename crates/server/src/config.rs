@@ -48,6 +48,26 @@ pub struct Config {
     pub sms: SmsSection,
     pub update: UpdateConfig,
     pub card: CardConfig,
+    pub portal: PortalConfig,
+}
+
+/// The Resident Portal (web UI at `/`). Its header shows `card.authority` in `card.colour`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortalConfig {
+    /// Cookies carry `Secure` (browsers then send them only over HTTPS, and to localhost). Turn off
+    /// only to try the portal over plain HTTP on another machine.
+    pub secure_cookie: bool,
+    /// A session ends after this long without a request…
+    pub idle_minutes: u64,
+    /// …and after this long in any case.
+    pub absolute_hours: u64,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig { secure_cookie: true, idle_minutes: 15, absolute_hours: 8 }
+    }
 }
 
 /// The resident's ID card.
@@ -310,6 +330,7 @@ impl Default for Config {
             sms: SmsSection::default(),
             update: UpdateConfig::default(),
             card: CardConfig::default(),
+            portal: PortalConfig::default(),
         }
     }
 }
@@ -523,6 +544,9 @@ impl Config {
             return Err(
                 "configuration: `otp` needs length 4..10, validity_seconds >= 30, max_failed_attempts >= 1".into()
             );
+        }
+        if !(1..=24 * 60).contains(&self.portal.idle_minutes) || !(1..=72).contains(&self.portal.absolute_hours) {
+            return Err("configuration: `portal.idle_minutes` must be 1..1440 and `portal.absolute_hours` 1..72".into());
         }
         if self.card.rgb().is_none() {
             return Err("configuration: `card.colour` must be #rrggbb".into());

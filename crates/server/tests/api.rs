@@ -26,6 +26,12 @@ mod update;
 #[path = "api/cards.rs"]
 mod cards;
 
+#[path = "api/browser.rs"]
+mod browser;
+
+#[path = "api/portal.rs"]
+mod portal;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

@@ -14,6 +14,7 @@ pub mod identities;
 pub mod jobs;
 pub mod migrate;
 pub mod packets;
+pub mod portal;
 pub mod printing;
 pub mod registrations;
 pub mod updates;

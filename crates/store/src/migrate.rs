@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_credentials.sql"),
         include_str!("../migrations/postgres/0006_credentials.sql"),
     ),
+    (
+        7,
+        "portal",
+        include_str!("../migrations/sqlite/0007_portal.sql"),
+        include_str!("../migrations/postgres/0007_portal.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

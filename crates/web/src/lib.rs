@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod error;
 pub mod middleware;
 pub mod platform;
+pub mod portal;
 pub mod state;
 
 use axum::Router;
@@ -132,6 +133,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes();
     let app = api
+        .merge(portal::routes())
         .merge(SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui")).url(format!("{CONTEXT_PATH}/openapi.json"), doc))
         .fallback(|| async {
             error::bare_error(StatusCode::NOT_FOUND, "RES-SER-411", "API resource is not available").into_response()

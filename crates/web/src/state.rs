@@ -34,6 +34,8 @@ pub struct Services {
     pub cards: Arc<dyn resident_domain::card::CardIssuer>,
     pub print_queue: Arc<dyn resident_domain::print::PrintQueue>,
     pub credentials: Arc<dyn resident_domain::credential::CredentialStore>,
+    pub sessions: Arc<dyn resident_domain::ports::SessionStore>,
+    pub portal: crate::portal::PortalSettings,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,

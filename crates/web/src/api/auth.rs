@@ -25,7 +25,7 @@ use crate::{AppState, tags};
 
 const VERSION: &str = "v1";
 
-fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime) -> AuthContext<'a> {
+pub(crate) fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime) -> AuthContext<'a> {
     AuthContext {
         repo: state.auth.as_ref(),
         templates: &state.templates,

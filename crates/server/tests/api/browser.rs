@@ -1,0 +1,237 @@
+//! The Resident Portal in a real browser: Debian's headless Chromium driven over WebDriver (chromedriver),
+//! against the server on a real socket. A resident logs in with the OTP from the outbox, locks and
+//! unlocks an authentication type, creates and revokes a VID and downloads the card, in English and in
+//! Arabic, on a phone-sized window. axe-core checks every page; screenshots go to
+//! `target/screenshots/`. Without Chromium the test fails on CI and is skipped elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use resident_testkit::Db;
+use serde_json::{Value, json};
+
+use super::{JANE, TestApp};
+
+const AXE: &str = include_str!("../assets/axe.min.js");
+
+/// chromedriver, stopped when dropped (a panicking test must not leave it running).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tools_present() -> bool {
+    let ok = Command::new("chromedriver").arg("--version").output().is_ok() && Path::new("/usr/bin/chromium").exists();
+    if !ok && std::env::var("CI").is_ok() {
+        panic!("chromium and chromium-driver are required on CI");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_driver() -> (Driver, u16) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (driver, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(port: u16, downloads: &Path, width: u32, height: u32) -> Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-quic", "--no-first-run",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.display())
+            ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false
+            }
+        }
+    });
+    let Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+}
+
+/// axe-core on the current page: no violation of WCAG 2.1 A or AA.
+async fn accessible(c: &Client, page: &str) {
+    c.execute(AXE, vec![]).await.unwrap();
+    let result = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: Vec<String> = serde_json::from_value(result).unwrap();
+    assert!(violations.is_empty(), "{page}: {violations:#?}");
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+/// One resident journey in `lang` on a phone-sized window.
+async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Path) {
+    c.goto(&format!("{base}/?lang={lang}")).await.unwrap();
+    let dir = c.execute("return document.documentElement.dir", vec![]).await.unwrap();
+    assert_eq!(dir, if lang == "ar" { "rtl" } else { "ltr" });
+    shot(c, &format!("{lang}-1-home")).await;
+    accessible(c, "home").await;
+
+    // the RID status page, with its timeline
+    c.goto(&format!("{base}/status?rid=10001100010000120261101090100")).await.unwrap();
+    assert!(!text(c, "#rid-status").await.is_empty());
+    accessible(c, "status").await;
+    shot(c, &format!("{lang}-2-status")).await;
+
+    // log in with the OTP from the outbox
+    c.goto(&format!("{base}/login")).await.unwrap();
+    accessible(c, "login").await;
+    c.find(Locator::Id("individual-id")).await.unwrap().send_keys(JANE).await.unwrap();
+    click(c, "#send-otp").await;
+    c.wait().for_element(Locator::Id("otp")).await.unwrap();
+    accessible(c, "otp").await;
+    t.run_jobs().await;
+    let otp = t.latest_email_otp();
+    c.find(Locator::Id("otp")).await.unwrap().send_keys(&otp).await.unwrap();
+    click(c, "#verify-otp").await;
+    c.wait().for_url(&url::Url::parse(&format!("{base}/account")).unwrap()).await.unwrap();
+    let welcome = text(c, "h1").await;
+    assert!(welcome.contains(if lang == "ar" { "جين دو" } else { "Jane Doe" }), "{welcome}");
+    accessible(c, "account").await;
+    shot(c, &format!("{lang}-3-account")).await;
+
+    // lock, then unlock for an hour
+    c.goto(&format!("{base}/account/locks")).await.unwrap();
+    click(c, "#lock-button-demo").await;
+    c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(c.find(Locator::Css("#lock-demo .govuk-tag--red")).await.is_ok(), "demo is locked");
+    accessible(c, "locks").await;
+    shot(c, &format!("{lang}-4-locks")).await;
+    c.find(Locator::Css("#duration-demo option[value='3600']")).await.unwrap().click().await.unwrap();
+    click(c, "#unlock-demo").await;
+    c.wait().for_element(Locator::Css("#lock-demo .govuk-tag--green")).await.unwrap();
+
+    // a VID: create it, then revoke it after the confirmation page
+    c.goto(&format!("{base}/account/vids")).await.unwrap();
+    click(c, "#vid-type-Perpetual").await;
+    click(c, "#generate-vid").await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    let vid: String = notice.chars().filter(|ch| ch.is_ascii_digit()).collect();
+    assert_eq!(vid.len(), 16, "{notice}");
+    accessible(c, "vids").await;
+    shot(c, &format!("{lang}-5-vids")).await;
+    click(c, &format!("#revoke-{vid}")).await;
+    c.wait().for_element(Locator::Id("confirm-revoke")).await.unwrap();
+    accessible(c, "revoke").await;
+    click(c, "#confirm-revoke").await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains(&vid), "{notice}");
+
+    // the card: the password rule is explained, the PDF arrives and opens with it
+    c.goto(&format!("{base}/account/card")).await.unwrap();
+    assert!(text(c, "#password-rule").await.contains("JANE1990"));
+    accessible(c, "card").await;
+    shot(c, &format!("{lang}-6-card")).await;
+    click(c, "#download-card").await;
+    let file = downloads.join("card.pdf");
+    for _ in 0..100 {
+        if file.exists() && std::fs::metadata(&file).map(|m| m.len() > 0).unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pdf = std::fs::read(&file).unwrap();
+    let credential = resident_card::credential_in_pdf(&pdf, "JANE1990").unwrap();
+    assert!(credential.split('.').count() == 3);
+    std::fs::remove_file(&file).unwrap();
+
+    // log out: the account is gone
+    click(c, "header form button").await;
+    c.wait().for_url(&url::Url::parse(&format!("{base}/")).unwrap()).await.unwrap();
+    c.goto(&format!("{base}/account")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/login"));
+}
+
+impl TestApp {
+    /// The newest OTP in the email outbox.
+    fn latest_email_otp(&self) -> String {
+        let outbox = self.db.dir.path().join("outbox");
+        let mut mails: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml") && p.to_string_lossy().contains("-OTP-"))
+            .collect();
+        mails.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).unwrap());
+        let text = std::fs::read_to_string(mails.last().unwrap()).unwrap();
+        text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_uses_the_portal_in_english_and_arabic_on_a_phone() {
+    if !tools_present() {
+        return;
+    }
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // `localhost` is a secure context: the browser keeps the portal's Secure cookies over plain HTTP
+    let base = format!("http://localhost:{}", addr.port());
+    let (_driver, port) = start_driver().await;
+    let downloads = tempfile::tempdir().unwrap();
+    for lang in ["en", "ar"] {
+        let c = browser(port, downloads.path(), 360, 780).await;
+        journey(&t, &c, &base, lang, downloads.path()).await;
+        c.close().await.unwrap();
+    }
+}

@@ -1,0 +1,213 @@
+//! The portal over HTTP without a browser: sessions, cookies, CSRF and headers.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use resident_testkit::{Db, on_both};
+use tower::ServiceExt;
+
+use super::{JANE, TestApp};
+
+on_both!(portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_their_token);
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self.body.find(&marker).unwrap_or_else(|| panic!("no {name} in {}", self.body)) + marker.len();
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    async fn page(&self, method: &str, uri: &str, cookies: &str, form: &[(&str, &str)]) -> Answer {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace('=', "%3D")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", cookies)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+        Answer { status, headers, body }
+    }
+}
+
+fn value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap()
+}
+
+async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_their_token(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    // a first visit gets a CSRF cookie; the page carries the same token
+    let home = t.page("GET", "/login", "", &[]).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let csrf_cookie = home.cookie("rs_csrf").unwrap();
+    assert!(
+        csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict") && csrf_cookie.contains("Secure")
+    );
+    let token = home.hidden("csrf");
+    assert_eq!(value(&csrf_cookie), format!("rs_csrf={token}"));
+    let csp = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(home.headers["x-frame-options"], "DENY");
+    assert!(!home.body.contains("<script"), "no script at all");
+
+    // without the token, or with another, nothing happens
+    let cookies = value(&csrf_cookie).to_owned();
+    let forged = t.page("POST", "/login", &cookies, &[("individual_id", JANE), ("channel", "EMAIL")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged = t
+        .page(
+            "POST",
+            "/login",
+            &cookies,
+            &[("csrf", "x".repeat(43).as_str()), ("individual_id", JANE), ("channel", "EMAIL")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // an unknown number gets the same answer as a blocked one: nothing to learn
+    let unknown = t
+        .page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", "6584109730"), ("channel", "EMAIL")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("We could not send a one-time password for this number"));
+
+    // the OTP page, then a session with a fresh id; a planted session cookie is ignored and replaced
+    let sent =
+        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let trn = sent.hidden("transaction_id");
+    t.run_jobs().await;
+    let otp = t.latest_otp();
+    let planted = format!("{cookies}; rs_session=planted-by-an-attacker");
+    let wrong = t
+        .page(
+            "POST",
+            "/login/otp",
+            &planted,
+            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let ok = t
+        .page(
+            "POST",
+            "/login/otp",
+            &planted,
+            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.headers["location"], "/account");
+    let session = ok.cookie("rs_session").unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Secure"),
+        "{session}"
+    );
+    assert_ne!(value(&session), "rs_session=planted-by-an-attacker");
+    let jar = format!("{cookies}; {}", value(&session));
+    let account = t.page("GET", "/account", &jar, &[]).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(account.body.contains("Welcome, Jane Doe"));
+    // logged in, forms carry the session's token, not the pre-login one
+    let session_token = account.hidden("csrf");
+    assert_ne!(session_token, token);
+    let stale =
+        t.page("POST", "/account/locks", &jar, &[("csrf", &token), ("auth_type", "demo"), ("action", "lock")]).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let locked = t
+        .page("POST", "/account/locks", &jar, &[("csrf", &session_token), ("auth_type", "demo"), ("action", "lock")])
+        .await;
+    assert_eq!(locked.status, StatusCode::OK);
+    assert!(locked.body.contains("Your changes were saved."));
+
+    // 15 minutes idle ends the session
+    t.clock.advance(time::Duration::minutes(16));
+    let idle = t.page("GET", "/account", &jar, &[]).await;
+    assert_eq!(idle.status, StatusCode::SEE_OTHER);
+    assert_eq!(idle.headers["location"], "/login");
+
+    // another login; activity keeps it alive, but not past 8 hours
+    let fresh = t.page("GET", "/login", "", &[]).await;
+    let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
+    let sent =
+        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
+    let trn = sent.hidden("transaction_id");
+    t.run_jobs().await;
+    let otp = t.latest_otp();
+    let ok = t
+        .page(
+            "POST",
+            "/login/otp",
+            &cookies,
+            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
+        )
+        .await;
+    let jar = format!("{cookies}; {}", value(&ok.cookie("rs_session").unwrap()));
+    for _ in 0..40 {
+        t.clock.advance(time::Duration::minutes(14));
+        if t.page("GET", "/account", &jar, &[]).await.status != StatusCode::OK {
+            break;
+        }
+    }
+    let over = t.page("GET", "/account", &jar, &[]).await;
+    assert_eq!(over.status, StatusCode::SEE_OTHER, "8 hours is the most");
+
+    // logout ends the session on the server, not only in the browser
+    let fresh = t.page("GET", "/login", "", &[]).await;
+    let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
+    t.clock.advance(time::Duration::minutes(20));
+    let sent =
+        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
+    let trn = sent.hidden("transaction_id");
+    t.run_jobs().await;
+    let otp = t.latest_otp();
+    let ok = t
+        .page(
+            "POST",
+            "/login/otp",
+            &cookies,
+            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
+        )
+        .await;
+    let jar = format!("{cookies}; {}", value(&ok.cookie("rs_session").unwrap()));
+    let account = t.page("GET", "/account", &jar, &[]).await;
+    let out = t.page("POST", "/logout", &jar, &[("csrf", &account.hidden("csrf"))]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.cookie("rs_session").unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        t.page("GET", "/account", &jar, &[]).await.status,
+        StatusCode::SEE_OTHER,
+        "the old cookie opens nothing"
+    );
+    let audit = t.app.store.recent_audit(200).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.event_id == "RES-SER-ATH-001") && audit.iter().any(|a| a.event_id == "RES-SER-ATH-002")
+    );
+}

@@ -1,0 +1,14 @@
+-- Resident Services schema 7 (PostgreSQL): Resident Portal sessions (any replica can serve any request).
+-- Keep in lock-step with ../sqlite/0007_portal.sql.
+
+CREATE TABLE portal_session (
+    -- SHA-256 of the cookie's random id: a copy of this table opens no session
+    id_hash      TEXT PRIMARY KEY,
+    identity_id  TEXT NOT NULL,
+    id_type      TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX portal_session_expiry ON portal_session (expires_at);

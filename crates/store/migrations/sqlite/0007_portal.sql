@@ -1,0 +1,14 @@
+-- Resident Services schema 7 (SQLite): Resident Portal sessions (any replica can serve any request).
+-- Keep in lock-step with ../postgres/0007_portal.sql.
+
+CREATE TABLE portal_session (
+    -- SHA-256 of the cookie's random id: a copy of this table opens no session
+    id_hash      TEXT PRIMARY KEY,
+    identity_id  TEXT NOT NULL,
+    id_type      TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX portal_session_expiry ON portal_session (expires_at);

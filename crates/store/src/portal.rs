@@ -1,0 +1,86 @@
+//! Resident Portal sessions.
+
+use async_trait::async_trait;
+use resident_domain::StoreError;
+use resident_domain::audit::AuditRecord;
+use resident_domain::clock::{epoch_ms, from_epoch_ms};
+use resident_domain::ports::{PortalSession, SessionStore};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::{Store, audit, db_err};
+
+#[async_trait]
+impl SessionStore for Store {
+    async fn create_session(&self, s: &PortalSession, record: &AuditRecord) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO portal_session (id_hash, identity_id, id_type, csrf, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.identity_id)
+        .bind(&s.id_type)
+        .bind(&s.csrf)
+        .bind(epoch_ms(s.created_at))
+        .bind(epoch_ms(s.last_seen_at))
+        .bind(epoch_ms(s.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        // sessions long over are swept on the way
+        sqlx::query("DELETE FROM portal_session WHERE expires_at < $1")
+            .bind(epoch_ms(s.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        audit::append_in(&mut tx, std::slice::from_ref(record)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, identity_id, id_type, csrf, created_at, last_seen_at, expires_at FROM portal_session \
+             WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.writer())
+        .await
+        .map_err(db_err)?;
+        row.map(|r| {
+            Ok(PortalSession {
+                id_hash: r.try_get("id_hash").map_err(db_err)?,
+                identity_id: r.try_get("identity_id").map_err(db_err)?,
+                id_type: r.try_get("id_type").map_err(db_err)?,
+                csrf: r.try_get("csrf").map_err(db_err)?,
+                created_at: from_epoch_ms(r.try_get("created_at").map_err(db_err)?),
+                last_seen_at: from_epoch_ms(r.try_get("last_seen_at").map_err(db_err)?),
+                expires_at: from_epoch_ms(r.try_get("expires_at").map_err(db_err)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE portal_session SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(epoch_ms(now))
+            .bind(id_hash)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn end_session(&self, id_hash: &str, record: Option<&AuditRecord>) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("DELETE FROM portal_session WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(r) = record {
+            audit::append_in(&mut tx, std::slice::from_ref(r)).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+}

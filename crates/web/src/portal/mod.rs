@@ -1,0 +1,382 @@
+//! The Resident Portal: server-rendered pages (askama) on GOV.UK Frontend's styles, in English, French
+//! and Arabic (right to left), every text from the Fluent catalogues in `locales/`. Every action works
+//! without JavaScript (there is none). Sessions live in the database (any replica serves any request);
+//! every form carries a CSRF token; the pages send a strict Content-Security-Policy.
+
+mod pages;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use fluent_templates::{Loader, static_loader};
+use resident_domain::audit::AuditContext;
+use resident_domain::ports::{PortalSession, Resolved};
+use sha2::{Digest, Sha256};
+use unic_langid::LanguageIdentifier;
+
+use crate::AppState;
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // the Unicode isolation marks Fluent puts around arguments are left out: our arguments are
+        // numbers and names the page already isolates where it matters
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// What the deployment sets for the portal.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// The issuing authority's name per MOSIP language code, shown in the header.
+    pub authority: BTreeMap<String, String>,
+    /// `#rrggbb`, the header colour.
+    pub colour: String,
+    /// Send cookies with `Secure` (leave on behind TLS; off only for plain-HTTP testing on a LAN).
+    pub secure_cookie: bool,
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            authority: BTreeMap::from([("eng".into(), "Resident Services".into())]),
+            colour: "#14467a".into(),
+            secure_cookie: true,
+            idle: Duration::from_secs(15 * 60),
+            absolute: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+/// A portal language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+    Ar,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Ar];
+
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Ar => "ar",
+        }
+    }
+
+    /// MOSIP's code (`eng`, `fra`, `ara`).
+    pub fn mosip(self) -> &'static str {
+        match self {
+            Lang::En => "eng",
+            Lang::Fr => "fra",
+            Lang::Ar => "ara",
+        }
+    }
+
+    pub fn dir(self) -> &'static str {
+        if self == Lang::Ar { "rtl" } else { "ltr" }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+            Lang::Ar => "العربية",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Lang> {
+        let code = code.trim().to_ascii_lowercase();
+        let primary = code.split(['-', '_']).next().unwrap_or_default();
+        match primary {
+            "en" | "eng" => Some(Lang::En),
+            "fr" | "fra" | "fre" => Some(Lang::Fr),
+            "ar" | "ara" => Some(Lang::Ar),
+            _ => None,
+        }
+    }
+
+    fn langid(self) -> LanguageIdentifier {
+        match self {
+            Lang::En => unic_langid::langid!("en"),
+            Lang::Fr => unic_langid::langid!("fr"),
+            Lang::Ar => unic_langid::langid!("ar"),
+        }
+    }
+}
+
+/// Everything the layout needs, and the translator.
+pub struct Page {
+    pub lang: Lang,
+    pub csrf: String,
+    pub logged_in: bool,
+    pub authority: String,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> String {
+        LOCALES.lookup(&self.lang.langid(), key)
+    }
+
+    pub fn ta(&self, key: &str, args: &[(&'static str, String)]) -> String {
+        let map = args
+            .iter()
+            .map(|(k, v)| {
+                (std::borrow::Cow::Borrowed(*k), fluent_templates::fluent_bundle::FluentValue::from(v.clone()))
+            })
+            .collect();
+        LOCALES.lookup_with_args(&self.lang.langid(), key, &map)
+    }
+
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL.iter().map(|l| (l.html(), l.name(), *l == self.lang)).collect()
+    }
+}
+
+pub(crate) const SESSION_COOKIE: &str = "rs_session";
+const CSRF_COOKIE: &str = "rs_csrf";
+const LANG_COOKIE: &str = "rs_lang";
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut resident_domain::clock::rng(), &mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The request as the portal sees it: language, session, CSRF token, and cookies to set.
+pub(crate) struct Visit {
+    pub lang: Lang,
+    pub session: Option<PortalSession>,
+    pub csrf: String,
+    pub set_cookies: Vec<String>,
+    pub audit: AuditContext,
+    pub now: time::OffsetDateTime,
+    /// `X-Request-Id`, shown on error pages.
+    pub request_id: String,
+}
+
+impl Visit {
+    pub(crate) async fn new(state: &AppState, headers: &HeaderMap, lang_query: Option<&str>) -> Visit {
+        let now = state.clock.now();
+        let settings = &state.portal;
+        let mut set_cookies = Vec::new();
+        let secure = if settings.secure_cookie { "; Secure" } else { "" };
+        // language: the link the resident chose, else the one remembered, else the browser's
+        let lang = match lang_query.and_then(Lang::parse) {
+            Some(l) => {
+                set_cookies.push(format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", l.html()));
+                l
+            }
+            None => cookie(headers, LANG_COOKIE)
+                .and_then(Lang::parse)
+                .or_else(|| {
+                    headers
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.split(',').find_map(|part| Lang::parse(part.split(';').next().unwrap_or(""))))
+                })
+                .unwrap_or(Lang::En),
+        };
+        let request_id: String =
+            headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").chars().take(64).collect();
+        let mut session = None;
+        if let Some(raw) = cookie(headers, SESSION_COOKIE) {
+            let hash = sha256_hex(raw);
+            if let Ok(Some(s)) = state.sessions.session(&hash).await {
+                let idle_ok = now - s.last_seen_at <= time::Duration::try_from(settings.idle).unwrap_or_default();
+                if idle_ok && now < s.expires_at {
+                    // a write at most once a minute per session
+                    if now - s.last_seen_at > time::Duration::minutes(1) {
+                        let _ = state.sessions.touch_session(&hash, now).await;
+                    }
+                    session = Some(s);
+                } else {
+                    let _ = state.sessions.end_session(&hash, None).await;
+                    set_cookies.push(clear_cookie(SESSION_COOKIE, secure));
+                }
+            }
+        }
+        let csrf = match &session {
+            Some(s) => s.csrf.clone(),
+            None => match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+                Some(c) => c.to_owned(),
+                None => {
+                    let t = random_token();
+                    set_cookies.push(format!("{CSRF_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict{secure}"));
+                    t
+                }
+            },
+        };
+        let user = if session.is_some() { "portal-resident" } else { "anonymous" };
+        let audit = AuditContext {
+            host_name: state.host.name.clone(),
+            host_ip: state.host.ip.clone(),
+            session_user: user.into(),
+            request_id: Some(request_id.clone()).filter(|r: &String| r != "-"),
+        };
+        Visit { lang, session, csrf, set_cookies, audit, now, request_id }
+    }
+
+    pub(crate) fn page(&self, state: &AppState) -> Page {
+        let authority = state
+            .portal
+            .authority
+            .get(self.lang.mosip())
+            .or_else(|| state.portal.authority.values().next())
+            .cloned()
+            .unwrap_or_default();
+        Page { lang: self.lang, csrf: self.csrf.clone(), logged_in: self.session.is_some(), authority }
+    }
+
+    /// The form's token matches the session's (or, before login, the CSRF cookie's).
+    pub(crate) fn csrf_ok(&self, form_token: Option<&str>) -> bool {
+        form_token.is_some_and(|t| same(t, &self.csrf))
+    }
+
+    /// The logged-in identity.
+    pub(crate) async fn who(&self, state: &AppState) -> Option<Resolved> {
+        let s = self.session.as_ref()?;
+        let stored = state.identities.identity_by_id(&s.identity_id).await.ok()??;
+        Some(Resolved {
+            identity_id: s.identity_id.clone(),
+            uin: stored.uin,
+            token: stored.token,
+            status: stored.status,
+            identity: stored.identity,
+            vid: None,
+        })
+    }
+
+    /// Adds the cookies and the portal's headers to a response.
+    pub(crate) fn finish(&self, mut res: Response) -> Response {
+        let h = res.headers_mut();
+        for c in &self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+        res
+    }
+}
+
+fn clear_cookie(name: &str, secure: &str) -> String {
+    format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// Sets `Strict-Transport-Security` when the request came over TLS (directly or through a proxy).
+async fn hsts(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let tls = req.uri().scheme_str() == Some("https")
+        || req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let mut res = next.run(req).await;
+    if tls {
+        res.headers_mut()
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+const GOVUK_CSS: &str = include_str!("../../assets/vendor/govuk-frontend.css");
+const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
+
+fn css(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        body,
+    )
+        .into_response()
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/status", get(pages::status))
+        .route("/login", get(pages::login_form).post(pages::login_send))
+        .route("/login/otp", post(pages::login_verify))
+        .route("/logout", post(pages::logout))
+        .route("/account", get(pages::account))
+        .route("/account/locks", get(pages::locks).post(pages::locks_change))
+        .route("/account/vids", get(pages::vids).post(pages::vids_generate))
+        .route("/account/vids/revoke", get(pages::revoke_confirm).post(pages::revoke))
+        .route("/account/card", get(pages::card).post(pages::card_download))
+        .route("/assets/govuk-frontend.css", get(|| async { css(GOVUK_CSS.to_owned()) }))
+        .route("/assets/portal.css", get(|| async { css(PORTAL_CSS.to_owned()) }))
+        .route(
+            "/assets/theme.css",
+            get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
+                let colour = state.portal.colour.clone();
+                css(format!(
+                    ".govuk-header.rs-header {{ background-color: {colour}; border-bottom-color: {colour}; }}\n\
+                     .rs-header .govuk-header__container {{ border-bottom-color: {colour}; }}\n\
+                     .govuk-footer {{ border-top-color: {colour}; }}\n"
+                ))
+            }),
+        )
+        .layer(axum::middleware::from_fn(hsts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(ftl: &str) -> std::collections::BTreeSet<String> {
+        ftl.lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_key_exists_in_every_language() {
+        let en = keys(include_str!("../../locales/en/portal.ftl"));
+        assert!(en.len() > 80, "{}", en.len());
+        assert_eq!(keys(include_str!("../../locales/fr/portal.ftl")), en, "French");
+        assert_eq!(keys(include_str!("../../locales/ar/portal.ftl")), en, "Arabic");
+        let page = Page { lang: Lang::Ar, csrf: String::new(), logged_in: false, authority: String::new() };
+        assert_eq!(page.t("nav-home"), "الرئيسية");
+        assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");
+    }
+
+    #[test]
+    fn languages_parse_from_codes_and_headers() {
+        assert_eq!(Lang::parse("ar-MA"), Some(Lang::Ar));
+        assert_eq!(Lang::parse("fra"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("de"), None);
+        assert_eq!(Lang::Ar.dir(), "rtl");
+    }
+}

@@ -365,3 +365,13 @@ pub trait SessionStore: Send + Sync {
     /// Ends a session (logout or expiry), with its audit record when there is one.
     async fn end_session(&self, id_hash: &str, audit: Option<&AuditRecord>) -> Result<(), StoreError>;
 }
+
+/// A form a resident is half-way through (the update of their details, waiting for "check your
+/// answers"), kept with their session. Sealed at rest.
+#[async_trait]
+pub trait DraftStore: Send + Sync {
+    async fn save_draft(&self, session_hash: &str, data: &[u8], now: OffsetDateTime) -> Result<(), StoreError>;
+    /// The draft, if there is one (it stays until replaced or taken).
+    async fn draft(&self, session_hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn drop_draft(&self, session_hash: &str) -> Result<(), StoreError>;
+}

@@ -307,7 +307,9 @@ impl App {
             cards: self.cards.clone(),
             print_queue: store.clone(),
             credentials: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            drafts: store.clone(),
+            history: store,
             portal: resident_web::portal::PortalSettings {
                 authority: self.config.card.authority.clone(),
                 colour: self.config.card.colour.clone(),

@@ -78,9 +78,51 @@ impl SessionStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        sqlx::query("DELETE FROM portal_draft WHERE session_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         if let Some(r) = record {
             audit::append_in(&mut tx, std::slice::from_ref(r)).await?;
         }
         tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl resident_domain::ports::DraftStore for Store {
+    async fn save_draft(&self, session_hash: &str, data: &[u8], now: OffsetDateTime) -> Result<(), StoreError> {
+        let sealed = self.vault().seal(format!("draft/{session_hash}").as_bytes(), data)?;
+        sqlx::query(
+            "INSERT INTO portal_draft (session_hash, data, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_hash) DO UPDATE SET data = excluded.data, created_at = excluded.created_at",
+        )
+        .bind(session_hash)
+        .bind(sealed)
+        .bind(epoch_ms(now))
+        .execute(self.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn draft(&self, session_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM portal_draft WHERE session_hash = $1")
+            .bind(session_hash)
+            .fetch_optional(self.writer())
+            .await
+            .map_err(db_err)?;
+        row.map(|sealed| Ok(self.vault().open(format!("draft/{session_hash}").as_bytes(), &sealed)?.to_vec()))
+            .transpose()
+    }
+
+    async fn drop_draft(&self, session_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM portal_draft WHERE session_hash = $1")
+            .bind(session_hash)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 }

@@ -35,6 +35,8 @@ pub struct Services {
     pub print_queue: Arc<dyn resident_domain::print::PrintQueue>,
     pub credentials: Arc<dyn resident_domain::credential::CredentialStore>,
     pub sessions: Arc<dyn resident_domain::ports::SessionStore>,
+    pub drafts: Arc<dyn resident_domain::ports::DraftStore>,
+    pub history: Arc<dyn resident_domain::ports::ServiceHistory>,
     pub portal: crate::portal::PortalSettings,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,

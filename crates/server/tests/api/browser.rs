@@ -193,6 +193,52 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     assert!(credential.split('.').count() == 3);
     std::fs::remove_file(&file).unwrap();
 
+    // update the address with a proof: the form, "check your answers", the RID, then PROCESSED
+    c.goto(&format!("{base}/account/update")).await.unwrap();
+    accessible(c, "update").await;
+    let address = if lang == "ar" { "9 Rue de Fes" } else { "7 Avenue Hassan II" };
+    let line = c.find(Locator::Id("f-addressLine1-eng")).await.unwrap();
+    line.clear().await.unwrap();
+    line.send_keys(address).await.unwrap();
+    let proof = downloads.join("lease.pdf");
+    std::fs::write(&proof, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+        .unwrap();
+    c.find(Locator::Id("file-proofOfAddress")).await.unwrap().send_keys(proof.to_str().unwrap()).await.unwrap();
+    shot(c, &format!("{lang}-7-update")).await;
+    click(c, "#update-continue").await;
+    let changes = c.wait().for_element(Locator::Id("changes")).await.unwrap().text().await.unwrap();
+    assert!(changes.contains(address), "{changes}");
+    accessible(c, "check your answers").await;
+    shot(c, &format!("{lang}-8-check")).await;
+    click(c, "#update-confirm").await;
+    let rid = c.wait().for_element(Locator::Id("rid")).await.unwrap().text().await.unwrap();
+    assert_eq!(rid.len(), 29, "{rid}");
+    accessible(c, "update sent").await;
+    t.run_jobs().await;
+    c.goto(&format!("{base}/status?rid={rid}")).await.unwrap();
+    let shown = text(c, "#rid-status").await;
+    assert_eq!(shown, if lang == "ar" { "تمت المعالجة" } else { "Processed" });
+    let stored = t.identity(JANE).await;
+    assert_eq!(stored.identity.localized_exact("addressLine1", "eng"), Some(address));
+
+    // order a printed card, then read the service history: every request with its event id
+    c.goto(&format!("{base}/account/print")).await.unwrap();
+    click(c, "#order-card").await;
+    c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    accessible(c, "print").await;
+    c.goto(&format!("{base}/account/history")).await.unwrap();
+    let history = text(c, "#history").await;
+    for what in if lang == "ar" {
+        ["تحديث البيانات", "طلب بطاقة مطبوعة", "إنشاء رقم افتراضي"]
+    } else {
+        ["Details updated", "Printed card ordered", "Virtual ID created"]
+    } {
+        assert!(history.contains(what), "{what} not in {history}");
+    }
+    assert!(history.split(|ch: char| !ch.is_ascii_digit()).any(|w| w.len() == 16), "event ids are shown");
+    accessible(c, "history").await;
+    shot(c, &format!("{lang}-9-history")).await;
+
     // log out: the account is gone
     click(c, "header form button").await;
     c.wait().for_url(&url::Url::parse(&format!("{base}/")).unwrap()).await.unwrap();

@@ -12,3 +12,10 @@ CREATE TABLE portal_session (
     expires_at   BIGINT NOT NULL
 );
 CREATE INDEX portal_session_expiry ON portal_session (expires_at);
+
+-- a form half-way through (the update of one's details before "check your answers"), sealed
+CREATE TABLE portal_draft (
+    session_hash TEXT PRIMARY KEY,
+    data         BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL
+);

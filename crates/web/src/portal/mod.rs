@@ -334,6 +334,16 @@ pub fn routes() -> Router<AppState> {
         .route("/account/vids", get(pages::vids).post(pages::vids_generate))
         .route("/account/vids/revoke", get(pages::revoke_confirm).post(pages::revoke))
         .route("/account/card", get(pages::card).post(pages::card_download))
+        .route("/account/history", get(pages::history))
+        .route("/account/print", get(pages::print).post(pages::print_order))
+        .route(
+            "/account/update",
+            get(pages::update)
+                .post(pages::update_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPDATE_BODY_LIMIT)),
+        )
+        .route("/account/update/check", get(pages::update_check))
+        .route("/account/update/confirm", post(pages::update_confirm))
         .route("/assets/govuk-frontend.css", get(|| async { css(GOVUK_CSS.to_owned()) }))
         .route("/assets/portal.css", get(|| async { css(PORTAL_CSS.to_owned()) }))
         .route(

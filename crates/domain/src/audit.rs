@@ -72,6 +72,7 @@ pub enum AuditEvent {
     PolicySet,
     PortalLogin,
     PortalLogout,
+    AuthHistoryExported,
 }
 
 impl AuditEvent {
@@ -107,6 +108,7 @@ impl AuditEvent {
             AuditEvent::PolicySet => ("PMS-POL-001", "Partner policy set", ("PMS", "Partner management")),
             AuditEvent::PortalLogin => ("RES-SER-ATH-001", "Portal login", RES),
             AuditEvent::PortalLogout => ("RES-SER-ATH-002", "Portal logout", RES),
+            AuditEvent::AuthHistoryExported => ("RES-SER-104", "Authentication history downloaded", RES),
         };
         (id, name, mid, mname)
     }

@@ -239,6 +239,27 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     accessible(c, "history").await;
     shot(c, &format!("{lang}-9-history")).await;
 
+    // who authenticated me: the OTP logins, filterable; and as CSV
+    c.goto(&format!("{base}/account/auth-history")).await.unwrap();
+    let table = text(c, "#auth-history").await;
+    assert!(table.contains("resident-services"), "{table}");
+    accessible(c, "authentication history").await;
+    shot(c, &format!("{lang}-10-auth-history")).await;
+    c.find(Locator::Css("#result option[value='N']")).await.unwrap().click().await.unwrap();
+    click(c, "#filter").await;
+    c.wait().for_element(Locator::Id("no-auth")).await.unwrap();
+    click(c, "#csv").await;
+    let csv = downloads.join("authentication-history.csv");
+    for _ in 0..100 {
+        if csv.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text_csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(text_csv.starts_with("time,method,used_by"), "{text_csv}");
+    std::fs::remove_file(&csv).unwrap();
+
     // log out: the account is gone
     click(c, "header form button").await;
     c.wait().for_url(&url::Url::parse(&format!("{base}/")).unwrap()).await.unwrap();

@@ -335,6 +335,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/vids/revoke", get(pages::revoke_confirm).post(pages::revoke))
         .route("/account/card", get(pages::card).post(pages::card_download))
         .route("/account/history", get(pages::history))
+        .route("/account/auth-history", get(pages::auth_history))
+        .route("/account/auth-history.csv", get(pages::auth_history_csv))
         .route("/account/print", get(pages::print).post(pages::print_order))
         .route(
             "/account/update",
@@ -380,6 +382,13 @@ mod tests {
         let page = Page { lang: Lang::Ar, csrf: String::new(), logged_in: false, authority: String::new() };
         assert_eq!(page.t("nav-home"), "الرئيسية");
         assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas() {
+        assert_eq!(pages::csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(pages::csv_cell("bank-01"), "\"bank-01\"");
+        assert_eq!(pages::csv_cell("-1+1"), "\"'-1+1\"");
     }
 
     #[test]

@@ -1127,3 +1127,205 @@ pub async fn update_confirm(State(state): State<AppState>, headers: HeaderMap, F
         }
     }
 }
+
+// --- authentication history --------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct AuthQuery {
+    lang: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    result: Option<String>,
+    page: Option<u32>,
+}
+
+pub struct AuthFilter {
+    from: String,
+    to: String,
+    kind: String,
+    result: String,
+}
+
+pub struct AuthRow {
+    when: String,
+    method: String,
+    partner: String,
+    result: String,
+    ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/auth_history.html")]
+struct AuthHistoryPage<'a> {
+    p: &'a Page,
+    filter: AuthFilter,
+    kinds: Vec<(&'static str, String)>,
+    results: Vec<(&'static str, String)>,
+    rows: Vec<AuthRow>,
+    previous: Option<u32>,
+    next: Option<u32>,
+    query: String,
+    error: Option<FieldError>,
+}
+
+const AUTH_PAGE: usize = 20;
+/// The most a resident's history page reads (the newest).
+const AUTH_READ: u32 = 2_000;
+
+fn day(value: &str) -> Result<Option<time::Date>, ()> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = v.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(()) };
+    let (y, m, d) =
+        (y.parse::<i32>().map_err(|_| ())?, m.parse::<u8>().map_err(|_| ())?, d.parse::<u8>().map_err(|_| ())?);
+    time::Date::from_calendar_date(y, time::Month::try_from(m).map_err(|_| ())?, d).map(Some).map_err(|_| ())
+}
+
+fn method_key(code: &str) -> &'static str {
+    if code.contains("OTP") {
+        "OTP"
+    } else if code.contains("DEMO") {
+        "DEMO"
+    } else {
+        "BIO"
+    }
+}
+
+/// The resident's authentications that pass the filter, newest first; `Err` for a malformed date.
+async fn filtered(
+    state: &AppState,
+    who: &Resolved,
+    q: &AuthQuery,
+) -> Result<Result<Vec<resident_domain::ports::AuthTransaction>, ()>, ResidentError> {
+    let (Ok(from), Ok(to)) = (day(q.from.as_deref().unwrap_or("")), day(q.to.as_deref().unwrap_or(""))) else {
+        return Ok(Err(()));
+    };
+    let all = state.auth.auth_transactions(&who.token, 1, AUTH_READ).await?;
+    let kind = q.kind.as_deref().unwrap_or("");
+    let result = q.result.as_deref().unwrap_or("");
+    Ok(Ok(all
+        .into_iter()
+        .filter(|t| from.is_none_or(|f| t.at.date() >= f) && to.is_none_or(|d| t.at.date() <= d))
+        .filter(|t| kind.is_empty() || method_key(&t.auth_type_code) == kind)
+        .filter(|t| result.is_empty() || t.status_code == result)
+        .collect()))
+}
+
+fn filter_query(q: &AuthQuery) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    };
+    format!(
+        "from={}&to={}&kind={}&result={}",
+        enc(q.from.as_deref().unwrap_or("")),
+        enc(q.to.as_deref().unwrap_or("")),
+        enc(q.kind.as_deref().unwrap_or("")),
+        enc(q.result.as_deref().unwrap_or(""))
+    )
+}
+
+pub async fn auth_history(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<AuthQuery>) -> Response {
+    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let p = visit.page(&state);
+    let (list, error) = match filtered(&state, &who, &q).await {
+        Ok(Ok(list)) => (list, None),
+        Ok(Err(())) => (Vec::new(), Some(FieldError { field: "from", message: p.t("ah-bad-date") })),
+        Err(e) => return failure(&state, &visit, &e),
+    };
+    let page = q.page.unwrap_or(0) as usize;
+    let rows = list
+        .iter()
+        .skip(page * AUTH_PAGE)
+        .take(AUTH_PAGE)
+        .map(|t| AuthRow {
+            when: date(&p, t.at, true),
+            method: p.t(&format!("ah-type-{}", method_key(&t.auth_type_code))),
+            partner: t.entity_name.clone(),
+            result: p.t(if t.status_code == "Y" { "ah-result-Y" } else { "ah-result-N" }),
+            ok: t.status_code == "Y",
+        })
+        .collect();
+    let filter = AuthFilter {
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        kind: q.kind.clone().unwrap_or_default(),
+        result: q.result.clone().unwrap_or_default(),
+    };
+    let kinds = vec![
+        ("", p.t("ah-type-all")),
+        ("OTP", p.t("ah-type-OTP")),
+        ("DEMO", p.t("ah-type-DEMO")),
+        ("BIO", p.t("ah-type-BIO")),
+    ];
+    let results = vec![("", p.t("ah-result-all")), ("Y", p.t("ah-result-Y")), ("N", p.t("ah-result-N"))];
+    let code = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let t = AuthHistoryPage {
+        p: &p,
+        filter,
+        kinds,
+        results,
+        rows,
+        previous: (page > 0).then(|| page as u32 - 1),
+        next: (list.len() > (page + 1) * AUTH_PAGE).then_some(page as u32 + 1),
+        query: filter_query(&q),
+        error,
+    };
+    render(&visit, code, &t)
+}
+
+/// A spreadsheet cell: quoted, and never read as a formula.
+pub(crate) fn csv_cell(value: &str) -> String {
+    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+pub async fn auth_history_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuthQuery>,
+) -> Response {
+    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let list = match filtered(&state, &who, &q).await {
+        Ok(Ok(list)) => list,
+        Ok(Err(())) => return forbidden(&state, &visit),
+        Err(e) => return failure(&state, &visit, &e),
+    };
+    let mut out = String::from("time,method,used_by,transaction,result,response_code\r\n");
+    for t in &list {
+        let line = [
+            resident_domain::clock::mosip_datetime(t.at),
+            t.auth_type_code.clone(),
+            t.entity_name.clone(),
+            t.transaction_id.clone(),
+            t.status_code.clone(),
+            t.response_code.clone(),
+        ]
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",");
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    let record =
+        AuditEvent::AuthHistoryExported.record(&visit.audit, visit.now, None, format!("{} rows as CSV", list.len()));
+    if let Err(e) = state.audit.append(record).await {
+        return failure(&state, &visit, &e.into());
+    }
+    let mut res = out.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"authentication-history.csv\""),
+    );
+    visit.finish(res)
+}

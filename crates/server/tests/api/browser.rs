@@ -282,6 +282,16 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     assert!(text_csv.starts_with("time,method,used_by"), "{text_csv}");
     std::fs::remove_file(&csv).unwrap();
 
+    // share a credential with a partner, with explicit consent
+    c.goto(&format!("{base}/account/share")).await.unwrap();
+    accessible(c, "share").await;
+    click(c, "#choice-1").await;
+    click(c, "#consent-box").await;
+    click(c, "#share").await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.split(|ch: char| !(ch.is_ascii_hexdigit() || ch == '-')).any(|w| w.len() == 36), "{notice}");
+    shot(c, &format!("{lang}-11-share")).await;
+
     // log out: the account is gone
     click(c, "header form button").await;
     c.wait().for_url(&url::Url::parse(&format!("{base}/")).unwrap()).await.unwrap();
@@ -310,6 +320,27 @@ async fn a_resident_uses_the_portal_in_english_and_arabic_on_a_phone() {
         return;
     }
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    {
+        use resident_domain::credential::{CredentialStore, Policy};
+        use resident_domain::ports::{AuthRepository, Effects, Partner};
+        let partner = Partner {
+            id: "bank-kyc".into(),
+            name: "First Bank".into(),
+            partner_type: "Credential_Partner".into(),
+            api_key_sha256: "0".repeat(64),
+            status: "ACTIVE".into(),
+        };
+        t.app.store.add_partner(&partner, &Effects::default(), resident_testkit::t0()).await.unwrap();
+        let policy = Policy {
+            policy_id: "p1".into(),
+            policy_name: "kyc".into(),
+            partner_id: "bank-kyc".into(),
+            credential_type: "qrcode".into(),
+            attributes: vec!["fullName".into(), "dateOfBirth".into()],
+            created_at: resident_testkit::t0(),
+        };
+        t.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = t.router.clone();

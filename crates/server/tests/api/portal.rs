@@ -8,7 +8,10 @@ use tower::ServiceExt;
 
 use super::{JANE, TestApp};
 
-on_both!(portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_their_token);
+on_both!(
+    portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_their_token,
+    sharing_needs_consent_and_sends_only_what_was_chosen,
+);
 
 struct Answer {
     status: StatusCode,
@@ -210,4 +213,72 @@ async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_the
     assert!(
         audit.iter().any(|a| a.event_id == "RES-SER-ATH-001") && audit.iter().any(|a| a.event_id == "RES-SER-ATH-002")
     );
+}
+
+impl TestApp {
+    /// Logs Jane in through the portal; returns the cookie jar and the session's form token.
+    async fn portal_login(&self) -> (String, String) {
+        let fresh = self.page("GET", "/login", "", &[]).await;
+        let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
+        let sent = self
+            .page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")])
+            .await;
+        let trn = sent.hidden("transaction_id");
+        self.run_jobs().await;
+        let otp = self.latest_otp();
+        let ok = self
+            .page(
+                "POST",
+                "/login/otp",
+                &cookies,
+                &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
+            )
+            .await;
+        let jar = format!("{cookies}; {}", value(&ok.cookie("rs_session").unwrap()));
+        let account = self.page("GET", "/account", &jar, &[]).await;
+        (jar, account.hidden("csrf"))
+    }
+}
+
+async fn sharing_needs_consent_and_sends_only_what_was_chosen(kind: Db) {
+    use resident_domain::credential::{CredentialStore, Policy};
+    use resident_domain::ports::{AuthRepository, Effects, Partner};
+    let Some(t) = TestApp::new(kind).await else { return };
+    let partner = Partner {
+        id: "bank-kyc".into(),
+        name: "First Bank".into(),
+        partner_type: "Credential_Partner".into(),
+        api_key_sha256: "0".repeat(64),
+        status: "ACTIVE".into(),
+    };
+    t.app.store.add_partner(&partner, &Effects::default(), resident_testkit::t0()).await.unwrap();
+    let policy = Policy {
+        policy_id: "p1".into(),
+        policy_name: "kyc".into(),
+        partner_id: "bank-kyc".into(),
+        credential_type: "qrcode".into(),
+        attributes: vec!["fullName".into(), "dateOfBirth".into(), "email".into()],
+        created_at: resident_testkit::t0(),
+    };
+    t.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
+    let (jar, csrf) = t.portal_login().await;
+    let page = t.page("GET", "/account/share", &jar, &[]).await;
+    assert!(page.body.contains("First Bank") && page.body.contains("value=\"bank-kyc|qrcode\""), "{}", page.body);
+    let form = |consent: bool| {
+        let mut f = vec![("csrf", csrf.as_str()), ("choice", "bank-kyc|qrcode"), ("attr", "fullName"), ("attr", "UIN")];
+        if consent {
+            f.push(("consent", "yes"));
+        }
+        f
+    };
+    let refused = t.page("POST", "/account/share", &jar, &form(false)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Tick the box to agree before sharing"));
+    let sent = t.page("POST", "/account/share", &jar, &form(true)).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let marker = "Your request ";
+    let at = sent.body.find(marker).unwrap() + marker.len();
+    let request_id: String = sent.body[at..].chars().take(36).collect();
+    let record = t.app.store.credential_request(&request_id).await.unwrap().unwrap();
+    assert_eq!(record.attributes, ["fullName"], "UIN is not in the policy; email was not chosen");
 }

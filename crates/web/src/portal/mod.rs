@@ -337,6 +337,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/history", get(pages::history))
         .route("/account/auth-history", get(pages::auth_history))
         .route("/account/auth-history.csv", get(pages::auth_history_csv))
+        .route("/account/share", get(pages::share).post(pages::share_send))
         .route("/account/print", get(pages::print).post(pages::print_order))
         .route(
             "/account/update",

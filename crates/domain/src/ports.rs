@@ -100,6 +100,16 @@ pub trait ServiceHistory: Send + Sync {
     async fn event(&self, id: &EventId) -> Result<Option<ServiceEvent>, StoreError>;
     /// Newest first; `page` counts from 0.
     async fn events_for(&self, token: &IdentityToken, page: u32, size: u32) -> Result<Vec<ServiceEvent>, StoreError>;
+    /// How many of the identity's events of these request types the resident has not seen since they
+    /// last changed.
+    async fn unread_count(&self, token: &IdentityToken, types: &[&str]) -> Result<i64, StoreError>;
+    /// The identity's events of these types, newest change first, marked as seen.
+    async fn take_notifications(
+        &self,
+        token: &IdentityToken,
+        types: &[&str],
+        limit: u32,
+    ) -> Result<Vec<ServiceEvent>, StoreError>;
     async fn update_event_status(
         &self,
         id: &EventId,
@@ -346,6 +356,7 @@ pub trait UpdateRepository: Send + Sync {
 pub struct PortalSession {
     pub id_hash: String,
     pub identity_id: String,
+    pub token: IdentityToken,
     /// `UIN` or `VID`: what the resident logged in with.
     pub id_type: String,
     /// The token every form of this session carries.

@@ -170,7 +170,7 @@ impl CredentialStore for Store {
             other => other.code(),
         };
         sqlx::query(
-            "UPDATE resident_transaction SET status_code = $1, request_summary = $2, upd_dtimes = $3 WHERE event_id = $4",
+            "UPDATE resident_transaction SET status_code = $1, request_summary = $2, upd_dtimes = $3, read_status = 0 WHERE event_id = $4",
         )
         .bind(history)
         .bind(format!("SHARE_CRED_WITH_PARTNER - {history}"))

@@ -96,6 +96,59 @@ impl ServiceHistory for Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    async fn unread_count(&self, token: &IdentityToken, types: &[&str]) -> Result<i64, StoreError> {
+        let mut n = 0i64;
+        // one parameterised statement per type: filters never become SQL text
+        for t in types {
+            let c: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM resident_transaction WHERE token_id = $1 AND request_type_code = $2 AND read_status = 0",
+            )
+            .bind(&token.0)
+            .bind(*t)
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+            n += c;
+        }
+        Ok(n)
+    }
+
+    async fn take_notifications(
+        &self,
+        token: &IdentityToken,
+        types: &[&str],
+        limit: u32,
+    ) -> Result<Vec<ServiceEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM resident_transaction WHERE token_id = $1 AND request_type_code = $2 \
+             ORDER BY upd_dtimes DESC, event_id DESC LIMIT $3"
+        );
+        let mut out = Vec::new();
+        for t in types {
+            let rows = sqlx::query(&sql)
+                .bind(&token.0)
+                .bind(*t)
+                .bind(i64::from(limit))
+                .fetch_all(self.writer())
+                .await
+                .map_err(db_err)?;
+            for r in &rows {
+                out.push(event_from_row(r)?);
+            }
+        }
+        out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.event_id.as_str().cmp(a.event_id.as_str())));
+        out.truncate(limit as usize);
+        for t in types {
+            sqlx::query("UPDATE resident_transaction SET read_status = 1 WHERE token_id = $1 AND request_type_code = $2 AND read_status = 0")
+                .bind(&token.0)
+                .bind(*t)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(out)
+    }
+
     async fn update_event_status(
         &self,
         id: &EventId,

@@ -15,11 +15,12 @@ impl SessionStore for Store {
     async fn create_session(&self, s: &PortalSession, record: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query(
-            "INSERT INTO portal_session (id_hash, identity_id, id_type, csrf, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO portal_session (id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&s.id_hash)
         .bind(&s.identity_id)
+        .bind(&s.token.0)
         .bind(&s.id_type)
         .bind(&s.csrf)
         .bind(epoch_ms(s.created_at))
@@ -40,7 +41,7 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT id_hash, identity_id, id_type, csrf, created_at, last_seen_at, expires_at FROM portal_session \
+            "SELECT id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at FROM portal_session \
              WHERE id_hash = $1",
         )
         .bind(id_hash)
@@ -51,6 +52,7 @@ impl SessionStore for Store {
             Ok(PortalSession {
                 id_hash: r.try_get("id_hash").map_err(db_err)?,
                 identity_id: r.try_get("identity_id").map_err(db_err)?,
+                token: resident_domain::history::IdentityToken(r.try_get("token_id").map_err(db_err)?),
                 id_type: r.try_get("id_type").map_err(db_err)?,
                 csrf: r.try_get("csrf").map_err(db_err)?,
                 created_at: from_epoch_ms(r.try_get("created_at").map_err(db_err)?),

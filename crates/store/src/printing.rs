@@ -118,7 +118,7 @@ impl PrintQueue for Store {
         let event_id: String = row.try_get("event_id").map_err(db_err)?;
         write_registration(&mut tx, &change.registration, &change.stages).await?;
         sqlx::query(
-            "UPDATE resident_transaction SET status_code = $1, status_comment = $2, request_summary = $3, upd_dtimes = $4 \
+            "UPDATE resident_transaction SET status_code = $1, status_comment = $2, request_summary = $3, upd_dtimes = $4, read_status = 0 \
              WHERE event_id = $5",
         )
         .bind(change.to.event_status())

@@ -279,7 +279,7 @@ impl UpdateRepository for Store {
         }
         write_registration(&mut tx, &change.registration, &change.stages).await?;
         sqlx::query(
-            "UPDATE resident_transaction SET status_code = $1, status_comment = $2, request_summary = $3, upd_dtimes = $4 \
+            "UPDATE resident_transaction SET status_code = $1, status_comment = $2, request_summary = $3, upd_dtimes = $4, read_status = 0 \
              WHERE event_id = $5",
         )
         .bind(change.event_status)

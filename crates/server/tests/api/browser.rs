@@ -248,6 +248,16 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     click(c, "#order-card").await;
     c.wait().for_element(Locator::Id("notice")).await.unwrap();
     accessible(c, "print").await;
+    // the bell counts what moved since it was last opened
+    let bell = text(c, "#bell").await;
+    assert!(bell.chars().any(|ch| ch.is_ascii_digit()), "{bell}");
+    click(c, "#bell").await;
+    let list = c.wait().for_element(Locator::Id("notifications")).await.unwrap().text().await.unwrap();
+    assert!(list.contains(if lang == "ar" { "تحديث البيانات" } else { "Details updated" }), "{list}");
+    accessible(c, "notifications").await;
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let bell = text(c, "#bell").await;
+    assert!(!bell.chars().any(|ch| ch.is_ascii_digit()), "seen: {bell}");
     c.goto(&format!("{base}/account/history")).await.unwrap();
     let history = text(c, "#history").await;
     for what in if lang == "ar" {

@@ -5,6 +5,7 @@ CREATE TABLE portal_session (
     -- SHA-256 of the cookie's random id: a copy of this table opens no session
     id_hash      TEXT PRIMARY KEY,
     identity_id  TEXT NOT NULL,
+    token_id     TEXT NOT NULL,
     id_type      TEXT NOT NULL,
     csrf         TEXT NOT NULL,
     created_at   BIGINT NOT NULL,

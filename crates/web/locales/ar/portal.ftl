@@ -261,3 +261,10 @@ share-submit = شارك
 share-done = أُرسل طلبك { $id }. سنراسلك عند إصدار الوثيقة.
 attr-UIN = رقم التعريف
 attr-photo = الصورة
+
+nav-notifications = الإشعارات
+nav-notifications-count = الإشعارات ({ $count } جديدة)
+notifications-title = الإشعارات
+notifications-intro = مستجدات طلباتك التي تستغرق وقتًا: التحديثات والبطاقات المطبوعة والوثائق المشتركة.
+notifications-none = لا جديد.
+notifications-new = جديد

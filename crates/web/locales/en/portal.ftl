@@ -261,3 +261,10 @@ share-submit = Share
 share-done = Your request { $id } was sent. We will write to you when the credential is issued.
 attr-UIN = UIN
 attr-photo = Photo
+
+nav-notifications = Notifications
+nav-notifications-count = Notifications ({ $count } new)
+notifications-title = Notifications
+notifications-intro = News of your requests that take time: updates, printed cards, shared credentials.
+notifications-none = Nothing new.
+notifications-new = New

@@ -261,3 +261,10 @@ share-submit = Partager
 share-done = Votre demande { $id } a été envoyée. Nous vous écrirons quand l'attestation sera délivrée.
 attr-UIN = NIU
 attr-photo = Photo
+
+nav-notifications = Notifications
+nav-notifications-count = Notifications ({ $count } nouvelles)
+notifications-title = Notifications
+notifications-intro = Les nouvelles de vos demandes qui prennent du temps : mises à jour, cartes imprimées, attestations partagées.
+notifications-none = Rien de nouveau.
+notifications-new = Nouveau

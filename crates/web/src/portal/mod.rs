@@ -122,6 +122,8 @@ pub struct Page {
     pub csrf: String,
     pub logged_in: bool,
     pub authority: String,
+    /// The notifications link, with the number of unseen ones.
+    pub bell: String,
 }
 
 impl Page {
@@ -181,7 +183,13 @@ pub(crate) struct Visit {
     pub now: time::OffsetDateTime,
     /// `X-Request-Id`, shown on error pages.
     pub request_id: String,
+    /// Notifications not seen yet.
+    pub unread: i64,
 }
+
+/// The request types whose progress the resident is told about in the portal (MOSIP's ASYNC types).
+pub const NOTIFIED_TYPES: [&str; 4] =
+    ["UPDATE_MY_UIN", "ORDER_PHYSICAL_CARD", "SHARE_CRED_WITH_PARTNER", "VID_CARD_DOWNLOAD"];
 
 impl Visit {
     pub(crate) async fn new(state: &AppState, headers: &HeaderMap, lang_query: Option<&str>) -> Visit {
@@ -242,7 +250,11 @@ impl Visit {
             session_user: user.into(),
             request_id: Some(request_id.clone()).filter(|r: &String| r != "-"),
         };
-        Visit { lang, session, csrf, set_cookies, audit, now, request_id }
+        let unread = match &session {
+            Some(s) => state.history.unread_count(&s.token, &NOTIFIED_TYPES).await.unwrap_or(0),
+            None => 0,
+        };
+        Visit { lang, session, csrf, set_cookies, audit, now, request_id, unread }
     }
 
     pub(crate) fn page(&self, state: &AppState) -> Page {
@@ -253,7 +265,19 @@ impl Visit {
             .or_else(|| state.portal.authority.values().next())
             .cloned()
             .unwrap_or_default();
-        Page { lang: self.lang, csrf: self.csrf.clone(), logged_in: self.session.is_some(), authority }
+        let mut page = Page {
+            lang: self.lang,
+            csrf: self.csrf.clone(),
+            logged_in: self.session.is_some(),
+            authority,
+            bell: String::new(),
+        };
+        page.bell = if self.unread > 0 {
+            page.ta("nav-notifications-count", &[("count", self.unread.to_string())])
+        } else {
+            page.t("nav-notifications")
+        };
+        page
     }
 
     /// The form's token matches the session's (or, before login, the CSRF cookie's).
@@ -338,6 +362,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/auth-history", get(pages::auth_history))
         .route("/account/auth-history.csv", get(pages::auth_history_csv))
         .route("/account/share", get(pages::share).post(pages::share_send))
+        .route("/account/notifications", get(pages::notifications))
         .route("/account/print", get(pages::print).post(pages::print_order))
         .route(
             "/account/update",
@@ -380,7 +405,13 @@ mod tests {
         assert!(en.len() > 80, "{}", en.len());
         assert_eq!(keys(include_str!("../../locales/fr/portal.ftl")), en, "French");
         assert_eq!(keys(include_str!("../../locales/ar/portal.ftl")), en, "Arabic");
-        let page = Page { lang: Lang::Ar, csrf: String::new(), logged_in: false, authority: String::new() };
+        let page = Page {
+            lang: Lang::Ar,
+            csrf: String::new(),
+            logged_in: false,
+            authority: String::new(),
+            bell: String::new(),
+        };
         assert_eq!(page.t("nav-home"), "الرئيسية");
         assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");
     }

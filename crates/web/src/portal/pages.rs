@@ -301,6 +301,7 @@ pub async fn login_verify(State(state): State<AppState>, headers: HeaderMap, For
             let session = PortalSession {
                 id_hash: sha256_hex(&raw),
                 identity_id: who.identity_id.clone(),
+                token: who.token.clone(),
                 id_type: id.id_type().into(),
                 csrf: random_token(),
                 created_at: visit.now,
@@ -1473,4 +1474,53 @@ pub async fn share_send(
         }
         Err(e) => failure(&state, &visit, &e),
     }
+}
+
+// --- in-portal notifications -----------------------------------------------------------------
+
+pub struct NotificationRow {
+    what: String,
+    status: String,
+    colour: &'static str,
+    when: String,
+    event_id: String,
+    new: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/notifications.html")]
+struct NotificationsPage<'a> {
+    p: &'a Page,
+    rows: Vec<NotificationRow>,
+}
+
+pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let mut visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let Some(session) = visit.session.clone() else { return to_login(&visit) };
+    let events = match state.history.take_notifications(&session.token, &super::NOTIFIED_TYPES, 50).await {
+        Ok(e) => e,
+        Err(e) => return failure(&state, &visit, &e.into()),
+    };
+    // they are seen now
+    visit.unread = 0;
+    let p = visit.page(&state);
+    let rows = events
+        .iter()
+        .map(|e| {
+            let ui = resident_domain::history::event_status(&e.status_code);
+            NotificationRow {
+                what: p.t(&format!("rt-{}", e.request_type.code())),
+                status: p.t(&format!("ui-status-{}", ui.replace(' ', "-"))),
+                colour: match ui {
+                    "Success" => "green",
+                    "Failed" => "red",
+                    _ => "blue",
+                },
+                when: date(&p, e.updated_at, true),
+                event_id: e.event_id.to_string(),
+                new: !e.read,
+            }
+        })
+        .collect();
+    render(&visit, StatusCode::OK, &NotificationsPage { p: &p, rows })
 }

@@ -73,6 +73,7 @@ pub enum AuditEvent {
     PortalLogin,
     PortalLogout,
     AuthHistoryExported,
+    GrievanceRaised,
 }
 
 impl AuditEvent {
@@ -109,6 +110,7 @@ impl AuditEvent {
             AuditEvent::PortalLogin => ("RES-SER-ATH-001", "Portal login", RES),
             AuditEvent::PortalLogout => ("RES-SER-ATH-002", "Portal logout", RES),
             AuditEvent::AuthHistoryExported => ("RES-SER-104", "Authentication history downloaded", RES),
+            AuditEvent::GrievanceRaised => ("RES-SER-512", "Grievance ticket raised", RES),
         };
         (id, name, mid, mname)
     }

@@ -189,6 +189,7 @@ mod tests {
                 "RS_PRINT_ISSUED",
                 "RS_CRE_REQ_SUCCESS",
                 "RS_CRE_STATUS",
+                "RS_GRIEVANCE",
                 "RS_PRINT_PRINTING",
                 "RS_PRINT_IN_TRANSIT",
                 "RS_PRINT_DELIVERED",

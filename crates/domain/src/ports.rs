@@ -386,3 +386,25 @@ pub trait DraftStore: Send + Sync {
     async fn draft(&self, session_hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn drop_draft(&self, session_hash: &str) -> Result<(), StoreError>;
 }
+
+/// A resident's grievance about one of their requests.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grievance {
+    pub ticket_id: String,
+    pub token: IdentityToken,
+    pub event_id: EventId,
+    pub message: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Grievance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Grievance({}, event {})", self.ticket_id, self.event_id)
+    }
+}
+
+#[async_trait]
+pub trait GrievanceStore: Send + Sync {
+    /// Records the grievance (message sealed) with its effects (audit, acknowledgement).
+    async fn raise_grievance(&self, g: &Grievance, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+}

@@ -309,7 +309,8 @@ impl App {
             credentials: store.clone(),
             sessions: store.clone(),
             drafts: store.clone(),
-            history: store,
+            history: store.clone(),
+            grievances: store,
             portal: resident_web::portal::PortalSettings {
                 authority: self.config.card.authority.clone(),
                 colour: self.config.card.colour.clone(),

@@ -128,3 +128,30 @@ impl resident_domain::ports::DraftStore for Store {
         Ok(())
     }
 }
+
+#[async_trait]
+impl resident_domain::ports::GrievanceStore for Store {
+    async fn raise_grievance(
+        &self,
+        g: &resident_domain::ports::Grievance,
+        effects: &resident_domain::ports::Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sealed = self.vault().seal(format!("grievance/{}", g.ticket_id).as_bytes(), g.message.as_bytes())?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO grievance (ticket_id, token_id, event_id, message, status, created_at) \
+             VALUES ($1, $2, $3, $4, 'OPEN', $5)",
+        )
+        .bind(&g.ticket_id)
+        .bind(&g.token.0)
+        .bind(g.event_id.as_str())
+        .bind(sealed)
+        .bind(epoch_ms(g.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}

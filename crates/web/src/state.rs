@@ -37,6 +37,7 @@ pub struct Services {
     pub sessions: Arc<dyn resident_domain::ports::SessionStore>,
     pub drafts: Arc<dyn resident_domain::ports::DraftStore>,
     pub history: Arc<dyn resident_domain::ports::ServiceHistory>,
+    pub grievances: Arc<dyn resident_domain::ports::GrievanceStore>,
     pub portal: crate::portal::PortalSettings,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,

@@ -270,6 +270,13 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     assert!(history.split(|ch: char| !ch.is_ascii_digit()).any(|w| w.len() == 16), "event ids are shown");
     accessible(c, "history").await;
     shot(c, &format!("{lang}-9-history")).await;
+    // a grievance about the first request listed
+    c.find(Locator::Css("#history a[href^='/account/grievance']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("message")).await.unwrap().send_keys("The letter never came.").await.unwrap();
+    accessible(c, "grievance").await;
+    click(c, "#send-grievance").await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("GRV-"), "{notice}");
 
     // who authenticated me: the OTP logins, filterable; and as CSV
     c.goto(&format!("{base}/account/auth-history")).await.unwrap();

@@ -20,3 +20,14 @@ CREATE TABLE portal_draft (
     data         BYTEA NOT NULL,
     created_at   BIGINT NOT NULL
 );
+
+-- a resident's grievance about one of their requests; the message is sealed
+CREATE TABLE grievance (
+    ticket_id  TEXT PRIMARY KEY,
+    token_id   TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    message    BYTEA NOT NULL,
+    status     TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX grievance_token ON grievance (token_id, created_at);

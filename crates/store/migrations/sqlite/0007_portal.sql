@@ -20,3 +20,14 @@ CREATE TABLE portal_draft (
     data         BLOB NOT NULL,
     created_at   INTEGER NOT NULL
 );
+
+-- a resident's grievance about one of their requests; the message is sealed
+CREATE TABLE grievance (
+    ticket_id  TEXT PRIMARY KEY,
+    token_id   TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    message    BLOB NOT NULL,
+    status     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX grievance_token ON grievance (token_id, created_at);

@@ -268,3 +268,14 @@ notifications-title = الإشعارات
 notifications-intro = مستجدات طلباتك التي تستغرق وقتًا: التحديثات والبطاقات المطبوعة والوثائق المشتركة.
 notifications-none = لا جديد.
 notifications-new = جديد
+
+history-grievance = الإبلاغ عن مشكلة
+grievance-title = الإبلاغ عن مشكلة في طلب
+grievance-intro = أخبرنا بما حدث في هذا الطلب. سيرد عليك موظف.
+grievance-event = رقم الحدث
+grievance-message = ما المشكلة؟
+grievance-message-hint = 1024 حرفًا على الأكثر.
+grievance-submit = أرسل
+grievance-done = استلمنا شكواك. رقم التذكرة { $ticket }.
+grievance-empty = أخبرنا بالمشكلة (1024 حرفًا على الأكثر)
+grievance-unknown = هذا الحدث ليس من طلباتك.

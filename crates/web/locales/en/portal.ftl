@@ -268,3 +268,14 @@ notifications-title = Notifications
 notifications-intro = News of your requests that take time: updates, printed cards, shared credentials.
 notifications-none = Nothing new.
 notifications-new = New
+
+history-grievance = Report a problem
+grievance-title = Report a problem with a request
+grievance-intro = Tell us what went wrong with this request. An officer will answer you.
+grievance-event = Event ID
+grievance-message = What went wrong?
+grievance-message-hint = At most 1024 characters.
+grievance-submit = Send
+grievance-done = We received your grievance. Its ticket number is { $ticket }.
+grievance-empty = Tell us what went wrong (at most 1024 characters)
+grievance-unknown = This event is not one of your requests.

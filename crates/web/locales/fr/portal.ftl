@@ -268,3 +268,14 @@ notifications-title = Notifications
 notifications-intro = Les nouvelles de vos demandes qui prennent du temps : mises à jour, cartes imprimées, attestations partagées.
 notifications-none = Rien de nouveau.
 notifications-new = Nouveau
+
+history-grievance = Signaler un problème
+grievance-title = Signaler un problème sur une demande
+grievance-intro = Dites-nous ce qui n'a pas fonctionné. Un agent vous répondra.
+grievance-event = Identifiant d'événement
+grievance-message = Qu'est-ce qui n'a pas fonctionné ?
+grievance-message-hint = 1024 caractères au plus.
+grievance-submit = Envoyer
+grievance-done = Nous avons reçu votre réclamation. Son numéro de ticket est { $ticket }.
+grievance-empty = Dites-nous ce qui n'a pas fonctionné (1024 caractères au plus)
+grievance-unknown = Cet événement ne fait pas partie de vos demandes.

@@ -363,6 +363,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/auth-history.csv", get(pages::auth_history_csv))
         .route("/account/share", get(pages::share).post(pages::share_send))
         .route("/account/notifications", get(pages::notifications))
+        .route("/account/grievance", get(pages::grievance).post(pages::grievance_send))
         .route("/account/print", get(pages::print).post(pages::print_order))
         .route(
             "/account/update",

@@ -377,7 +377,87 @@ pub fn credential_in_pdf(pdf: &[u8], password: &str) -> Result<String, String> {
     }
 }
 
+impl CardMaker {
+    /// A4 pages: the authority and title, labelled lines, then a table that flows onto further pages.
+    fn plain(&self, doc: &resident_domain::card::PlainDocument) -> Result<Vec<u8>, String> {
+        const W: f32 = 595.0;
+        const H: f32 = 842.0;
+        let t = &self.typography;
+        let is_rtl = rtl(&doc.language);
+        let (x, align) = if is_rtl { (W - 40.0, Align::Right) } else { (40.0, Align::Left) };
+        let mut document = Document::new();
+        document.set_metadata(
+            Metadata::new().title(doc.title.clone()).creator("Resident Services".into()).language(doc.language.clone()),
+        );
+        let settings = PageSettings::from_wh(W, H).ok_or("page size")?;
+        let [r, g, b] = self.style.colour;
+        let authority = self
+            .style
+            .authority
+            .get(&doc.language)
+            .or_else(|| self.style.authority.values().next())
+            .cloned()
+            .unwrap_or_default();
+        let columns = doc.headers.len().max(1);
+        let col_w = (W - 80.0) / columns as f32;
+        let col_x = |i: usize| if is_rtl { W - 40.0 - i as f32 * col_w } else { 40.0 + i as f32 * col_w };
+        let mut rows = doc.rows.iter().peekable();
+        let mut first = true;
+        loop {
+            let mut page = document.start_page_with(settings.clone());
+            let mut s = page.surface();
+            rect(&mut s, 0.0, 0.0, W, 50.0, fill(r, g, b));
+            s.set_fill(Some(fill(255, 255, 255)));
+            t.line(&mut s, &authority, x, 32.0, 14.0, true, align, is_rtl, W - 80.0);
+            s.set_fill(Some(fill(20, 24, 30)));
+            let mut y = 90.0;
+            if first {
+                t.line(&mut s, &doc.title, x, y, 18.0, true, align, is_rtl, W - 80.0);
+                y += 30.0;
+                for (label, value) in &doc.lines {
+                    s.set_fill(Some(fill(95, 100, 110)));
+                    t.line(&mut s, label, x, y, 9.0, false, align, is_rtl, W - 80.0);
+                    y += 14.0;
+                    s.set_fill(Some(fill(20, 24, 30)));
+                    t.line(&mut s, value, x, y, 12.0, true, align, is_rtl, W - 80.0);
+                    y += 22.0;
+                }
+                y += 10.0;
+            }
+            if !doc.headers.is_empty() {
+                for (i, h) in doc.headers.iter().enumerate() {
+                    t.line(&mut s, h, col_x(i), y, 9.0, true, align, is_rtl, col_w - 6.0);
+                }
+                y += 16.0;
+                while let Some(row) = rows.peek() {
+                    if y > H - 60.0 {
+                        break;
+                    }
+                    for (i, cell) in row.iter().enumerate().take(columns) {
+                        t.line(&mut s, cell, col_x(i), y, 9.0, false, align, is_rtl, col_w - 6.0);
+                    }
+                    y += 14.0;
+                    rows.next();
+                }
+            }
+            s.set_fill(Some(fill(95, 100, 110)));
+            t.line(&mut s, &doc.footer, x, H - 30.0, 8.0, false, align, is_rtl, W - 80.0);
+            s.finish();
+            page.finish();
+            first = false;
+            if rows.peek().is_none() {
+                break;
+            }
+        }
+        document.finish().map_err(|e| format!("{e:?}"))
+    }
+}
+
 impl CardIssuer for CardMaker {
+    fn document(&self, doc: &resident_domain::card::PlainDocument) -> Result<Vec<u8>, String> {
+        self.plain(doc)
+    }
+
     fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String> {
         let ring = self.ring();
         let key = ring.active().ok_or("no card signing key")?;

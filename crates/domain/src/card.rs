@@ -104,8 +104,22 @@ impl std::fmt::Debug for IssuedCard {
     }
 }
 
+/// A plain printable document: a title, labelled lines, and a table (an acknowledgement, a history).
+#[derive(Debug, Clone, Default)]
+pub struct PlainDocument {
+    pub title: String,
+    /// The language the texts are in (MOSIP code); `ara` is set right to left.
+    pub language: String,
+    pub lines: Vec<(String, String)>,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub footer: String,
+}
+
 /// Renders cards and publishes the keys that verify them.
 pub trait CardIssuer: Send + Sync {
+    /// A plain A4 PDF (not encrypted: the resident prints or keeps it).
+    fn document(&self, doc: &PlainDocument) -> Result<Vec<u8>, String>;
     fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String>;
     /// The public keys, as a JSON Web Key Set (`/.well-known/jwks.json`).
     fn jwks(&self) -> serde_json::Value;

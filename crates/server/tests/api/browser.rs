@@ -136,6 +136,20 @@ async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// Waits for a downloaded PDF, reads its text with pdftotext, and removes it.
+async fn pdf_text(file: &Path) -> String {
+    for _ in 0..100 {
+        if file.exists() && std::fs::metadata(file).map(|m| m.len() > 0).unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let out = Command::new("pdftotext").arg(file).arg("-").output().unwrap();
+    std::fs::remove_file(file).unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// One resident journey in `lang` on a phone-sized window.
 async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Path) {
     c.goto(&format!("{base}/?lang={lang}")).await.unwrap();
@@ -236,6 +250,9 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     let rid = c.wait().for_element(Locator::Id("rid")).await.unwrap().text().await.unwrap();
     assert_eq!(rid.len(), 29, "{rid}");
     accessible(c, "update sent").await;
+    click(c, "#acknowledgement").await;
+    let ack = pdf_text(&downloads.join(format!("acknowledgement-{rid}.pdf"))).await;
+    assert!(ack.contains(&rid), "{ack}");
     t.run_jobs().await;
     c.goto(&format!("{base}/status?rid={rid}")).await.unwrap();
     let shown = text(c, "#rid-status").await;
@@ -298,6 +315,10 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     let text_csv = std::fs::read_to_string(&csv).unwrap();
     assert!(text_csv.starts_with("time,method,used_by"), "{text_csv}");
     std::fs::remove_file(&csv).unwrap();
+    c.goto(&format!("{base}/account/auth-history")).await.unwrap();
+    click(c, "#pdf").await;
+    let pdf = pdf_text(&downloads.join("authentication-history.pdf")).await;
+    assert!(pdf.contains("resident-services"), "{pdf}");
 
     // share a credential with a partner, with explicit consent
     c.goto(&format!("{base}/account/share")).await.unwrap();

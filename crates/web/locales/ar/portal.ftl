@@ -279,3 +279,13 @@ grievance-submit = أرسل
 grievance-done = استلمنا شكواك. رقم التذكرة { $ticket }.
 grievance-empty = أخبرنا بالمشكلة (1024 حرفًا على الأكثر)
 grievance-unknown = هذا الحدث ليس من طلباتك.
+
+update-ack = نزّل إيصال الاستلام (PDF)
+ack-title = إيصال استلام طلب تحديث بياناتك
+ack-rid = رقم التسجيل (RID)
+ack-date = تاريخ الاستلام
+ack-fields = البيانات المطلوب تغييرها
+ack-status = الحالة الآن
+ack-footer = احتفظ بهذا الإيصال. تابع الطلب برقم التسجيل.
+ah-pdf-title = سجل المصادقة
+ah-pdf-footer = صادر عن خدمات المقيمين

@@ -279,3 +279,13 @@ grievance-submit = Envoyer
 grievance-done = Nous avons reçu votre réclamation. Son numéro de ticket est { $ticket }.
 grievance-empty = Dites-nous ce qui n'a pas fonctionné (1024 caractères au plus)
 grievance-unknown = Cet événement ne fait pas partie de vos demandes.
+
+update-ack = Télécharger l'accusé de réception (PDF)
+ack-title = Accusé de réception de votre demande de mise à jour
+ack-rid = Identifiant d'enregistrement (RID)
+ack-date = Reçue le
+ack-fields = Données à modifier
+ack-status = État actuel
+ack-footer = Conservez cet accusé de réception. Suivez la demande avec son identifiant d'enregistrement.
+ah-pdf-title = Historique des authentifications
+ah-pdf-footer = Produit par les Services aux résidents

@@ -361,6 +361,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/history", get(pages::history))
         .route("/account/auth-history", get(pages::auth_history))
         .route("/account/auth-history.csv", get(pages::auth_history_csv))
+        .route("/account/auth-history.pdf", get(pages::auth_history_pdf))
+        .route("/account/update/acknowledgement", get(pages::update_acknowledgement))
         .route("/account/share", get(pages::share).post(pages::share_send))
         .route("/account/notifications", get(pages::notifications))
         .route("/account/grievance", get(pages::grievance).post(pages::grievance_send))

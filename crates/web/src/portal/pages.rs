@@ -1624,3 +1624,117 @@ pub async fn grievance_send(
     };
     render(&visit, StatusCode::OK, &t)
 }
+
+// --- printable documents -----------------------------------------------------------------------
+
+fn pdf_response(visit: &Visit, pdf: Vec<u8>, name: &str) -> Response {
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    visit.finish(res)
+}
+
+pub async fn auth_history_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuthQuery>,
+) -> Response {
+    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let list = match filtered(&state, &who, &q).await {
+        Ok(Ok(list)) => list,
+        Ok(Err(())) => return forbidden(&state, &visit),
+        Err(e) => return failure(&state, &visit, &e),
+    };
+    let p = visit.page(&state);
+    let doc = resident_domain::card::PlainDocument {
+        title: p.t("ah-pdf-title"),
+        language: p.lang.mosip().into(),
+        lines: vec![],
+        headers: vec![p.t("ah-when"), p.t("ah-method"), p.t("ah-partner"), p.t("ah-result")],
+        rows: list
+            .iter()
+            .map(|t| {
+                vec![
+                    date(&p, t.at, true),
+                    p.t(&format!("ah-type-{}", method_key(&t.auth_type_code))),
+                    t.entity_name.clone(),
+                    p.t(if t.status_code == "Y" { "ah-result-Y" } else { "ah-result-N" }),
+                ]
+            })
+            .collect(),
+        footer: format!("{} · {}", p.t("ah-pdf-footer"), date(&p, visit.now, true)),
+    };
+    let record =
+        AuditEvent::AuthHistoryExported.record(&visit.audit, visit.now, None, format!("{} rows as PDF", list.len()));
+    if let Err(e) = state.audit.append(record).await {
+        return failure(&state, &visit, &e.into());
+    }
+    match state.cards.document(&doc) {
+        Ok(pdf) => pdf_response(&visit, pdf, "authentication-history.pdf"),
+        Err(e) => failure(&state, &visit, &ResidentError::Internal(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct RidQuery {
+    lang: Option<String>,
+    rid: Option<String>,
+}
+
+pub async fn update_acknowledgement(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RidQuery>,
+) -> Response {
+    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let Some(rid) = q.rid.as_deref().and_then(|r| resident_domain::ids::Rid::parse(r.trim()).ok()) else {
+        return forbidden(&state, &visit);
+    };
+    let record = match state.updates.find_update(&rid).await {
+        Ok(Some(r)) if r.token == who.token => r,
+        Ok(_) => return forbidden(&state, &visit),
+        Err(e) => return failure(&state, &visit, &e.into()),
+    };
+    let p = visit.page(&state);
+    let status =
+        match state.registrations.find_registration(&rid).await {
+            Ok(Some(reg)) => {
+                let shown = resident_domain::registration::resident_status(
+                    resident_domain::registration::external_status(&reg, visit.now, &state.status_policy),
+                );
+                let key = match shown {
+                    "UNDER PROCESSING" => "status-UNDER_PROCESSING".to_owned(),
+                    "WAITING FOR ADDITIONAL INFORMATION FROM APPLICANT" => "status-WAITING".to_owned(),
+                    other => format!("status-{other}"),
+                };
+                p.t(&key)
+            }
+            _ => String::new(),
+        };
+    let doc = resident_domain::card::PlainDocument {
+        title: p.t("ack-title"),
+        language: p.lang.mosip().into(),
+        lines: vec![
+            (p.t("ack-rid"), rid.as_str().to_owned()),
+            (p.t("history-event"), record.event_id.to_string()),
+            (p.t("ack-date"), date(&p, record.created_at, true)),
+            (
+                p.t("ack-fields"),
+                record.fields.iter().map(|f| p.t(&format!("field-{f}"))).collect::<Vec<_>>().join(", "),
+            ),
+            (p.t("ack-status"), status),
+        ],
+        headers: vec![],
+        rows: vec![],
+        footer: p.t("ack-footer"),
+    };
+    match state.cards.document(&doc) {
+        Ok(pdf) => pdf_response(&visit, pdf, &format!("acknowledgement-{}.pdf", rid.as_str())),
+        Err(e) => failure(&state, &visit, &ResidentError::Internal(e)),
+    }
+}

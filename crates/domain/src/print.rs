@@ -132,6 +132,8 @@ pub trait PrintQueue: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn print_job(&self, id: &str) -> Result<Option<PrintJob>, StoreError>;
+    /// A resident's print jobs, newest first.
+    async fn print_jobs_of(&self, token: &IdentityToken) -> Result<Vec<PrintJob>, StoreError>;
     /// Jobs nobody has taken, and the partner's own that are still open; oldest first.
     async fn print_jobs_for(&self, partner_id: &str, limit: u32) -> Result<Vec<PrintJob>, StoreError>;
     /// Moves a job if it is still at `change.from` (and, past NEW, held by the same partner), with its

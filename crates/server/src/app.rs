@@ -317,6 +317,15 @@ impl App {
                 secure_cookie: self.config.portal.secure_cookie,
                 idle: Duration::from_secs(self.config.portal.idle_minutes * 60),
                 absolute: Duration::from_secs(self.config.portal.absolute_hours * 3600),
+                logo: match &self.config.portal.logo_file {
+                    Some(path) => {
+                        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                        let kind = resident_web::portal::logo_type(&bytes)
+                            .ok_or_else(|| anyhow!("portal.logo_file must be a PNG, JPEG or SVG image"))?;
+                        Some((bytes, kind))
+                    }
+                    None => None,
+                },
             },
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),

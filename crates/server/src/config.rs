@@ -62,11 +62,13 @@ pub struct PortalConfig {
     pub idle_minutes: u64,
     /// …and after this long in any case.
     pub absolute_hours: u64,
+    /// The authority's logo for the header (PNG, JPEG or SVG); none by default.
+    pub logo_file: Option<PathBuf>,
 }
 
 impl Default for PortalConfig {
     fn default() -> Self {
-        PortalConfig { secure_cookie: true, idle_minutes: 15, absolute_hours: 8 }
+        PortalConfig { secure_cookie: true, idle_minutes: 15, absolute_hours: 8, logo_file: None }
     }
 }
 

@@ -85,6 +85,12 @@ impl PrintQueue for Store {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    async fn print_jobs_of(&self, token: &IdentityToken) -> Result<Vec<PrintJob>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM print_job WHERE token_id = $1 ORDER BY created_at DESC, id LIMIT 50");
+        let rows = sqlx::query(&sql).bind(&token.0).fetch_all(self.reader()).await.map_err(db_err)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     async fn print_jobs_for(&self, partner_id: &str, limit: u32) -> Result<Vec<PrintJob>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM print_job WHERE status = 'NEW' \

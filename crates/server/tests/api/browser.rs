@@ -264,6 +264,8 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     c.goto(&format!("{base}/account/print")).await.unwrap();
     click(c, "#order-card").await;
     c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    let orders = text(c, "#orders").await;
+    assert!(orders.contains("PRN-"), "the tracking number is shown: {orders}");
     accessible(c, "print").await;
     // the bell counts what moved since it was last opened
     let bell = text(c, "#bell").await;

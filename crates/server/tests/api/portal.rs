@@ -282,3 +282,34 @@ async fn sharing_needs_consent_and_sends_only_what_was_chosen(kind: Db) {
     let record = t.app.store.credential_request(&request_id).await.unwrap().unwrap();
     assert_eq!(record.attributes, ["fullName"], "UIN is not in the policy; email was not chosen");
 }
+
+/// The authority's logo from configuration: shown in the header, served with its type; a file that is
+/// not an image stops start-up.
+#[tokio::test]
+async fn the_header_shows_the_configured_logo() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    std::fs::write(
+        &logo,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#,
+    )
+    .unwrap();
+    let path = logo.clone();
+    let Some(t) = TestApp::build(Db::Sqlite, move |c| c.portal.logo_file = Some(path)).await else { return };
+    let home = t.page("GET", "/", "", &[]).await;
+    assert!(home.body.contains(r#"<img src="/assets/logo" alt="""#), "{}", home.body);
+    let served = t.page("GET", "/assets/logo", "", &[]).await;
+    assert_eq!(served.headers["content-type"], "image/svg+xml");
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not an image").unwrap();
+    let db = resident_testkit::TestDb::new(Db::Sqlite).await.unwrap();
+    let mut config = resident_server::config::Config {
+        data_dir: db.dir.path().to_path_buf(),
+        database_url: Some(db.url.clone()),
+        ..resident_server::config::Config::default()
+    };
+    config.portal.logo_file = Some(text);
+    let app = resident_server::app::App::open(config, resident_server::app::Schema::Migrate).await.unwrap();
+    let err = app.web_state().err().unwrap().to_string();
+    assert!(err.contains("portal.logo_file"), "{err}");
+}

@@ -289,3 +289,14 @@ ack-status = الحالة الآن
 ack-footer = احتفظ بهذا الإيصال. تابع الطلب برقم التسجيل.
 ah-pdf-title = سجل المصادقة
 ah-pdf-footer = صادر عن خدمات المقيمين
+
+print-orders = بطاقاتك المطبوعة
+print-tracking = رقم التتبع
+print-carrier = مرجع الناقل
+print-state = أين هي
+print-status-NEW = بانتظار المطبعة
+print-status-ISSUED = أُرسلت إلى المطبعة
+print-status-PRINTING = قيد الطباعة
+print-status-IN_TRANSIT = في الطريق إليك
+print-status-DELIVERED = سُلّمت
+print-status-FAILED = تعذرت طباعتها أو تسليمها

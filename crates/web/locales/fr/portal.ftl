@@ -289,3 +289,14 @@ ack-status = État actuel
 ack-footer = Conservez cet accusé de réception. Suivez la demande avec son identifiant d'enregistrement.
 ah-pdf-title = Historique des authentifications
 ah-pdf-footer = Produit par les Services aux résidents
+
+print-orders = Vos cartes imprimées
+print-tracking = Numéro de suivi
+print-carrier = Référence du transporteur
+print-state = Où elle en est
+print-status-NEW = En attente de l'imprimeur
+print-status-ISSUED = Envoyée à l'imprimeur
+print-status-PRINTING = En cours d'impression
+print-status-IN_TRANSIT = En route
+print-status-DELIVERED = Remise
+print-status-FAILED = N'a pas pu être imprimée ou remise

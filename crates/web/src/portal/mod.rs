@@ -42,6 +42,20 @@ pub struct PortalSettings {
     pub secure_cookie: bool,
     pub idle: Duration,
     pub absolute: Duration,
+    /// The authority's logo (PNG, JPEG or SVG) and its content type, shown in the header.
+    pub logo: Option<(Vec<u8>, &'static str)>,
+}
+
+/// A logo file's content type, judged by its bytes: PNG, JPEG or SVG; anything else is refused.
+pub fn logo_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+        (head.contains("<svg")).then_some("image/svg+xml")
+    }
 }
 
 impl Default for PortalSettings {
@@ -52,6 +66,7 @@ impl Default for PortalSettings {
             secure_cookie: true,
             idle: Duration::from_secs(15 * 60),
             absolute: Duration::from_secs(8 * 3600),
+            logo: None,
         }
     }
 }
@@ -124,6 +139,7 @@ pub struct Page {
     pub authority: String,
     /// The notifications link, with the number of unseen ones.
     pub bell: String,
+    pub has_logo: bool,
 }
 
 impl Page {
@@ -271,6 +287,7 @@ impl Visit {
             logged_in: self.session.is_some(),
             authority,
             bell: String::new(),
+            has_logo: state.portal.logo.is_some(),
         };
         page.bell = if self.unread > 0 {
             page.ta("nav-notifications-count", &[("count", self.unread.to_string())])
@@ -378,6 +395,24 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/govuk-frontend.css", get(|| async { css(GOVUK_CSS.to_owned()) }))
         .route("/assets/portal.css", get(|| async { css(PORTAL_CSS.to_owned()) }))
         .route(
+            "/assets/logo",
+            get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
+                match &state.portal.logo {
+                    Some((bytes, kind)) => (
+                        StatusCode::OK,
+                        [
+                            (header::CONTENT_TYPE, *kind),
+                            (header::CACHE_CONTROL, "public, max-age=3600"),
+                            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
+                        ],
+                        bytes.clone(),
+                    )
+                        .into_response(),
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        )
+        .route(
             "/assets/theme.css",
             get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
                 let colour = state.portal.colour.clone();
@@ -414,6 +449,7 @@ mod tests {
             logged_in: false,
             authority: String::new(),
             bell: String::new(),
+            has_logo: false,
         };
         assert_eq!(page.t("nav-home"), "الرئيسية");
         assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");

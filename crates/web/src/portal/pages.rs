@@ -730,21 +730,52 @@ pub async fn history(State(state): State<AppState>, headers: HeaderMap, Query(q)
     render(&visit, StatusCode::OK, &t)
 }
 
+pub struct OrderRow {
+    tracking: String,
+    carrier: Option<String>,
+    state: String,
+    colour: &'static str,
+    when: String,
+}
+
 #[derive(Template)]
 #[template(path = "portal/print.html")]
 struct PrintPage<'a> {
     p: &'a Page,
     notice: Option<String>,
     ordered: Option<(String, String)>,
+    orders: Vec<OrderRow>,
+}
+
+/// The resident's printed cards and where each is.
+async fn orders(state: &AppState, p: &Page, who: &Resolved) -> Vec<OrderRow> {
+    use resident_domain::print::PrintStatus;
+    state
+        .print_queue
+        .print_jobs_of(&who.token)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|j| OrderRow {
+            tracking: j.tracking_id.clone(),
+            carrier: j.carrier_ref.clone(),
+            state: p.t(&format!("print-status-{}", j.status.code())),
+            colour: match j.status {
+                PrintStatus::Delivered => "green",
+                PrintStatus::Failed => "red",
+                _ => "blue",
+            },
+            when: date(p, j.updated_at, true),
+        })
+        .collect()
 }
 
 pub async fn print(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
-    if resident(&state, &visit).await.is_none() {
-        return to_login(&visit);
-    }
+    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
     let p = visit.page(&state);
-    render(&visit, StatusCode::OK, &PrintPage { p: &p, notice: None, ordered: None })
+    let orders = orders(&state, &p, &who).await;
+    render(&visit, StatusCode::OK, &PrintPage { p: &p, notice: None, ordered: None, orders })
 }
 
 pub async fn print_order(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CardForm>) -> Response {
@@ -773,6 +804,7 @@ pub async fn print_order(State(state): State<AppState>, headers: HeaderMap, Form
             let t = PrintPage {
                 notice: Some(p.ta("print-done", &[("rid", rid.clone())])),
                 ordered: Some((rid.clone(), p.ta("history-follow", &[("rid", rid)]))),
+                orders: orders(&state, &p, &who).await,
                 p: &p,
             };
             render(&visit, StatusCode::OK, &t)

@@ -184,9 +184,20 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     accessible(c, "account").await;
     shot(c, &format!("{lang}-3-account")).await;
 
-    // lock, then unlock for an hour
+    // lock, then unlock for an hour; the lock by keyboard alone: Tab until the button has the focus,
+    // then Enter
     c.goto(&format!("{base}/account/locks")).await.unwrap();
-    click(c, "#lock-button-demo").await;
+    let mut reached = false;
+    for _ in 0..40 {
+        c.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
+        let id = c.execute("return document.activeElement.id", vec![]).await.unwrap();
+        if id == "lock-button-demo" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the lock button can be reached with Tab");
+    c.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
     c.wait().for_element(Locator::Id("notice")).await.unwrap();
     assert!(c.find(Locator::Css("#lock-demo .govuk-tag--red")).await.is_ok(), "demo is locked");
     accessible(c, "locks").await;

@@ -79,6 +79,10 @@ async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_the
     );
     assert_eq!(home.headers["x-frame-options"], "DENY");
     assert!(!home.body.contains("<script"), "no script at all");
+    assert!(home.headers.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    let req = Request::builder().uri("/").header("x-forwarded-proto", "https").body(Body::empty()).unwrap();
+    let over_tls = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(over_tls.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
 
     // without the token, or with another, nothing happens
     let cookies = value(&csrf_cookie).to_owned();

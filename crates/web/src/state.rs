@@ -64,3 +64,19 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+impl Services {
+    /// What placing an update needs, from this state.
+    pub fn update_services(&self) -> resident_domain::update::UpdateServices<'_> {
+        resident_domain::update::UpdateServices {
+            registrations: self.registrations.as_ref(),
+            updates: self.updates.as_ref(),
+            packets: self.packets.as_ref(),
+            codec: self.codec.as_ref(),
+            schema: &self.schema,
+            policy: &self.update_policy,
+            centre: &self.centre,
+            machine: &self.machine,
+        }
+    }
+}

@@ -371,27 +371,7 @@ async fn a_resident_uses_the_portal_in_english_and_arabic_on_a_phone() {
         return;
     }
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
-    {
-        use resident_domain::credential::{CredentialStore, Policy};
-        use resident_domain::ports::{AuthRepository, Effects, Partner};
-        let partner = Partner {
-            id: "bank-kyc".into(),
-            name: "First Bank".into(),
-            partner_type: "Credential_Partner".into(),
-            api_key_sha256: "0".repeat(64),
-            status: "ACTIVE".into(),
-        };
-        t.app.store.add_partner(&partner, &Effects::default(), resident_testkit::t0()).await.unwrap();
-        let policy = Policy {
-            policy_id: "p1".into(),
-            policy_name: "kyc".into(),
-            partner_id: "bank-kyc".into(),
-            credential_type: "qrcode".into(),
-            attributes: vec!["fullName".into(), "dateOfBirth".into()],
-            created_at: resident_testkit::t0(),
-        };
-        t.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
-    }
+    t.seed_kyc_partner(&["fullName", "dateOfBirth"]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = t.router.clone();

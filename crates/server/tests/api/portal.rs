@@ -161,22 +161,7 @@ async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_the
     assert_eq!(idle.headers["location"], "/login");
 
     // another login; activity keeps it alive, but not past 8 hours
-    let fresh = t.page("GET", "/login", "", &[]).await;
-    let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
-    let sent =
-        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
-    let trn = sent.hidden("transaction_id");
-    t.run_jobs().await;
-    let otp = t.latest_otp();
-    let ok = t
-        .page(
-            "POST",
-            "/login/otp",
-            &cookies,
-            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
-        )
-        .await;
-    let jar = format!("{cookies}; {}", value(&ok.cookie("rs_session").unwrap()));
+    let (jar, _) = t.portal_login().await;
     for _ in 0..40 {
         t.clock.advance(time::Duration::minutes(14));
         if t.page("GET", "/account", &jar, &[]).await.status != StatusCode::OK {
@@ -187,25 +172,9 @@ async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_the
     assert_eq!(over.status, StatusCode::SEE_OTHER, "8 hours is the most");
 
     // logout ends the session on the server, not only in the browser
-    let fresh = t.page("GET", "/login", "", &[]).await;
-    let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
     t.clock.advance(time::Duration::minutes(20));
-    let sent =
-        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
-    let trn = sent.hidden("transaction_id");
-    t.run_jobs().await;
-    let otp = t.latest_otp();
-    let ok = t
-        .page(
-            "POST",
-            "/login/otp",
-            &cookies,
-            &[("csrf", &token), ("individual_id", JANE), ("transaction_id", &trn), ("otp", &otp)],
-        )
-        .await;
-    let jar = format!("{cookies}; {}", value(&ok.cookie("rs_session").unwrap()));
-    let account = t.page("GET", "/account", &jar, &[]).await;
-    let out = t.page("POST", "/logout", &jar, &[("csrf", &account.hidden("csrf"))]).await;
+    let (jar, session_token) = t.portal_login().await;
+    let out = t.page("POST", "/logout", &jar, &[("csrf", &session_token)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.cookie("rs_session").unwrap().contains("Max-Age=0"));
     assert_eq!(
@@ -220,6 +189,29 @@ async fn portal_sessions_are_renewed_at_login_bounded_in_time_and_forms_need_the
 }
 
 impl TestApp {
+    /// A Credential_Partner `bank-kyc` ("First Bank") whose qrcode policy shares `attributes`.
+    pub(crate) async fn seed_kyc_partner(&self, attributes: &[&str]) {
+        use resident_domain::credential::{CredentialStore, Policy};
+        use resident_domain::ports::{AuthRepository, Effects, Partner};
+        let partner = Partner {
+            id: "bank-kyc".into(),
+            name: "First Bank".into(),
+            partner_type: "Credential_Partner".into(),
+            api_key_sha256: "0".repeat(64),
+            status: "ACTIVE".into(),
+        };
+        self.app.store.add_partner(&partner, &Effects::default(), resident_testkit::t0()).await.unwrap();
+        let policy = Policy {
+            policy_id: "p1".into(),
+            policy_name: "kyc".into(),
+            partner_id: "bank-kyc".into(),
+            credential_type: "qrcode".into(),
+            attributes: attributes.iter().map(|a| a.to_string()).collect(),
+            created_at: resident_testkit::t0(),
+        };
+        self.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
+    }
+
     /// Logs Jane in through the portal; returns the cookie jar and the session's form token.
     async fn portal_login(&self) -> (String, String) {
         let fresh = self.page("GET", "/login", "", &[]).await;
@@ -245,26 +237,9 @@ impl TestApp {
 }
 
 async fn sharing_needs_consent_and_sends_only_what_was_chosen(kind: Db) {
-    use resident_domain::credential::{CredentialStore, Policy};
-    use resident_domain::ports::{AuthRepository, Effects, Partner};
+    use resident_domain::credential::CredentialStore;
     let Some(t) = TestApp::new(kind).await else { return };
-    let partner = Partner {
-        id: "bank-kyc".into(),
-        name: "First Bank".into(),
-        partner_type: "Credential_Partner".into(),
-        api_key_sha256: "0".repeat(64),
-        status: "ACTIVE".into(),
-    };
-    t.app.store.add_partner(&partner, &Effects::default(), resident_testkit::t0()).await.unwrap();
-    let policy = Policy {
-        policy_id: "p1".into(),
-        policy_name: "kyc".into(),
-        partner_id: "bank-kyc".into(),
-        credential_type: "qrcode".into(),
-        attributes: vec!["fullName".into(), "dateOfBirth".into(), "email".into()],
-        created_at: resident_testkit::t0(),
-    };
-    t.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
+    t.seed_kyc_partner(&["fullName", "dateOfBirth", "email"]).await;
     let (jar, csrf) = t.portal_login().await;
     let page = t.page("GET", "/account/share", &jar, &[]).await;
     assert!(page.body.contains("First Bank") && page.body.contains("value=\"bank-kyc|qrcode\""), "{}", page.body);

@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::auth_usecases::Done;
-use resident_domain::update::{UpdateServices, decode_update, request_update};
+use resident_domain::update::{decode_update, request_update};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -71,16 +71,7 @@ pub async fn update_uin(
         let docs = documents(request)?;
         let draft = decode_update(&state.schema, &state.update_policy, identity_json, &docs, call.now())?;
         let who = call.authorise(&id, &trn, &otp).await?;
-        let svc = UpdateServices {
-            registrations: state.registrations.as_ref(),
-            updates: state.updates.as_ref(),
-            packets: state.packets.as_ref(),
-            codec: state.codec.as_ref(),
-            schema: &state.schema,
-            policy: &state.update_policy,
-            centre: &state.centre,
-            machine: &state.machine,
-        };
+        let svc = state.update_services();
         let Done { value, message, event_id } = request_update(&call.ctx(), &svc, &who, &id, &trn, draft).await?;
         Ok((UpdateResponse { registration_id: value.as_str().to_owned(), message }, Some(event_id.to_string())))
     }

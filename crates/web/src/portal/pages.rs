@@ -357,6 +357,23 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form
 
 // --- the account ------------------------------------------------------------------------------
 
+/// A logged-in resident's form submission: the visit, checked for its CSRF token, and who acts. The
+/// `Err` is the answer to send (a refusal, or the login page).
+async fn acting(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<(Visit, Resolved, IndividualId), Response> {
+    let visit = Visit::new(state, headers, None).await;
+    if !visit.csrf_ok(csrf) {
+        return Err(forbidden(state, &visit));
+    }
+    match resident(state, &visit).await {
+        Some((who, id)) => Ok((visit, who, id)),
+        None => Err(to_login(&visit)),
+    }
+}
+
 /// The logged-in resident and the id their actions are recorded under.
 async fn resident(state: &AppState, visit: &Visit) -> Option<(Resolved, IndividualId)> {
     let who = visit.who(state).await?;
@@ -444,11 +461,10 @@ pub struct LockForm {
 }
 
 pub async fn locks_change(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LockForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let types = match form.auth_type.as_deref() {
         Some("ALL") => AuthType::ALL.to_vec(),
         Some(t) => match AuthType::parse(t) {
@@ -528,11 +544,10 @@ pub struct VidForm {
 }
 
 pub async fn vids_generate(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<VidForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let vid_type = form.vid_type.unwrap_or_default();
     let p = visit.page(&state);
     match uc::generate_vid(&ctx(&state, &visit), &who, &id, &transaction_id(), &vid_type).await {
@@ -593,11 +608,10 @@ pub struct RevokeForm {
 }
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<RevokeForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let Some(vid) = own_vid(&state, &who, form.vid.as_deref()).await else { return forbidden(&state, &visit) };
     match uc::revoke_vid(&ctx(&state, &visit), &who, &id, &transaction_id(), &vid).await {
         Ok(_) => {
@@ -631,11 +645,10 @@ pub struct CardForm {
 }
 
 pub async fn card_download(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CardForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let card_type = form.card_type.as_deref().and_then(CardType::parse).unwrap_or(CardType::Uin);
     let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
     let done = download_card(
@@ -779,11 +792,10 @@ pub async fn print(State(state): State<AppState>, headers: HeaderMap, Query(q): 
 }
 
 pub async fn print_order(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CardForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let card_type = form.card_type.as_deref().and_then(CardType::parse).unwrap_or(CardType::Uin);
     let done = resident_domain::print::request_reprint(
         &ctx(&state, &visit),
@@ -1104,11 +1116,10 @@ struct DonePage<'a> {
 }
 
 pub async fn update_confirm(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let p = visit.page(&state);
     let Some(draft) = current_draft(&state, &visit).await else {
         let e = FieldError { field: "update-continue", message: p.t("update-no-draft") };
@@ -1121,16 +1132,7 @@ pub async fn update_confirm(State(state): State<AppState>, headers: HeaderMap, F
         &draft.documents,
         visit.now,
     );
-    let svc = resident_domain::update::UpdateServices {
-        registrations: state.registrations.as_ref(),
-        updates: state.updates.as_ref(),
-        packets: state.packets.as_ref(),
-        codec: state.codec.as_ref(),
-        schema: &state.schema,
-        policy: &state.update_policy,
-        centre: &state.centre,
-        machine: &state.machine,
-    };
+    let svc = state.update_services();
     let done = match decoded {
         Ok(d) => {
             resident_domain::update::request_update(&ctx(&state, &visit), &svc, &who, &id, &transaction_id(), d).await
@@ -1433,12 +1435,11 @@ pub async fn share_send(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
     let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    if !visit.csrf_ok(field("csrf")) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, field("csrf")).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let p = visit.page(&state);
     let Some((partner, credential_type)) = field("choice").and_then(|c| c.split_once('|')) else {
         return share_page(
@@ -1606,11 +1607,10 @@ pub async fn grievance_send(
     headers: HeaderMap,
     Form(form): Form<GrievanceForm>,
 ) -> Response {
-    let visit = Visit::new(&state, &headers, None).await;
-    if !visit.csrf_ok(form.csrf.as_deref()) {
-        return forbidden(&state, &visit);
-    }
-    let Some((who, id)) = resident(&state, &visit).await else { return to_login(&visit) };
+    let (visit, who, id) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let Some(event) = own_event(&state, &who, form.event.as_deref()).await else { return forbidden(&state, &visit) };
     let p = visit.page(&state);
     let message = form.message.unwrap_or_default().trim().to_owned();

@@ -1321,17 +1321,29 @@ pub(crate) fn csv_cell(value: &str) -> String {
     format!("\"{}\"", v.replace('"', "\"\""))
 }
 
+/// The logged-in resident's authentications for a download, filtered as the page was.
+async fn export(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &AuthQuery,
+) -> Result<(Visit, Vec<resident_domain::ports::AuthTransaction>), Response> {
+    let visit = Visit::new(state, headers, q.lang.as_deref()).await;
+    let Some((who, _)) = resident(state, &visit).await else { return Err(to_login(&visit)) };
+    match filtered(state, &who, q).await {
+        Ok(Ok(list)) => Ok((visit, list)),
+        Ok(Err(())) => Err(forbidden(state, &visit)),
+        Err(e) => Err(failure(state, &visit, &e)),
+    }
+}
+
 pub async fn auth_history_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<AuthQuery>,
 ) -> Response {
-    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
-    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
-    let list = match filtered(&state, &who, &q).await {
-        Ok(Ok(list)) => list,
-        Ok(Err(())) => return forbidden(&state, &visit),
-        Err(e) => return failure(&state, &visit, &e),
+    let (visit, list) = match export(&state, &headers, &q).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     let mut out = String::from("time,method,used_by,transaction,result,response_code\r\n");
     for t in &list {
@@ -1674,12 +1686,9 @@ pub async fn auth_history_pdf(
     headers: HeaderMap,
     Query(q): Query<AuthQuery>,
 ) -> Response {
-    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
-    let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
-    let list = match filtered(&state, &who, &q).await {
-        Ok(Ok(list)) => list,
-        Ok(Err(())) => return forbidden(&state, &visit),
-        Err(e) => return failure(&state, &visit, &e),
+    let (visit, list) = match export(&state, &headers, &q).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     let p = visit.page(&state);
     let doc = resident_domain::card::PlainDocument {

@@ -326,6 +326,9 @@ impl App {
                     }
                     None => None,
                 },
+                time_zone: resident_web::portal::time_zone(&self.config.portal.time_zone)
+                    .ok_or_else(|| anyhow!("portal.time_zone is not an IANA time zone"))?,
+                arabic_digits: self.config.portal.arabic_digits == "arab",
             },
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),

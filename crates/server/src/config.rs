@@ -64,11 +64,23 @@ pub struct PortalConfig {
     pub absolute_hours: u64,
     /// The authority's logo for the header (PNG, JPEG or SVG); none by default.
     pub logo_file: Option<PathBuf>,
+    /// The residents' IANA time zone (`Africa/Casablanca`): the portal shows dates and times in it.
+    pub time_zone: String,
+    /// How Arabic pages write numbers: `arab` (Arabic-Indic digits, CLDR's default) or `latn`
+    /// (Western digits, as in the Maghreb). Identifiers (UIN, VID, RID) are always Western digits.
+    pub arabic_digits: String,
 }
 
 impl Default for PortalConfig {
     fn default() -> Self {
-        PortalConfig { secure_cookie: true, idle_minutes: 15, absolute_hours: 8, logo_file: None }
+        PortalConfig {
+            secure_cookie: true,
+            idle_minutes: 15,
+            absolute_hours: 8,
+            logo_file: None,
+            time_zone: "UTC".into(),
+            arabic_digits: "arab".into(),
+        }
     }
 }
 
@@ -549,6 +561,15 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.portal.idle_minutes) || !(1..=72).contains(&self.portal.absolute_hours) {
             return Err("configuration: `portal.idle_minutes` must be 1..1440 and `portal.absolute_hours` 1..72".into());
+        }
+        if !matches!(self.portal.arabic_digits.as_str(), "arab" | "latn") {
+            return Err("configuration: `portal.arabic_digits` must be `arab` or `latn`".into());
+        }
+        if resident_web::portal::time_zone(&self.portal.time_zone).is_none() {
+            return Err(format!(
+                "configuration: `portal.time_zone` {:?} is not an IANA time zone (e.g. `Africa/Casablanca`, `UTC`)",
+                self.portal.time_zone
+            ));
         }
         if self.card.rgb().is_none() {
             return Err("configuration: `card.colour` must be #rrggbb".into());

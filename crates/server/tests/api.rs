@@ -562,6 +562,14 @@ fn check_config_warns_and_refuses() {
     let out = run(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "lots")]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"));
+    for (key, value, named) in [
+        ("RESIDENT_PORTAL__TIME_ZONE", "Mars/Olympus_Mons", "portal.time_zone"),
+        ("RESIDENT_PORTAL__ARABIC_DIGITS", "roman", "portal.arabic_digits"),
+    ] {
+        let out = run(&[(key, value)]);
+        assert!(!out.status.success(), "{key}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(named), "{key}");
+    }
 }
 
 #[tokio::test]

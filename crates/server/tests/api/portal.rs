@@ -292,3 +292,40 @@ async fn the_header_shows_the_configured_logo() {
     let err = app.web_state().err().unwrap().to_string();
     assert!(err.contains("portal.logo_file"), "{err}");
 }
+
+/// Dates are shown in the configured time zone, with Arabic-Indic digits on Arabic pages unless the
+/// deployment writes Arabic with Western digits; the RID itself is never converted.
+#[tokio::test]
+async fn dates_follow_the_residents_time_zone_and_digits() {
+    // the demo's first RID was received at 09:01 UTC on 1 November 2026
+    let rid = "10001100010000120261101090100";
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let en = t.page("GET", &format!("/status?rid={rid}&lang=en"), "", &[]).await;
+    assert!(en.body.contains("1 November 2026, 09:01"), "{}", en.body);
+    let fr = t.page("GET", &format!("/status?rid={rid}&lang=fr"), "", &[]).await;
+    assert!(fr.body.contains("1 novembre 2026 à 09:01"), "{}", fr.body);
+    let ar = t.page("GET", &format!("/status?rid={rid}&lang=ar"), "", &[]).await;
+    assert!(ar.body.contains("١ نوفمبر ٢٠٢٦، ٠٩:٠١") && ar.body.contains(rid), "{}", ar.body);
+    // a RID typed on an Arabic keyboard (Arabic-Indic digits) is read as the same RID
+    let eastern: String = rid
+        .chars()
+        .map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap())
+        .flat_map(|c| c.to_string().into_bytes())
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    let typed = t.page("GET", &format!("/status?rid={eastern}&lang=ar"), "", &[]).await;
+    assert!(typed.body.contains("تمت المعالجة") && typed.body.contains(rid), "{}", typed.body);
+
+    let Some(t) = TestApp::build(Db::Sqlite, |c| {
+        c.portal.time_zone = "Asia/Dubai".into();
+        c.portal.arabic_digits = "latn".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let en = t.page("GET", &format!("/status?rid={rid}&lang=en"), "", &[]).await;
+    assert!(en.body.contains("1 November 2026, 13:01"), "{}", en.body);
+    let ar = t.page("GET", &format!("/status?rid={rid}&lang=ar"), "", &[]).await;
+    assert!(ar.body.contains("1 نوفمبر 2026، 13:01"), "{}", ar.body);
+}

@@ -133,6 +133,7 @@ month-9 = سبتمبر
 month-10 = أكتوبر
 month-11 = نوفمبر
 month-12 = ديسمبر
+date-with-time = { $date }، { $time }
 
 stage-request-received = تم استلام الطلب
 stage-validation-stage = التحقق من الطلب

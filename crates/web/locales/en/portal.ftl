@@ -133,6 +133,7 @@ month-9 = September
 month-10 = October
 month-11 = November
 month-12 = December
+date-with-time = { $date }, { $time }
 
 stage-request-received = Request received
 stage-validation-stage = Checks

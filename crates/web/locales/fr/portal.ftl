@@ -133,6 +133,7 @@ month-9 = septembre
 month-10 = octobre
 month-11 = novembre
 month-12 = décembre
+date-with-time = { $date } à { $time }
 
 stage-request-received = Demande reçue
 stage-validation-stage = Contrôles

@@ -44,6 +44,38 @@ pub struct PortalSettings {
     pub absolute: Duration,
     /// The authority's logo (PNG, JPEG or SVG) and its content type, shown in the header.
     pub logo: Option<(Vec<u8>, &'static str)>,
+    /// Where the residents are: dates and times are shown in this zone.
+    pub time_zone: jiff::tz::TimeZone,
+    /// Arabic pages write numbers with Arabic-Indic digits (٠١٢…, CLDR's default for `ar`); off for
+    /// countries that write Arabic with Western digits (the Maghreb).
+    pub arabic_digits: bool,
+}
+
+/// What a resident typed into a number field, as ASCII digits: spaces dropped, and Arabic-Indic
+/// (٠–٩) or Persian (۰–۹) digits, which an Arabic phone keyboard types, read as 0–9.
+pub(crate) fn typed_digits(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            '\u{06f0}'..='\u{06f9}' => char::from(b'0' + (c as u32 - 0x06f0) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+/// The calendar day of a moment in the residents' time zone.
+pub(crate) fn local_day(tz: &jiff::tz::TimeZone, at: time::OffsetDateTime) -> Option<time::Date> {
+    let ts = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
+    let d = tz.to_datetime(ts).date();
+    let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
+}
+
+/// An IANA time zone (`Africa/Casablanca`, `UTC`), or `None` if there is no such zone.
+pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name).ok()
 }
 
 /// A logo file's content type, judged by its bytes: PNG, JPEG or SVG; anything else is refused.
@@ -67,6 +99,8 @@ impl Default for PortalSettings {
             idle: Duration::from_secs(15 * 60),
             absolute: Duration::from_secs(8 * 3600),
             logo: None,
+            time_zone: jiff::tz::TimeZone::UTC,
+            arabic_digits: true,
         }
     }
 }
@@ -140,6 +174,9 @@ pub struct Page {
     /// The notifications link, with the number of unseen ones.
     pub bell: String,
     pub has_logo: bool,
+    pub time_zone: jiff::tz::TimeZone,
+    /// Digits in the language's own script (Arabic-Indic on Arabic pages, unless configured off).
+    pub native_digits: bool,
 }
 
 impl Page {
@@ -155,6 +192,58 @@ impl Page {
             })
             .collect();
         LOCALES.lookup_with_args(&self.lang.langid(), key, &map)
+    }
+
+    /// Digits as the language writes them (identifiers such as UINs and RIDs are not passed
+    /// through this: they stay as typed).
+    pub fn digits(&self, text: &str) -> String {
+        if !self.native_digits {
+            return text.to_owned();
+        }
+        text.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from_u32(0x0660 + d).unwrap_or(c),
+                None => c,
+            })
+            .collect()
+    }
+
+    /// A count with the language's digit grouping: 12,345 · 12 345 · ١٢٬٣٤٥.
+    pub fn number(&self, n: i64) -> String {
+        let separator = match (self.lang, self.native_digits) {
+            (Lang::En, _) | (Lang::Ar, false) => ",",
+            (Lang::Fr, _) => "\u{202f}",
+            (Lang::Ar, true) => "\u{066c}",
+        };
+        let raw = n.unsigned_abs().to_string();
+        let mut grouped = String::with_capacity(raw.len() + raw.len() / 3 * 3 + 1);
+        if n < 0 {
+            grouped.push('-');
+        }
+        for (i, c) in raw.chars().enumerate() {
+            if i > 0 && (raw.len() - i).is_multiple_of(3) {
+                grouped.push_str(separator);
+            }
+            grouped.push(c);
+        }
+        self.digits(&grouped)
+    }
+
+    /// A moment in the residents' time zone, as the language writes dates: 26 November 2026, 09:15.
+    pub fn date(&self, at: time::OffsetDateTime, with_time: bool) -> String {
+        let Ok(ts) = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()) else {
+            return String::new();
+        };
+        let local = self.time_zone.to_datetime(ts);
+        let month = self.t(&format!("month-{}", local.month()));
+        let day =
+            format!("{} {month} {}", self.digits(&local.day().to_string()), self.digits(&local.year().to_string()));
+        if with_time {
+            let clock = self.digits(&format!("{:02}:{:02}", local.hour(), local.minute()));
+            self.ta("date-with-time", &[("date", day), ("time", clock)])
+        } else {
+            day
+        }
     }
 
     pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
@@ -288,9 +377,11 @@ impl Visit {
             authority,
             bell: String::new(),
             has_logo: state.portal.logo.is_some(),
+            time_zone: state.portal.time_zone.clone(),
+            native_digits: self.lang == Lang::Ar && state.portal.arabic_digits,
         };
         page.bell = if self.unread > 0 {
-            page.ta("nav-notifications-count", &[("count", self.unread.to_string())])
+            page.ta("nav-notifications-count", &[("count", page.number(self.unread))])
         } else {
             page.t("nav-notifications")
         };
@@ -443,16 +534,65 @@ mod tests {
         assert!(en.len() > 80, "{}", en.len());
         assert_eq!(keys(include_str!("../../locales/fr/portal.ftl")), en, "French");
         assert_eq!(keys(include_str!("../../locales/ar/portal.ftl")), en, "Arabic");
-        let page = Page {
-            lang: Lang::Ar,
+        let page = page(Lang::Ar, true, jiff::tz::TimeZone::UTC);
+        assert_eq!(page.t("nav-home"), "الرئيسية");
+        assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");
+    }
+
+    fn page(lang: Lang, native_digits: bool, time_zone: jiff::tz::TimeZone) -> Page {
+        Page {
+            lang,
             csrf: String::new(),
             logged_in: false,
             authority: String::new(),
             bell: String::new(),
             has_logo: false,
-        };
-        assert_eq!(page.t("nav-home"), "الرئيسية");
-        assert_eq!(page.ta("vids-created", &[("vid", "1234".into())]), "رقمك الافتراضي الجديد هو 1234.");
+            time_zone,
+            native_digits,
+        }
+    }
+
+    #[test]
+    fn numbers_are_grouped_and_written_as_the_language_does() {
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(page(Lang::En, false, utc.clone()).number(1_234_567), "1,234,567");
+        assert_eq!(page(Lang::Fr, false, utc.clone()).number(12_345), "12\u{202f}345");
+        assert_eq!(page(Lang::Ar, true, utc.clone()).number(12_345), "١٢٬٣٤٥");
+        assert_eq!(page(Lang::Ar, false, utc.clone()).number(12_345), "12,345");
+        assert_eq!(page(Lang::En, false, utc.clone()).number(-1_000), "-1,000");
+        assert_eq!(page(Lang::En, false, utc).number(999), "999");
+    }
+
+    #[test]
+    fn dates_are_in_the_residents_time_zone_and_language() {
+        // 23:30 UTC on 31 December is already 1 January in Dubai (UTC+4)
+        let at = time::macros::datetime!(2026-12-31 23:30 UTC);
+        let dubai = time_zone("Asia/Dubai").unwrap();
+        assert_eq!(page(Lang::En, false, jiff::tz::TimeZone::UTC).date(at, true), "31 December 2026, 23:30");
+        assert_eq!(page(Lang::En, false, dubai.clone()).date(at, true), "1 January 2027, 03:30");
+        assert_eq!(page(Lang::Fr, false, dubai.clone()).date(at, false), "1 janvier 2027");
+        assert_eq!(page(Lang::Fr, false, dubai.clone()).date(at, true), "1 janvier 2027 à 03:30");
+        assert_eq!(page(Lang::Ar, true, dubai.clone()).date(at, true), "١ يناير ٢٠٢٧، ٠٣:٣٠");
+        assert_eq!(local_day(&dubai, at), Some(time::macros::date!(2027 - 01 - 01)));
+        // a zone with summer time: Paris is UTC+2 in July, UTC+1 in January
+        let paris = time_zone("Europe/Paris").unwrap();
+        assert_eq!(
+            page(Lang::En, false, paris.clone()).date(time::macros::datetime!(2026-07-01 12:00 UTC), true),
+            "1 July 2026, 14:00"
+        );
+        assert_eq!(
+            page(Lang::En, false, paris).date(time::macros::datetime!(2026-01-01 12:00 UTC), true),
+            "1 January 2026, 13:00"
+        );
+        assert!(time_zone("Mars/Olympus_Mons").is_none());
+    }
+
+    #[test]
+    fn digits_typed_on_an_arabic_keyboard_are_read() {
+        assert_eq!(typed_digits(" ٥٠٧٥ ٢٩١٧٠٨ "), "5075291708");
+        assert_eq!(typed_digits("۱۲۳"), "123");
+        assert_eq!(typed_digits("٢٠٢٦-١١-٢٦"), "2026-11-26");
+        assert_eq!(typed_digits("12a"), "12a");
     }
 
     #[test]

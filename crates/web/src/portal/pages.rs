@@ -17,7 +17,6 @@ use resident_domain::otp::OtpChannel;
 use resident_domain::ports::{PortalSession, Resolved};
 use resident_domain::usecases::{CheckStatus, check_rid_status};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::{Lang, Page, SESSION_COOKIE, Visit, random_token, sha256_hex};
 use crate::AppState;
@@ -82,13 +81,6 @@ fn to_login(visit: &Visit) -> Response {
     visit.finish(Redirect::to("/login").into_response())
 }
 
-/// A date as the resident's language writes it.
-fn date(p: &Page, at: OffsetDateTime, with_time: bool) -> String {
-    let month = p.t(&format!("month-{}", at.month() as u8));
-    let day = format!("{} {month} {}", at.day(), at.year());
-    if with_time { format!("{day}, {:02}:{:02}", at.hour(), at.minute()) } else { day }
-}
-
 fn transaction_id() -> String {
     let n: u64 = rand::Rng::gen_range(&mut resident_domain::clock::rng(), 1_000_000_000..10_000_000_000);
     n.to_string()
@@ -138,7 +130,7 @@ pub struct StatusQuery {
 pub async fn status(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<StatusQuery>) -> Response {
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let p = visit.page(&state);
-    let rid: String = q.rid.unwrap_or_default().chars().filter(|c| !c.is_whitespace()).take(40).collect();
+    let rid: String = super::typed_digits(&q.rid.unwrap_or_default()).chars().take(40).collect();
     let mut page = StatusPage { p: &p, rid: rid.clone(), error: None, result: None };
     if !rid.is_empty() {
         if rid.len() != 29 || !rid.bytes().all(|b| b.is_ascii_digit()) {
@@ -178,7 +170,7 @@ pub async fn status(State(state): State<AppState>, headers: HeaderMap, Query(q):
                         if views.last().is_some_and(|v| v.what == what) {
                             continue;
                         }
-                        views.push(StageView { when: date(&p, s.at, true), what });
+                        views.push(StageView { when: p.date(s.at, true), what });
                     }
                     page.result = Some(StatusResult {
                         heading: p.ta("status-result", &[("rid", rid.clone())]),
@@ -240,8 +232,7 @@ pub async fn login_send(State(state): State<AppState>, headers: HeaderMap, Form(
         return forbidden(&state, &visit);
     }
     let p = visit.page(&state);
-    let typed: String =
-        form.individual_id.unwrap_or_default().chars().filter(|c| !c.is_whitespace()).take(32).collect();
+    let typed: String = super::typed_digits(&form.individual_id.unwrap_or_default()).chars().take(32).collect();
     let again = |message: String, field: &'static str| LoginPage {
         p: &p,
         individual_id: typed.clone(),
@@ -290,7 +281,7 @@ pub async fn login_verify(State(state): State<AppState>, headers: HeaderMap, For
     let typed = form.individual_id.unwrap_or_default();
     let trn = form.transaction_id.unwrap_or_default();
     let Some(id) = IndividualId::parse(&typed) else { return to_login(&visit) };
-    let otp: String = form.otp.unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
+    let otp = super::typed_digits(&form.otp.unwrap_or_default());
     match uc::authorise_with_otp(&ctx(&state, &visit), &id, &trn, &otp).await {
         Ok(who) => {
             // a new session id at every login: an id planted before login is worth nothing after it
@@ -435,7 +426,7 @@ async fn locks_page(state: &AppState, visit: &Visit, who: &Resolved, notice: Opt
             let state = match st.and_then(|s| s.unlock_until_ms.filter(|u| *u > now_ms)) {
                 Some(until) => p.ta(
                     "locks-unlocked-until",
-                    &[("until", date(&p, resident_domain::clock::from_epoch_ms(until), true))],
+                    &[("until", p.date(resident_domain::clock::from_epoch_ms(until), true))],
                 ),
                 None if locked => p.t("locks-locked"),
                 None => p.t("locks-unlocked"),
@@ -518,8 +509,8 @@ async fn vids_page(
         .map(|v| VidRow {
             vid: v.vid.expose().to_owned(),
             kind: p.t(&format!("vids-type-{}", v.vid_type)),
-            expires: v.expires_at.map(|e| date(&p, e, true)).unwrap_or_else(|| p.t("vids-never")),
-            uses: v.transactions_left.map(|n| n.to_string()).unwrap_or_else(|| p.t("vids-unlimited")),
+            expires: v.expires_at.map(|e| p.date(e, true)).unwrap_or_else(|| p.t("vids-never")),
+            uses: v.transactions_left.map(|n| p.number(n)).unwrap_or_else(|| p.t("vids-unlimited")),
         })
         .collect();
     let types = ["Perpetual", "Temporary", "OneTimeUse"]
@@ -733,7 +724,7 @@ pub async fn history(State(state): State<AppState>, headers: HeaderMap, Query(q)
                 what: p.t(&format!("rt-{}", e.request_type.code())),
                 status: p.t(&format!("ui-status-{}", ui.replace(' ', "-"))),
                 colour,
-                when: date(&p, e.requested_at, true),
+                when: p.date(e.requested_at, true),
                 follow: rid.as_ref().map(|r| p.ta("history-follow", &[("rid", r.clone())])).unwrap_or_default(),
                 rid,
             }
@@ -778,7 +769,7 @@ async fn orders(state: &AppState, p: &Page, who: &Resolved) -> Vec<OrderRow> {
                 PrintStatus::Failed => "red",
                 _ => "blue",
             },
-            when: date(p, j.updated_at, true),
+            when: p.date(j.updated_at, true),
         })
         .collect()
 }
@@ -1209,7 +1200,7 @@ const AUTH_PAGE: usize = 20;
 const AUTH_READ: u32 = 2_000;
 
 fn day(value: &str) -> Result<Option<time::Date>, ()> {
-    let v = value.trim();
+    let v = &super::typed_digits(value);
     if v.is_empty() {
         return Ok(None);
     }
@@ -1244,7 +1235,10 @@ async fn filtered(
     let result = q.result.as_deref().unwrap_or("");
     Ok(Ok(all
         .into_iter()
-        .filter(|t| from.is_none_or(|f| t.at.date() >= f) && to.is_none_or(|d| t.at.date() <= d))
+        .filter(|t| {
+            let day = super::local_day(&state.portal.time_zone, t.at);
+            from.is_none_or(|f| day.is_some_and(|d| d >= f)) && to.is_none_or(|l| day.is_some_and(|d| d <= l))
+        })
         .filter(|t| kind.is_empty() || method_key(&t.auth_type_code) == kind)
         .filter(|t| result.is_empty() || t.status_code == result)
         .collect()))
@@ -1280,7 +1274,7 @@ pub async fn auth_history(State(state): State<AppState>, headers: HeaderMap, Que
         .skip(page * AUTH_PAGE)
         .take(AUTH_PAGE)
         .map(|t| AuthRow {
-            when: date(&p, t.at, true),
+            when: p.date(t.at, true),
             method: p.t(&format!("ah-type-{}", method_key(&t.auth_type_code))),
             partner: t.entity_name.clone(),
             result: p.t(if t.status_code == "Y" { "ah-result-Y" } else { "ah-result-N" }),
@@ -1561,7 +1555,7 @@ pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, Qu
                     "Failed" => "red",
                     _ => "blue",
                 },
-                when: date(&p, e.updated_at, true),
+                when: p.date(e.updated_at, true),
                 event_id: e.event_id.to_string(),
                 new: !e.read,
             }
@@ -1636,7 +1630,7 @@ pub async fn grievance_send(
     let vars = std::collections::BTreeMap::from([
         ("ticketId", ticket.clone()),
         ("eventId", event.to_string()),
-        ("date", date(&p, visit.now, false)),
+        ("date", p.date(visit.now, false)),
         ("time", format!("{:02}:{:02}", visit.now.hour(), visit.now.minute())),
     ]);
     let effects = resident_domain::ports::Effects {
@@ -1700,14 +1694,14 @@ pub async fn auth_history_pdf(
             .iter()
             .map(|t| {
                 vec![
-                    date(&p, t.at, true),
+                    p.date(t.at, true),
                     p.t(&format!("ah-type-{}", method_key(&t.auth_type_code))),
                     t.entity_name.clone(),
                     p.t(if t.status_code == "Y" { "ah-result-Y" } else { "ah-result-N" }),
                 ]
             })
             .collect(),
-        footer: format!("{} · {}", p.t("ah-pdf-footer"), date(&p, visit.now, true)),
+        footer: format!("{} · {}", p.t("ah-pdf-footer"), p.date(visit.now, true)),
     };
     let record =
         AuditEvent::AuthHistoryExported.record(&visit.audit, visit.now, None, format!("{} rows as PDF", list.len()));
@@ -1763,7 +1757,7 @@ pub async fn update_acknowledgement(
         lines: vec![
             (p.t("ack-rid"), rid.as_str().to_owned()),
             (p.t("history-event"), record.event_id.to_string()),
-            (p.t("ack-date"), date(&p, record.created_at, true)),
+            (p.t("ack-date"), p.date(record.created_at, true)),
             (
                 p.t("ack-fields"),
                 record.fields.iter().map(|f| p.t(&format!("field-{f}"))).collect::<Vec<_>>().join(", "),

@@ -63,14 +63,6 @@ fn id_kind(id: &IndividualId) -> &'static str {
     id.id_type()
 }
 
-fn date_time_vars(now: OffsetDateTime) -> BTreeMap<&'static str, String> {
-    let d = now.date();
-    BTreeMap::from([
-        ("date", format!("{:02}-{:02}-{:04}", d.day(), d.month() as u8, d.year())),
-        ("time", format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())),
-    ])
-}
-
 pub(crate) fn event(
     who: &Resolved,
     kind: RequestType,
@@ -215,7 +207,7 @@ pub async fn request_otp_as(
             .ok_or_else(|| ResidentError::Internal("otp.fixed_code has the wrong length".into()))?,
         None => Otp::generate(&mut rng(), ctx.otp_policy.length),
     };
-    let mut vars = date_time_vars(ctx.now);
+    let mut vars = ctx.templates.stamp(ctx.now);
     vars.insert("otp", otp.expose().to_owned());
     vars.insert("validMinutes", (ctx.otp_policy.validity_seconds / 60).max(1).to_string());
     let messages: Vec<OutgoingMessage> = ctx
@@ -359,7 +351,7 @@ pub struct Done<T> {
 }
 
 fn notify(ctx: &AuthContext<'_>, who: &Resolved, code: &str, vars: BTreeMap<&str, String>) -> Vec<OutgoingMessage> {
-    let mut all = date_time_vars(ctx.now);
+    let mut all = ctx.templates.stamp(ctx.now);
     all.extend(vars);
     ctx.templates.messages(code, &who.identity, &all)
 }

@@ -48,6 +48,12 @@ pub fn rng() -> rand::rngs::ThreadRng {
 }
 
 /// Milliseconds since the Unix epoch: the portable time representation the store uses.
+/// A moment as the clocks on the wall show it in `zone` (summer time included); `None` only outside
+/// the years -9999..=9999.
+pub fn local(zone: &jiff::tz::TimeZone, at: OffsetDateTime) -> Option<jiff::civil::DateTime> {
+    jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok().map(|ts| zone.to_datetime(ts))
+}
+
 pub fn epoch_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }

@@ -37,6 +37,8 @@ pub struct Templates {
     by_lang: HashMap<String, HashMap<String, String>>,
     /// Used when the resident has no preferred language (MOSIP `mosip.default.template-languages`).
     pub default_languages: Vec<String>,
+    /// `$date` and `$time` are written in the residents' time zone.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl Templates {
@@ -48,11 +50,20 @@ impl Templates {
                 return Err(format!("templates: no templates for default language {lang}"));
             }
         }
-        Ok(Templates { by_lang, default_languages })
+        Ok(Templates { by_lang, default_languages, time_zone: jiff::tz::TimeZone::UTC })
     }
 
     pub fn default_templates(default_languages: Vec<String>) -> Result<Self, String> {
         Self::parse(DEFAULT_TEMPLATES, default_languages)
+    }
+
+    /// `$date` (dd-mm-yyyy) and `$time` (hh:mm:ss) of a moment, in the residents' time zone.
+    pub fn stamp(&self, at: time::OffsetDateTime) -> BTreeMap<&'static str, String> {
+        let Some(l) = crate::clock::local(&self.time_zone, at) else { return BTreeMap::new() };
+        BTreeMap::from([
+            ("date", format!("{:02}-{:02}-{:04}", l.day(), l.month(), l.year())),
+            ("time", format!("{:02}:{:02}:{:02}", l.hour(), l.minute(), l.second())),
+        ])
     }
 
     /// Every language/code pair the channels need exists for `code` (checked at start-up and in tests).
@@ -203,6 +214,20 @@ mod tests {
                 assert!(t.has(lang, code), "{lang} {code}");
             }
         }
+    }
+
+    #[test]
+    fn date_and_time_are_the_residents_local_ones() {
+        let mut t = Templates::default_templates(vec!["eng".into()]).unwrap();
+        let at = time::macros::datetime!(2026-12-31 23:30:05 UTC);
+        assert_eq!(t.stamp(at)["date"], "31-12-2026");
+        t.time_zone = jiff::tz::TimeZone::get("Asia/Dubai").unwrap();
+        let stamp = t.stamp(at);
+        assert_eq!((stamp["date"].as_str(), stamp["time"].as_str()), ("01-01-2027", "03:30:05"));
+        // summer time: Paris is UTC+2 in July, UTC+1 in January
+        t.time_zone = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(t.stamp(time::macros::datetime!(2026-07-01 12:00 UTC))["time"], "14:00:00");
+        assert_eq!(t.stamp(time::macros::datetime!(2026-01-01 12:00 UTC))["time"], "13:00:00");
     }
 
     #[test]

@@ -310,8 +310,7 @@ impl PrintService<'_> {
             ("reason", reason.clone().unwrap_or_default()),
             ("carrierRef", carrier_ref.clone().or(job.carrier_ref.clone()).unwrap_or_default()),
         ]);
-        let d = self.now.date();
-        vars.insert("date", format!("{:02}-{:02}-{:04}", d.day(), d.month() as u8, d.year()));
+        vars.extend(self.templates.stamp(self.now));
         let template = format!("RS_PRINT_{}", to.code());
         let notifications = match &stored {
             Some(s) => self.templates.messages(&template, &s.identity, &vars),

@@ -642,16 +642,6 @@ pub enum StageOutcome {
     AlreadyDone,
 }
 
-fn date_vars(now: OffsetDateTime, rid: &Rid, fields: &[String]) -> BTreeMap<&'static str, String> {
-    let d = now.date();
-    BTreeMap::from([
-        ("date", format!("{:02}-{:02}-{:04}", d.day(), d.month() as u8, d.year())),
-        ("time", format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())),
-        ("RID", rid.as_str().to_owned()),
-        ("fields", fields.join(", ")),
-    ])
-}
-
 impl Pipeline<'_> {
     fn registration(
         &self,
@@ -695,7 +685,9 @@ impl Pipeline<'_> {
         rec: &UpdateRecord,
         extra: &[(&'static str, String)],
     ) -> Vec<OutgoingMessage> {
-        let mut vars = date_vars(self.now, &rec.rid, &rec.fields);
+        let mut vars = self.templates.stamp(self.now);
+        vars.insert("RID", rec.rid.as_str().to_owned());
+        vars.insert("fields", rec.fields.join(", "));
         vars.insert("eventId", rec.event_id.to_string());
         vars.extend(extra.iter().cloned());
         self.templates.messages(code, identity, &vars)

@@ -164,7 +164,10 @@ impl App {
             None => resident_domain::identity::DEFAULT_SCHEMA.to_owned(),
         };
         let schema = IdentitySchema::parse(&schema_text, languages).context("loading the ID schema")?;
-        let templates = Templates::default_templates(config.notification.languages.clone()).map_err(|e| anyhow!(e))?;
+        let mut templates =
+            Templates::default_templates(config.notification.languages.clone()).map_err(|e| anyhow!(e))?;
+        templates.time_zone = resident_web::portal::time_zone(&config.time_zone)
+            .ok_or_else(|| anyhow!("time_zone {:?} is not an IANA time zone", config.time_zone))?;
         let vid_policy = match &config.vid.policy_file {
             Some(path) => {
                 VidPolicy::parse(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
@@ -326,8 +329,7 @@ impl App {
                     }
                     None => None,
                 },
-                time_zone: resident_web::portal::time_zone(&self.config.portal.time_zone)
-                    .ok_or_else(|| anyhow!("portal.time_zone is not an IANA time zone"))?,
+                time_zone: self.templates.time_zone.clone(),
                 arabic_digits: self.config.portal.arabic_digits == "arab",
             },
             templates: self.templates.clone(),

@@ -29,6 +29,9 @@ pub struct Config {
     pub profile: String,
     /// Address the HTTP server listens on (MOSIP's port 8099).
     pub listen: String,
+    /// The residents' IANA time zone (`Africa/Casablanca`): the portal and the notifications show
+    /// dates and times in it. Stored times are UTC whatever this says.
+    pub time_zone: String,
     /// Folder for the SQLite database, keys and outbox.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` (default `sqlite://<data_dir>/resident.db`) or `postgres://USER@HOST:PORT/DB`.
@@ -64,8 +67,6 @@ pub struct PortalConfig {
     pub absolute_hours: u64,
     /// The authority's logo for the header (PNG, JPEG or SVG); none by default.
     pub logo_file: Option<PathBuf>,
-    /// The residents' IANA time zone (`Africa/Casablanca`): the portal shows dates and times in it.
-    pub time_zone: String,
     /// How Arabic pages write numbers: `arab` (Arabic-Indic digits, CLDR's default) or `latn`
     /// (Western digits, as in the Maghreb). Identifiers (UIN, VID, RID) are always Western digits.
     pub arabic_digits: String,
@@ -78,7 +79,6 @@ impl Default for PortalConfig {
             idle_minutes: 15,
             absolute_hours: 8,
             logo_file: None,
-            time_zone: "UTC".into(),
             arabic_digits: "arab".into(),
         }
     }
@@ -327,6 +327,7 @@ impl Default for Config {
         Config {
             profile: "production".into(),
             listen: "127.0.0.1:8099".into(),
+            time_zone: "UTC".into(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
             database: DatabaseConfig::default(),
@@ -565,10 +566,10 @@ impl Config {
         if !matches!(self.portal.arabic_digits.as_str(), "arab" | "latn") {
             return Err("configuration: `portal.arabic_digits` must be `arab` or `latn`".into());
         }
-        if resident_web::portal::time_zone(&self.portal.time_zone).is_none() {
+        if resident_web::portal::time_zone(&self.time_zone).is_none() {
             return Err(format!(
-                "configuration: `portal.time_zone` {:?} is not an IANA time zone (e.g. `Africa/Casablanca`, `UTC`)",
-                self.portal.time_zone
+                "configuration: `time_zone` {:?} is not an IANA time zone (e.g. `Africa/Casablanca`, `UTC`)",
+                self.time_zone
             ));
         }
         if self.card.rgb().is_none() {

@@ -563,7 +563,7 @@ fn check_config_warns_and_refuses() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"));
     for (key, value, named) in [
-        ("RESIDENT_PORTAL__TIME_ZONE", "Mars/Olympus_Mons", "portal.time_zone"),
+        ("RESIDENT_TIME_ZONE", "Mars/Olympus_Mons", "time_zone"),
         ("RESIDENT_PORTAL__ARABIC_DIGITS", "roman", "portal.arabic_digits"),
     ] {
         let out = run(&[(key, value)]);

@@ -317,7 +317,7 @@ async fn dates_follow_the_residents_time_zone_and_digits() {
     assert!(typed.body.contains("تمت المعالجة") && typed.body.contains(rid), "{}", typed.body);
 
     let Some(t) = TestApp::build(Db::Sqlite, |c| {
-        c.portal.time_zone = "Asia/Dubai".into();
+        c.time_zone = "Asia/Dubai".into();
         c.portal.arabic_digits = "latn".into();
     })
     .await

@@ -44,7 +44,7 @@ pub struct PortalSettings {
     pub absolute: Duration,
     /// The authority's logo (PNG, JPEG or SVG) and its content type, shown in the header.
     pub logo: Option<(Vec<u8>, &'static str)>,
-    /// Where the residents are: dates and times are shown in this zone.
+    /// Where the residents are (`time_zone`): dates and times are shown in this zone.
     pub time_zone: jiff::tz::TimeZone,
     /// Arabic pages write numbers with Arabic-Indic digits (٠١٢…, CLDR's default for `ar`); off for
     /// countries that write Arabic with Western digits (the Maghreb).
@@ -67,8 +67,7 @@ pub(crate) fn typed_digits(typed: &str) -> String {
 
 /// The calendar day of a moment in the residents' time zone.
 pub(crate) fn local_day(tz: &jiff::tz::TimeZone, at: time::OffsetDateTime) -> Option<time::Date> {
-    let ts = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
-    let d = tz.to_datetime(ts).date();
+    let d = resident_domain::clock::local(tz, at)?.date();
     let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
     time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
 }
@@ -231,10 +230,7 @@ impl Page {
 
     /// A moment in the residents' time zone, as the language writes dates: 26 November 2026, 09:15.
     pub fn date(&self, at: time::OffsetDateTime, with_time: bool) -> String {
-        let Ok(ts) = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()) else {
-            return String::new();
-        };
-        let local = self.time_zone.to_datetime(ts);
+        let Some(local) = resident_domain::clock::local(&self.time_zone, at) else { return String::new() };
         let month = self.t(&format!("month-{}", local.month()));
         let day =
             format!("{} {month} {}", self.digits(&local.day().to_string()), self.digits(&local.year().to_string()));

@@ -39,6 +39,8 @@ pub struct CardStyle {
     pub languages: Vec<String>,
     /// The credential's `iss`.
     pub issuer: String,
+    /// The residents' time zone: the printed issue date is the local one.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 fn rtl(lang: &str) -> bool {
@@ -279,13 +281,10 @@ impl CardMaker {
 
         // footer: issue date and signing key
         s.set_fill(Some(grey()));
-        let issued = format!(
-            "{} {:02}/{:02}/{:04}",
-            t.label(&first, "issued"),
-            request.issued_at.day(),
-            request.issued_at.month() as u8,
-            request.issued_at.year()
-        );
+        let day = resident_domain::clock::local(&self.style.time_zone, request.issued_at)
+            .map(|l| format!("{:02}/{:02}/{:04}", l.day(), l.month(), l.year()))
+            .unwrap_or_default();
+        let issued = format!("{} {day}", t.label(&first, "issued"));
         t.line(&mut s, &issued, 28.0, PAGE_H - 24.0, 8.0, false, Align::Left, false, 200.0);
         t.line(&mut s, &format!("key {kid}"), 28.0, PAGE_H - 12.0, 6.0, false, Align::Left, false, 200.0);
 

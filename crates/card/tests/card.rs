@@ -72,6 +72,7 @@ fn maker(dir: &std::path::Path) -> CardMaker {
         colour: [20, 70, 120],
         languages: vec!["eng".into(), "ara".into(), "fra".into()],
         issuer: "resident-services.test".into(),
+        time_zone: jiff::tz::TimeZone::get("Asia/Dubai").unwrap(),
     };
     CardMaker::new(style, &dir.join("keys"), datetime!(2026-11-26 9:00 UTC)).unwrap()
 }
@@ -90,7 +91,7 @@ fn a_card_opens_only_with_its_password_and_its_qr_verifies() {
         uin: &uin,
         card_type: CardType::Uin,
         photo: Some(&photo),
-        issued_at: datetime!(2026-11-26 9:00 UTC),
+        issued_at: datetime!(2026-12-31 23:30 UTC),
         password: password.clone(),
     };
     let card = maker.issue(&request).unwrap();
@@ -147,9 +148,18 @@ fn a_card_opens_only_with_its_password_and_its_qr_verifies() {
     assert!(!ok && t.is_empty(), "text without the password: {t}");
     let (ok, t) = text(Some(&password));
     assert!(ok);
-    for expected in
-        ["Jane Doe", "Jeanne Doe", "12/05/1990", "Female", "5075 2917 08", "Tangier", "90000", "Republic of Examplia"]
-    {
+    for expected in [
+        "Jane Doe",
+        "Jeanne Doe",
+        "12/05/1990",
+        "Female",
+        "5075 2917 08",
+        "Tangier",
+        "90000",
+        "Republic of Examplia",
+        // issued at 23:30 UTC on 31 December: already 1 January in the residents' zone (Dubai, UTC+4)
+        "01/01/2027",
+    ] {
         assert!(t.contains(expected), "{expected} missing from:\n{t}");
     }
     for arabic in ["جين دو", "أنثى", "طنجة"] {

@@ -54,6 +54,9 @@ pub fn local(zone: &jiff::tz::TimeZone, at: OffsetDateTime) -> Option<jiff::civi
     jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok().map(|ts| zone.to_datetime(ts))
 }
 
+/// The time zone type the deployment configures (re-exported so callers need not name jiff).
+pub use jiff::tz::TimeZone;
+
 pub fn epoch_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }

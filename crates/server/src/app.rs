@@ -245,6 +245,7 @@ impl App {
             colour: config.card.rgb().unwrap_or([20, 70, 122]),
             languages: card_languages,
             issuer: config.card.issuer.clone(),
+            time_zone: templates.time_zone.clone(),
         };
         let cards = resident_card::CardMaker::new(style, &app_card_keys_dir(&config), SystemClock.now())
             .map_err(|e| anyhow!("card signing keys: {e}"))?;

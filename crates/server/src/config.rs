@@ -29,8 +29,8 @@ pub struct Config {
     pub profile: String,
     /// Address the HTTP server listens on (MOSIP's port 8099).
     pub listen: String,
-    /// The residents' IANA time zone (`Africa/Casablanca`): the portal and the notifications show
-    /// dates and times in it. Stored times are UTC whatever this says.
+    /// The residents' IANA time zone (`Africa/Casablanca`): the portal, the notifications and the card
+    /// show dates and times in it. Stored times are UTC whatever this says.
     pub time_zone: String,
     /// Folder for the SQLite database, keys and outbox.
     pub data_dir: PathBuf,

@@ -415,6 +415,7 @@ fn run_card() -> Result<()> {
         colour: config.card.rgb().unwrap_or([20, 70, 122]),
         languages,
         issuer: config.card.issuer.clone(),
+        time_zone: resident_domain::clock::TimeZone::UTC,
     };
     let maker = resident_card::CardMaker::new(style, &dir.path().join("keys"), time::OffsetDateTime::UNIX_EPOCH)
         .map_err(|e| anyhow::anyhow!(e))?;

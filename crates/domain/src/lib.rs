@@ -8,6 +8,7 @@ pub mod clock;
 pub mod credential;
 pub mod error;
 pub mod history;
+pub mod housekeeping;
 pub mod identity;
 pub mod ids;
 pub mod notification;

@@ -293,6 +293,9 @@ pub trait PacketStore: Send + Sync {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Every key under the folder `prefix` (ending in `/`) with when it was last written, including
+    /// the temporary names of writes that never finished.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, OffsetDateTime)>, StoreError>;
 }
 
 /// Turns an update packet into signed, encrypted bytes and back. `open` fails for bytes that do not
@@ -375,6 +378,9 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
     /// Ends a session (logout or expiry), with its audit record when there is one.
     async fn end_session(&self, id_hash: &str, audit: Option<&AuditRecord>) -> Result<(), StoreError>;
+    /// Deletes the sessions past their absolute end or idle since before `idle_since`, and every
+    /// draft whose session is gone. Returns how many sessions and drafts went.
+    async fn sweep_sessions(&self, idle_since: OffsetDateTime, now: OffsetDateTime) -> Result<(u64, u64), StoreError>;
 }
 
 /// A form a resident is half-way through (the update of their details, waiting for "check your

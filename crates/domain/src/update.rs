@@ -388,8 +388,11 @@ impl std::fmt::Display for PacketFault {
 }
 
 /// Where a packet lives in the packet store.
+/// The packet store's folder for update packets.
+pub const UPDATE_PACKET_FOLDER: &str = "RESIDENT/RES_UPDATE/";
+
 pub fn packet_key(rid: &Rid) -> String {
-    format!("RESIDENT/RES_UPDATE/{}.zip", rid.as_str())
+    format!("{UPDATE_PACKET_FOLDER}{}.zip", rid.as_str())
 }
 
 /// Where an update is in the pipeline.

@@ -373,6 +373,53 @@ impl App {
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);
         worker
     }
+
+    /// Deletes expired sessions, their drafts and orphan packets; runs beside the job worker.
+    pub fn housekeeper(&self) -> Housekeeper {
+        Housekeeper {
+            store: self.store.clone(),
+            packets: self.packets.clone(),
+            clock: self.clock.clone(),
+            idle: Duration::from_secs(self.config.portal.idle_minutes * 60),
+            every: Duration::from_secs(self.config.worker.housekeeping_minutes * 60),
+        }
+    }
+}
+
+/// Runs `resident_domain::housekeeping::sweep` now and then.
+pub struct Housekeeper {
+    store: Store,
+    packets: Arc<LocalPacketStore>,
+    clock: Arc<dyn Clock>,
+    idle: Duration,
+    every: Duration,
+}
+
+impl Housekeeper {
+    pub async fn once(&self) -> Result<resident_domain::housekeeping::Swept, resident_domain::StoreError> {
+        let idle = time::Duration::try_from(self.idle).unwrap_or(time::Duration::minutes(15));
+        resident_domain::housekeeping::sweep(&self.store, self.packets.as_ref(), &self.store, self.clock.now(), idle)
+            .await
+    }
+
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.once().await {
+                Ok(s) if s != Default::default() => {
+                    tracing::info!(sessions = s.sessions, drafts = s.drafts, packets = s.packets, "housekeeping")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping could not run"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    }
 }
 
 impl App {

@@ -89,6 +89,9 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: VerificationCommand,
     },
+    /// Delete now what the worker deletes every `worker.housekeeping_minutes`: expired portal
+    /// sessions and their drafts, update packets no update refers to (older than an hour).
+    Housekeeping,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,10 +224,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
             let app = App::open(config, mode).await?;
             let (stop, stopped) = watch::channel(false);
-            let worker = tokio::spawn(app.worker().run(stopped));
+            let worker = tokio::spawn(app.worker().run(stopped.clone()));
+            let housekeeper = tokio::spawn(app.housekeeper().run(stopped));
             shutdown_signal().await;
             let _ = stop.send(true);
             let _ = worker.await;
+            let _ = housekeeper.await;
             app.store.close().await;
             Ok(0)
         }
@@ -252,6 +257,17 @@ pub async fn run(cli: Cli) -> Result<i32> {
             code
         }
         Command::Card { command } => crate::admin::card(config, command).await,
+        Command::Admin { command: AdminCommand::Housekeeping } => {
+            let app = App::open(config, Schema::MustBeCurrent).await?;
+            let swept = app.housekeeper().once().await;
+            app.store.close().await;
+            let s = swept?;
+            println!(
+                "deleted {} expired portal sessions, {} drafts, {} orphan update packets",
+                s.sessions, s.drafts, s.packets
+            );
+            Ok(0)
+        }
         Command::Admin { command: AdminCommand::Verification { command } } => {
             let app = App::open(config, Schema::Migrate).await?;
             let code = crate::admin::verification(&app, command).await;
@@ -292,7 +308,9 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     let router = resident_web::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let (stop, stopped) = watch::channel(false);
-    let worker = in_process_worker.then(|| tokio::spawn(app.worker().run(stopped.clone())));
+    let worker = in_process_worker.then(|| {
+        (tokio::spawn(app.worker().run(stopped.clone())), tokio::spawn(app.housekeeper().run(stopped.clone())))
+    });
     tracing::info!(%addr, backend = ?app.store.backend(), "Resident Services listening on http://{addr}/resident/v1 (API docs: /resident/v1/swagger-ui/)");
     let mut wait_stop = stopped.clone();
     axum::serve(listener, router)
@@ -305,8 +323,9 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
         })
         .await?;
     let _ = stop.send(true);
-    if let Some(w) = worker {
+    if let Some((w, h)) = worker {
         let _ = w.await;
+        let _ = h.await;
     }
     app.store.close().await;
     tracing::info!("stopped");

@@ -312,6 +312,8 @@ pub struct WorkerConfig {
     pub in_process: bool,
     pub poll_millis: u64,
     pub lease_seconds: u64,
+    /// How often expired portal sessions, their drafts and orphan update packets are deleted.
+    pub housekeeping_minutes: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -385,7 +387,7 @@ impl Default for LogConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        WorkerConfig { in_process: true, poll_millis: 500, lease_seconds: 300 }
+        WorkerConfig { in_process: true, poll_millis: 500, lease_seconds: 300, housekeeping_minutes: 15 }
     }
 }
 
@@ -562,6 +564,9 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.portal.idle_minutes) || !(1..=72).contains(&self.portal.absolute_hours) {
             return Err("configuration: `portal.idle_minutes` must be 1..1440 and `portal.absolute_hours` 1..72".into());
+        }
+        if !(1..=24 * 60).contains(&self.worker.housekeeping_minutes) {
+            return Err("configuration: `worker.housekeeping_minutes` must be 1..1440".into());
         }
         if !matches!(self.portal.arabic_digits.as_str(), "arab" | "latn") {
             return Err("configuration: `portal.arabic_digits` must be `arab` or `latn`".into());

@@ -87,4 +87,26 @@ impl PacketStore for LocalPacketStore {
             Err(e) => Err(io(&path, e)),
         }
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, time::OffsetDateTime)>, StoreError> {
+        let folder = prefix.trim_end_matches('/');
+        let dir = self.path(folder)?;
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(|e| io(&dir, e))? {
+            let meta = entry.metadata().await.map_err(|e| io(&entry.path(), e))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let written = meta.modified().map_err(|e| io(&entry.path(), e))?;
+            out.push((format!("{folder}/{name}"), time::OffsetDateTime::from(written)));
+        }
+        out.sort();
+        Ok(out)
+    }
 }

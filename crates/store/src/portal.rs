@@ -90,6 +90,27 @@ impl SessionStore for Store {
         }
         tx.commit().await.map_err(db_err)
     }
+
+    async fn sweep_sessions(&self, idle_since: OffsetDateTime, now: OffsetDateTime) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let sessions = sqlx::query("DELETE FROM portal_session WHERE expires_at <= $1 OR last_seen_at < $2")
+            .bind(epoch_ms(now))
+            .bind(epoch_ms(idle_since))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        let drafts = sqlx::query(
+            "DELETE FROM portal_draft WHERE NOT EXISTS \
+             (SELECT 1 FROM portal_session s WHERE s.id_hash = portal_draft.session_hash)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        Ok((sessions, drafts))
+    }
 }
 
 #[async_trait]

@@ -46,6 +46,7 @@ on_both!(
     a_limited_vid_is_used_up_by_authentication,
     job_payloads_are_sealed_at_rest,
     one_update_in_progress_and_each_stage_moves_once,
+    expired_sessions_go_with_their_drafts,
 );
 
 async fn open(db: &TestDb) -> Store {
@@ -741,4 +742,44 @@ async fn one_update_in_progress_and_each_stage_moves_once(kind: Db) {
     packets.delete("RESIDENT/RES_UPDATE/x.zip").await.unwrap();
     packets.delete("RESIDENT/RES_UPDATE/x.zip").await.unwrap();
     assert_eq!(packets.get("RESIDENT/RES_UPDATE/x.zip").await.unwrap(), None);
+}
+
+/// Housekeeping deletes sessions past their absolute end or idle too long, and every draft left
+/// without a session; a live session and its draft stay.
+async fn expired_sessions_go_with_their_drafts(kind: Db) {
+    use resident_domain::ports::{DraftStore, PortalSession, SessionStore};
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let now = t0();
+    let session = |id: &str, last_seen: time::Duration, ends: time::Duration| PortalSession {
+        id_hash: id.into(),
+        identity_id: "identity-1".into(),
+        token: resident_domain::history::IdentityToken("token-1".into()),
+        id_type: "UIN".into(),
+        csrf: "csrf".into(),
+        created_at: now - time::Duration::hours(1),
+        last_seen_at: now - last_seen,
+        expires_at: now + ends,
+    };
+    let login = AuditEvent::PortalLogin.record(&ctx(), now, None, "logged in");
+    let minutes = time::Duration::minutes;
+    for s in [
+        session("live", minutes(2), minutes(60)),
+        session("idle", minutes(16), minutes(60)),
+        session("over", minutes(1), minutes(-1)),
+    ] {
+        store.create_session(&s, &login).await.unwrap();
+        store.save_draft(&s.id_hash, b"half-way", now).await.unwrap();
+    }
+    store.save_draft("logged-out-long-ago", b"left behind", now).await.unwrap();
+
+    assert_eq!(store.sweep_sessions(now - minutes(15), now).await.unwrap(), (2, 3));
+    assert!(store.session("live").await.unwrap().is_some());
+    assert_eq!(store.draft("live").await.unwrap().as_deref(), Some(&b"half-way"[..]));
+    for gone in ["idle", "over"] {
+        assert!(store.session(gone).await.unwrap().is_none(), "{gone}");
+        assert!(store.draft(gone).await.unwrap().is_none(), "{gone}");
+    }
+    assert!(store.draft("logged-out-long-ago").await.unwrap().is_none());
+    // a second pass finds nothing
+    assert_eq!(store.sweep_sessions(now - minutes(15), now).await.unwrap(), (0, 0));
 }

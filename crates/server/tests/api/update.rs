@@ -20,6 +20,7 @@ on_both!(
     a_tampered_packet_fails_validation_and_nothing_is_applied,
     a_stage_interrupted_by_a_crash_resumes_and_runs_once,
     concurrent_updates_for_one_resident_cannot_both_be_accepted,
+    housekeeping_deletes_only_packets_no_update_refers_to,
 );
 
 const SARA: &str = "2013023805";
@@ -507,4 +508,35 @@ async fn operator_lists_shows_and_rejects_with_the_cli() {
     assert_eq!(code, Some(1), "a decided update cannot be decided again: {err}");
     assert_eq!(t.rid_status(&rid).await, "REJECTED");
     assert_eq!(t.identity(JANE).await.identity.localized("fullName", "eng"), Some("Jane Doe"));
+}
+
+/// A process that dies between writing a packet and recording its update leaves an encrypted packet
+/// nobody refers to; housekeeping deletes it (and unfinished writes) once it is an hour old, and
+/// leaves recorded updates' packets, younger files and files that are not packets alone.
+async fn housekeeping_deletes_only_packets_no_update_refers_to(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let r = t.update(JANE, "1000000010", new_address(), &[("rental-contract", &pdf())]).await;
+    let rid = r["response"]["registrationId"].as_str().unwrap().to_owned();
+    let folder = t.db.dir.path().join("packets/RESIDENT/RES_UPDATE");
+    let recorded = folder.join(format!("{rid}.zip"));
+    let bytes = std::fs::read(&recorded).unwrap();
+    let orphan = folder.join("10001100010099920261126070000.zip");
+    let young = folder.join("10001100010099820261126085500.zip");
+    let unfinished = folder.join(".5b0c9d7e.tmp");
+    let foreign = folder.join("README.txt");
+    for f in [&orphan, &young, &unfinished, &foreign] {
+        std::fs::write(f, &bytes).unwrap();
+    }
+    // file times are set against the test's clock (t0)
+    let at = |minutes_before: i64| std::time::SystemTime::from(t0() - time::Duration::minutes(minutes_before));
+    for (f, age) in [(&recorded, 120), (&orphan, 120), (&unfinished, 120), (&foreign, 120), (&young, 10)] {
+        std::fs::File::options().write(true).open(f).unwrap().set_modified(at(age)).unwrap();
+    }
+    let swept = t.app.housekeeper().once().await.unwrap();
+    assert_eq!(swept.packets, 2);
+    assert!(!orphan.exists() && !unfinished.exists());
+    assert!(recorded.exists() && young.exists() && foreign.exists());
+    // the recorded update still goes through
+    t.run_jobs().await;
+    assert_eq!(t.rid_status(&rid).await, "PROCESSED");
 }

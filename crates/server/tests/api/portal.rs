@@ -329,3 +329,26 @@ async fn dates_follow_the_residents_time_zone_and_digits() {
     let ar = t.page("GET", &format!("/status?rid={rid}&lang=ar"), "", &[]).await;
     assert!(ar.body.contains("1 نوفمبر 2026، 13:01"), "{}", ar.body);
 }
+
+/// Texts that state a limit take it from the configuration, not from the catalogue.
+#[tokio::test]
+async fn texts_follow_the_configured_otp_and_document_limits() {
+    let Some(t) = TestApp::build(Db::Sqlite, |c| {
+        c.otp.validity_seconds = 60;
+        c.update.max_document_bytes = 500_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let fresh = t.page("GET", "/login", "", &[]).await;
+    let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
+    let sent =
+        t.page("POST", "/login", &cookies, &[("csrf", &token), ("individual_id", JANE), ("channel", "PHONE")]).await;
+    assert!(sent.body.contains("6-digit code") && sent.body.contains("valid for 1 minute and"), "{}", sent.body);
+    let (jar, _) = t.portal_login().await;
+    let update = t.page("GET", "/account/update", &jar, &[]).await;
+    assert!(update.body.contains("PDF, JPEG or PNG, at most 500 KB."), "{}", update.body);
+    let arabic = t.page("GET", "/account/update?lang=ar", &jar, &[]).await;
+    assert!(arabic.body.contains("٥٠٠ كيلوبايت"), "{}", arabic.body);
+}

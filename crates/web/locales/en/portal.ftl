@@ -52,7 +52,10 @@ login-invalid-id = Enter a valid UIN or VID
 login-no-channel = Choose where to send the one-time password
 login-unknown = We could not send a one-time password for this number. Check it and try again.
 otp-title = Enter your one-time password
-otp-sent = We sent a 6-digit code to { $contact }. It is valid for 3 minutes and can be used once.
+otp-sent = We sent a { $digits }-digit code to { $contact }. It is valid for { $minutesCount ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    } and can be used once.
 otp-label = One-time password
 otp-submit = Log in
 otp-wrong = The code is not right or has expired. Check it, or ask for a new one.
@@ -183,7 +186,7 @@ print-done = Your card is ordered. Its registration ID is { $rid }.
 update-title = Update my details
 update-intro = Change only what is wrong or out of date. A change of address needs a proof of address; a change of name or gender, a proof of identity; a change of date of birth, a proof of birth. Name, date of birth and gender changes are checked by an officer before they apply.
 update-proofs = Proof documents
-update-proof-hint = PDF, JPEG or PNG, at most 2 MB.
+update-proof-hint = PDF, JPEG or PNG, at most { $size }.
 update-document-type = Type of document
 update-file = File
 update-continue = Continue
@@ -200,7 +203,9 @@ update-nothing = Nothing was changed. Change at least one detail.
 update-no-draft = There is no request to check. Start again.
 update-error = This detail cannot be accepted: { $detail }
 update-proof-missing = A document is missing for this change: add the proof it needs.
-update-too-large = A document is larger than 2 MB.
+update-too-large = A document is larger than { $size }.
+size-mb = { $n } MB
+size-kb = { $n } KB
 update-file-type = A document is not a PDF, JPEG or PNG file.
 update-pending = A previous request is still being processed. Wait until it is done.
 update-limit = You have changed this detail as many times as allowed.

@@ -52,7 +52,10 @@ login-invalid-id = Saisissez un NIU ou un VID valide
 login-no-channel = Choisissez où envoyer le mot de passe
 login-unknown = Nous n'avons pas pu envoyer de mot de passe pour ce numéro. Vérifiez-le et réessayez.
 otp-title = Saisissez votre mot de passe à usage unique
-otp-sent = Nous avons envoyé un code à 6 chiffres à { $contact }. Il est valable 3 minutes et ne sert qu'une fois.
+otp-sent = Nous avons envoyé un code à { $digits } chiffres à { $contact }. Il est valable { $minutes } { $minutesCount ->
+        [one] minute
+       *[other] minutes
+    } et ne sert qu'une fois.
 otp-label = Mot de passe à usage unique
 otp-submit = Se connecter
 otp-wrong = Le code est incorrect ou a expiré. Vérifiez-le ou demandez-en un nouveau.
@@ -183,7 +186,7 @@ print-done = Votre carte est commandée. Son identifiant d'enregistrement est { 
 update-title = Mettre à jour mes données
 update-intro = Modifiez seulement ce qui est faux ou dépassé. Un changement d'adresse demande un justificatif de domicile ; un changement de nom ou de genre, une pièce d'identité ; un changement de date de naissance, un acte de naissance. Les changements de nom, de date de naissance et de genre sont vérifiés par un agent avant d'être appliqués.
 update-proofs = Justificatifs
-update-proof-hint = PDF, JPEG ou PNG, 2 Mo au plus.
+update-proof-hint = PDF, JPEG ou PNG, { $size } au plus.
 update-document-type = Type de document
 update-file = Fichier
 update-continue = Continuer
@@ -200,7 +203,9 @@ update-nothing = Rien n'a été modifié. Modifiez au moins une donnée.
 update-no-draft = Il n'y a aucune demande à vérifier. Recommencez.
 update-error = Cette donnée ne peut pas être acceptée : { $detail }
 update-proof-missing = Il manque un justificatif pour ce changement.
-update-too-large = Un document dépasse 2 Mo.
+update-too-large = Un document dépasse { $size }.
+size-mb = { $n } Mo
+size-kb = { $n } ko
 update-file-type = Un document n'est pas un fichier PDF, JPEG ou PNG.
 update-pending = Une demande précédente est encore en cours. Attendez qu'elle soit traitée.
 update-limit = Vous avez modifié cette donnée autant de fois que permis.

@@ -5,7 +5,7 @@
 
 mod pages;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use axum::Router;
@@ -184,12 +184,19 @@ impl Page {
     }
 
     pub fn ta(&self, key: &str, args: &[(&'static str, String)]) -> String {
-        let map = args
-            .iter()
-            .map(|(k, v)| {
-                (std::borrow::Cow::Borrowed(*k), fluent_templates::fluent_bundle::FluentValue::from(v.clone()))
-            })
-            .collect();
+        self.tc(key, args, &[])
+    }
+
+    /// `ta` with counts: each count is shown as `$name` (written as the language writes numbers) and
+    /// given as the number `$nameCount` for the catalogue's plural choice (Arabic has six forms).
+    pub fn tc(&self, key: &str, args: &[(&'static str, String)], counts: &[(&'static str, i64)]) -> String {
+        use fluent_templates::fluent_bundle::FluentValue;
+        let mut map: HashMap<std::borrow::Cow<'static, str>, FluentValue> =
+            args.iter().map(|(k, v)| (std::borrow::Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
+        for (name, n) in counts {
+            map.insert(std::borrow::Cow::Borrowed(*name), FluentValue::from(self.number(*n)));
+            map.insert(std::borrow::Cow::Owned(format!("{name}Count")), FluentValue::from(*n));
+        }
         LOCALES.lookup_with_args(&self.lang.langid(), key, &map)
     }
 
@@ -581,6 +588,33 @@ mod tests {
             "1 January 2026, 13:00"
         );
         assert!(time_zone("Mars/Olympus_Mons").is_none());
+    }
+
+    #[test]
+    fn counts_choose_the_plural_and_are_written_in_the_languages_digits() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let sent = |lang, native, digits: i64, minutes: i64| {
+            page(lang, native, utc.clone()).tc(
+                "otp-sent",
+                &[("contact", "j***@example.org".into())],
+                &[("digits", digits), ("minutes", minutes)],
+            )
+        };
+        assert_eq!(
+            sent(Lang::En, false, 6, 3),
+            "We sent a 6-digit code to j***@example.org. It is valid for 3 minutes and can be used once."
+        );
+        assert!(
+            sent(Lang::En, false, 4, 1).contains("4-digit code")
+                && sent(Lang::En, false, 4, 1).contains("1 minute and")
+        );
+        assert!(
+            sent(Lang::Fr, false, 8, 1).contains("8 chiffres") && sent(Lang::Fr, false, 8, 1).contains("1 minute et")
+        );
+        assert!(sent(Lang::Ar, true, 6, 1).contains("دقيقة واحدة"), "{}", sent(Lang::Ar, true, 6, 1));
+        assert!(sent(Lang::Ar, true, 6, 2).contains("دقيقتين"));
+        assert!(sent(Lang::Ar, true, 6, 3).contains("٦ أرقام") && sent(Lang::Ar, true, 6, 3).contains("٣ دقائق"));
+        assert!(sent(Lang::Ar, true, 6, 15).contains("١٥ دقيقة"), "{}", sent(Lang::Ar, true, 6, 15));
     }
 
     #[test]

@@ -250,7 +250,14 @@ pub async fn login_send(State(state): State<AppState>, headers: HeaderMap, Form(
             let contact = sent.masked_email.or(sent.masked_mobile).unwrap_or_default();
             let t = OtpPage {
                 p: &p,
-                sent: p.ta("otp-sent", &[("contact", contact)]),
+                sent: p.tc(
+                    "otp-sent",
+                    &[("contact", contact)],
+                    &[
+                        ("digits", i64::from(state.otp_policy.length)),
+                        ("minutes", (state.otp_policy.validity_seconds / 60).max(1)),
+                    ],
+                ),
                 individual_id: typed.clone(),
                 transaction_id: trn,
                 error: None,
@@ -834,6 +841,8 @@ pub struct DocumentView {
 #[template(path = "portal/update.html")]
 struct UpdatePage<'a> {
     p: &'a Page,
+    /// What a proof may be, with the configured size limit.
+    proof_hint: String,
     fields: Vec<FieldView>,
     documents: Vec<DocumentView>,
     error: Option<FieldError>,
@@ -891,7 +900,7 @@ fn update_form<'a>(state: &AppState, p: &'a Page, who: &Resolved, error: Option<
             Some(DocumentView { label: p.t(&format!("field-{f}")), types: spec.document_types.clone(), field: f })
         })
         .collect();
-    UpdatePage { p, fields, documents, error }
+    UpdatePage { p, proof_hint: p.ta("update-proof-hint", &[("size", size_limit(state, p))]), fields, documents, error }
 }
 
 pub async fn update(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
@@ -908,10 +917,24 @@ struct Draft {
     documents: Vec<(String, String)>,
 }
 
-fn update_message(p: &Page, e: &ResidentError) -> String {
+/// The configured largest document, as the language writes sizes (2 MB, 2 Mo, ٢ ميغابايت).
+fn size_limit(state: &AppState, p: &Page) -> String {
+    let bytes = i64::try_from(state.update_policy.max_document_bytes).unwrap_or(i64::MAX);
+    if bytes % 1_000_000 == 0 {
+        p.tc("size-mb", &[], &[("n", bytes / 1_000_000)])
+    } else {
+        p.tc("size-kb", &[], &[("n", bytes / 1000)])
+    }
+}
+
+fn too_large(state: &AppState, p: &Page) -> String {
+    p.ta("update-too-large", &[("size", size_limit(state, p))])
+}
+
+fn update_message(state: &AppState, p: &Page, e: &ResidentError) -> String {
     match e {
         ResidentError::DocumentNotFound => p.t("update-proof-missing"),
-        ResidentError::DocumentTooLarge => p.t("update-too-large"),
+        ResidentError::DocumentTooLarge => too_large(state, p),
         ResidentError::UnsupportedFileType => p.t("update-file-type"),
         ResidentError::UpdatePending => p.t("update-pending"),
         ResidentError::UpdateCountExceeded(_) => p.t("update-limit"),
@@ -947,7 +970,7 @@ pub async fn update_submit(
                 Ok(b) if !b.is_empty() => files.push((doc, b.to_vec())),
                 Ok(_) => {}
                 Err(_) => {
-                    let e = FieldError { field: "update-continue", message: p.t("update-too-large") };
+                    let e = FieldError { field: "update-continue", message: too_large(&state, &p) };
                     return render(&visit, StatusCode::BAD_REQUEST, &update_form(&state, &p, &who, Some(e)));
                 }
             }
@@ -1023,7 +1046,7 @@ pub async fn update_submit(
         )
     });
     if let Err(e) = checked {
-        let err = FieldError { field: "update-continue", message: update_message(&p, &e) };
+        let err = FieldError { field: "update-continue", message: update_message(&state, &p, &e) };
         return render(&visit, StatusCode::BAD_REQUEST, &update_form(&state, &p, &who, Some(err)));
     }
     let Some(session) = &visit.session else { return to_login(&visit) };
@@ -1148,7 +1171,7 @@ pub async fn update_confirm(State(state): State<AppState>, headers: HeaderMap, F
             failure(&state, &visit, &e)
         }
         Err(e) => {
-            let err = FieldError { field: "update-continue", message: update_message(&p, &e) };
+            let err = FieldError { field: "update-continue", message: update_message(&state, &p, &e) };
             render(&visit, StatusCode::BAD_REQUEST, &update_form(&state, &p, &who, Some(err)))
         }
     }

@@ -225,9 +225,12 @@ impl Notifier {
             .map_err(|e| format!("building the email: {e}"))
     }
 
+    /// Names sort in the order this process delivered them, even within one millisecond.
     fn file_name(&self, msg: &OutgoingMessage, ext: &str) -> PathBuf {
+        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let stamp = std::time::SystemTime::UNIX_EPOCH.elapsed().map(|d| d.as_millis()).unwrap_or(0);
-        self.outbox.join(format!("{stamp}-{}-{}.{ext}", msg.template, uuid::Uuid::new_v4().simple()))
+        let seq = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1_000_000;
+        self.outbox.join(format!("{stamp}-{seq:06}-{}-{}.{ext}", msg.template, uuid::Uuid::new_v4().simple()))
     }
 
     async fn write_file(&self, path: PathBuf, bytes: Vec<u8>) -> Result<(), String> {

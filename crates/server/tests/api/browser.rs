@@ -4,6 +4,7 @@
 //! Arabic, on a phone-sized window. axe-core checks every page; screenshots go to
 //! `target/screenshots/`. Without Chromium the test fails on CI and is skipped elsewhere.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,11 +17,14 @@ use super::{JANE, TestApp};
 
 const AXE: &str = include_str!("../assets/axe.min.js");
 
-/// chromedriver, stopped when dropped (a panicking test must not leave it running).
+/// chromedriver in a process group of its own, stopped with every browser it started when dropped
+/// (a panicking test must leave nothing running; even a closed session leaves Chromium helpers).
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -47,6 +51,7 @@ fn screenshots_dir() -> PathBuf {
 async fn start_driver() -> (Driver, u16) {
     let port = free_port();
     let child = Command::new("chromedriver")
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -330,7 +330,6 @@ impl App {
                     }
                     None => None,
                 },
-                time_zone: self.templates.time_zone.clone(),
                 arabic_digits: self.config.portal.arabic_digits == "arab",
             },
             templates: self.templates.clone(),

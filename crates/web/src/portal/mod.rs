@@ -44,8 +44,6 @@ pub struct PortalSettings {
     pub absolute: Duration,
     /// The authority's logo (PNG, JPEG or SVG) and its content type, shown in the header.
     pub logo: Option<(Vec<u8>, &'static str)>,
-    /// Where the residents are (`time_zone`): dates and times are shown in this zone.
-    pub time_zone: jiff::tz::TimeZone,
     /// Arabic pages write numbers with Arabic-Indic digits (٠١٢…, CLDR's default for `ar`); off for
     /// countries that write Arabic with Western digits (the Maghreb).
     pub arabic_digits: bool,
@@ -98,7 +96,6 @@ impl Default for PortalSettings {
             idle: Duration::from_secs(15 * 60),
             absolute: Duration::from_secs(8 * 3600),
             logo: None,
-            time_zone: jiff::tz::TimeZone::UTC,
             arabic_digits: true,
         }
     }
@@ -380,7 +377,8 @@ impl Visit {
             authority,
             bell: String::new(),
             has_logo: state.portal.logo.is_some(),
-            time_zone: state.portal.time_zone.clone(),
+            // the residents' zone is the notifications' one
+            time_zone: state.templates.time_zone.clone(),
             native_digits: self.lang == Lang::Ar && state.portal.arabic_digits,
         };
         page.bell = if self.unread > 0 {

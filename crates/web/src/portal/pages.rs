@@ -121,13 +121,14 @@ struct StatusPage<'a> {
     result: Option<StatusResult>,
 }
 
+/// A page about one RID: the public status page, the acknowledgement of an update.
 #[derive(Deserialize, Default)]
-pub struct StatusQuery {
+pub struct RidQuery {
     lang: Option<String>,
     rid: Option<String>,
 }
 
-pub async fn status(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<StatusQuery>) -> Response {
+pub async fn status(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<RidQuery>) -> Response {
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let p = visit.page(&state);
     let rid: String = super::typed_digits(&q.rid.unwrap_or_default()).chars().take(40).collect();
@@ -1259,7 +1260,7 @@ async fn filtered(
     Ok(Ok(all
         .into_iter()
         .filter(|t| {
-            let day = super::local_day(&state.portal.time_zone, t.at);
+            let day = super::local_day(&state.templates.time_zone, t.at);
             from.is_none_or(|f| day.is_some_and(|d| d >= f)) && to.is_none_or(|l| day.is_some_and(|d| d <= l))
         })
         .filter(|t| kind.is_empty() || method_key(&t.auth_type_code) == kind)
@@ -1735,12 +1736,6 @@ pub async fn auth_history_pdf(
         Ok(pdf) => pdf_response(&visit, pdf, "authentication-history.pdf"),
         Err(e) => failure(&state, &visit, &ResidentError::Internal(e)),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct RidQuery {
-    lang: Option<String>,
-    rid: Option<String>,
 }
 
 pub async fn update_acknowledgement(

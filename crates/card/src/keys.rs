@@ -55,14 +55,7 @@ fn io(path: &Path, e: std::io::Error) -> String {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| io(path, e))?;
-    file.write_all(text.as_bytes()).map_err(|e| io(path, e))?;
-    file.sync_all().map_err(|e| io(path, e))
+    resident_files::write_new(path, text.as_bytes()).map_err(|e| io(path, e))
 }
 
 fn read_key(path: &Path) -> Result<CardKey, String> {
@@ -83,7 +76,7 @@ fn read_key(path: &Path) -> Result<CardKey, String> {
 impl KeyRing {
     /// Loads the keys in `dir`, creating the first one when there is none.
     pub fn open(dir: &Path, now: time::OffsetDateTime) -> Result<Self, String> {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        resident_files::private_dir(dir).map_err(|e| io(dir, e))?;
         let mut ring = KeyRing { dir: dir.to_owned(), keys: Self::load(dir)? };
         if ring.keys.is_empty() {
             ring.rotate(now)?;
@@ -142,7 +135,7 @@ impl KeyRing {
         }
         let name = format!("{}-{}.key", key.created, key.kid);
         let retired = self.dir.join("retired");
-        std::fs::create_dir_all(&retired).map_err(|e| io(&retired, e))?;
+        resident_files::private_dir(&retired).map_err(|e| io(&retired, e))?;
         std::fs::rename(self.dir.join(&name), retired.join(&name)).map_err(|e| io(&retired, e))?;
         self.keys = Self::load(&self.dir)?;
         Ok(())

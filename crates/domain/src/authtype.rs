@@ -80,6 +80,10 @@ impl LockState {
     }
 }
 
+/// The longest timed unlock: MOSIP reads `unlockForSeconds` as a Java int, so 2^31 − 1 seconds (68
+/// years) is the most it accepts; anything more is `RES-SER-410` rather than an overflow.
+pub const MAX_UNLOCK_SECONDS: i64 = i32::MAX as i64;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,10 @@ pub enum ResidentError {
     /// RES-SER-447
     #[error("Invalid page fetch value")]
     InvalidPageFetch,
+    /// RES-SER-510 (MOSIP's OTP_REQUEST_FLOODED): this client sent too many requests of this kind;
+    /// answered HTTP 429 with `Retry-After`.
+    #[error("Innumerous requests received; try again in {retry_after_seconds} seconds")]
+    Throttled { retry_after_seconds: i64 },
     /// An IDA (`IDA-*`) error, answered in IDA's own envelope by the OTP endpoint.
     #[error("{1}")]
     Ida(&'static str, String),
@@ -127,6 +131,7 @@ impl ResidentError {
             ResidentError::CardNotReady => "RES-SER-509",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
+            ResidentError::Throttled { .. } => "RES-SER-510",
             ResidentError::Ida(code, _) => code,
             ResidentError::Internal(_) => "RES-SER-423",
             ResidentError::Unavailable(_) => "RES-SER-411",

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::StoreError;
 use crate::ids::Rid;
 use crate::ports::{PacketStore, SessionStore, UpdateRepository};
+use crate::throttle::RateCounter;
 use crate::update::UPDATE_PACKET_FOLDER;
 
 /// How long a packet may exist before an update refers to it: far longer than the write-then-commit
@@ -21,6 +22,8 @@ pub struct Swept {
     pub sessions: u64,
     pub drafts: u64,
     pub packets: u64,
+    /// Throttling counters of windows that have ended.
+    pub counters: u64,
 }
 
 /// One pass. `idle` is the portal's idle timeout.
@@ -28,11 +31,13 @@ pub async fn sweep(
     sessions: &dyn SessionStore,
     packets: &dyn PacketStore,
     updates: &dyn UpdateRepository,
+    counters: &dyn RateCounter,
     now: OffsetDateTime,
     idle: Duration,
 ) -> Result<Swept, StoreError> {
     let (sessions, drafts) = sessions.sweep_sessions(now - idle, now).await?;
-    let mut swept = Swept { sessions, drafts, packets: 0 };
+    let counters = counters.sweep(crate::clock::epoch_ms(now)).await?;
+    let mut swept = Swept { sessions, drafts, packets: 0, counters };
     for (key, written) in packets.list(UPDATE_PACKET_FOLDER).await? {
         if now - written < PACKET_GRACE {
             continue;

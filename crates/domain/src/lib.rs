@@ -16,6 +16,7 @@ pub mod otp;
 pub mod ports;
 pub mod print;
 pub mod registration;
+pub mod throttle;
 pub mod update;
 pub mod usecases;
 pub mod vid;

@@ -183,6 +183,7 @@ mod tests {
         for lang in ["eng", "fra", "ara"] {
             for code in [
                 "OTP",
+                "PARTNER_OTP",
                 "RS_VIN_GEN_SUCCESS",
                 "RS_VIN_GEN_FAILURE",
                 "RS_VIN_REV_SUCCESS",

@@ -18,8 +18,23 @@ pub struct OtpPolicy {
     pub flooding_max: i64,
     pub flooding_window_seconds: i64,
     /// A fixed code for conformance testing. Refused by the configuration unless the profile is
-    /// `development`; start-up warns loudly when it is set.
+    /// `development`; start-up warns loudly when it is set. Given as text or, from an environment
+    /// variable, as a number.
+    #[serde(deserialize_with = "text_or_number")]
     pub fixed_code: Option<String>,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Given>::deserialize(d)?.map(|g| match g {
+        Given::Text(t) => t,
+        Given::Number(n) => n.to_string(),
+    }))
 }
 
 impl Default for OtpPolicy {
@@ -58,6 +73,26 @@ impl Otp {
 impl fmt::Debug for Otp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Otp(******)")
+    }
+}
+
+/// Who asked for an OTP. An OTP opens only what its requester offers: one the resident asked for
+/// (`/req/otp`, the portal's login) works on the resident API and the portal and nowhere else; one a
+/// relying party asked for (`/idauthentication/v1/otp/{partnerId}`) works only at that partner's
+/// `/idauthentication/v1/auth/{partnerId}`. The requester is part of the OTP's keyed hash and of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requester {
+    Resident,
+    Partner { id: String, name: String },
+}
+
+impl Requester {
+    /// The stable key the OTP is bound to (a partner's id, never its display name).
+    pub fn key(&self) -> String {
+        match self {
+            Requester::Resident => "resident".into(),
+            Requester::Partner { id, .. } => format!("partner:{id}"),
+        }
     }
 }
 

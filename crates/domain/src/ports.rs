@@ -103,13 +103,15 @@ pub trait ServiceHistory: Send + Sync {
     /// How many of the identity's events of these request types the resident has not seen since they
     /// last changed.
     async fn unread_count(&self, token: &IdentityToken, types: &[&str]) -> Result<i64, StoreError>;
-    /// The identity's events of these types, newest change first, marked as seen.
-    async fn take_notifications(
+    /// The identity's events of these types, newest change first (reading changes nothing).
+    async fn notifications(
         &self,
         token: &IdentityToken,
         types: &[&str],
         limit: u32,
     ) -> Result<Vec<ServiceEvent>, StoreError>;
+    /// Marks the identity's events of these types as seen; returns how many were unread.
+    async fn mark_notifications_read(&self, token: &IdentityToken, types: &[&str]) -> Result<u64, StoreError>;
     async fn update_event_status(
         &self,
         id: &EventId,
@@ -176,9 +178,22 @@ impl Resolved {
 /// An OTP to record.
 #[derive(Debug, Clone)]
 pub struct NewOtp {
+    /// Who asked for it ([`crate::otp::Requester::key`]): the OTP works for them only.
+    pub requester: String,
     pub transaction_id: String,
     pub otp: crate::otp::Otp,
     pub channels: Vec<crate::otp::OtpChannel>,
+}
+
+/// The outcome of a partner's demographic attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoOutcome {
+    Matched,
+    Mismatch,
+    /// Too many mismatches of this partner on this identity: refused until `until_ms`.
+    Frozen {
+        until_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,12 +220,16 @@ pub trait AuthRepository: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Result<(), OtpIssueRefusal>, StoreError>;
 
-    /// Checks an OTP for this identity and transaction: single use, expiry, failure count and freeze
-    /// are enforced atomically. A success also uses up one transaction of a limited VID. The effects
-    /// `effects_for` gives for the outcome commit in the same transaction.
+    /// Checks an OTP for this identity, requester and transaction: single use, expiry, failure count
+    /// and freeze are enforced atomically. Only a wrong answer to a live OTP issued to this identity,
+    /// transaction and requester counts toward the freeze; a transaction that has no such OTP is
+    /// `NoSuchTransaction` and counts nothing. A success also uses up one transaction of a limited VID.
+    /// The effects `effects_for` gives for the outcome commit in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn verify_otp(
         &self,
         who: &Resolved,
+        requester: &str,
         transaction_id: &str,
         otp: &crate::otp::Otp,
         policy: &crate::otp::OtpPolicy,
@@ -264,6 +283,31 @@ pub trait AuthRepository: Send + Sync {
     async fn add_partner(&self, partner: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
 
     async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+
+    /// The demographic attributes a partner must present and match (its auth policy); `None` when the
+    /// operator set none (the default policy applies).
+    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError>;
+
+    async fn set_demo_policy(
+        &self,
+        partner_id: &str,
+        attributes: &[String],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Records one demographic attempt of `partner_id` on this identity, atomically with the failure
+    /// guard kept per (identity, partner): while frozen the attempt is refused whatever it presented
+    /// (so a frozen guard reveals nothing), a match resets the count, a mismatch counts and freezes at
+    /// `policy.max_failed_attempts`.
+    async fn demo_attempt(
+        &self,
+        who: &Resolved,
+        partner_id: &str,
+        matched: bool,
+        policy: &crate::otp::OtpPolicy,
+        now: OffsetDateTime,
+    ) -> Result<DemoOutcome, StoreError>;
 
     /// Newest first; `page_start` counts from 1.
     async fn auth_transactions(

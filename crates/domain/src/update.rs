@@ -139,6 +139,34 @@ fn field_error(e: ResidentError) -> ResidentError {
 /// `documents` (`[{name, value}]`, base64) against the ID schema and the policy. Only updatable fields;
 /// each document is a PDF, JPEG or PNG by content, at most the policy's size, of a type its category
 /// accepts; each document field in the identity has its document.
+/// What can be judged of an update's documents before the OTP is checked, from their lengths alone:
+/// a document whose base64 is too long for `update.max_document_bytes` is refused (RES-SER-514)
+/// without decoding anything.
+pub fn check_document_lengths(policy: &UpdatePolicy, documents: &[(String, String)]) -> Result<(), ResidentError> {
+    if documents.len() > MAX_DOCUMENTS {
+        return Err(ResidentError::invalid("documents"));
+    }
+    if documents.iter().any(|(_, value)| value.len() / 4 * 3 > policy.max_document_bytes + 3) {
+        return Err(ResidentError::DocumentTooLarge);
+    }
+    Ok(())
+}
+
+/// The most documents one update may carry (one per proof the schema knows, with room to spare).
+pub const MAX_DOCUMENTS: usize = 16;
+
+/// Refuses an update after its OTP was accepted (audit, history, `RS_UIN_UPDATE_FAILURE`).
+pub async fn refuse_update(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    error: ResidentError,
+) -> Result<ResidentError, ResidentError> {
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    refuse(ctx, &subject, RequestType::UpdateMyUin, "RS_UIN_UPDATE_FAILURE", BTreeMap::new(), error).await
+}
+
 pub fn decode_update(
     schema: &IdentitySchema,
     policy: &UpdatePolicy,
@@ -535,8 +563,7 @@ pub async fn request_update(
     draft: DraftUpdate,
 ) -> Result<Done<Rid>, ResidentError> {
     let subject = Subject { who, id, trn, entity: SELF_ENTITY };
-    let refused =
-        |e: ResidentError| refuse(ctx, &subject, RequestType::UpdateMyUin, "RS_UIN_UPDATE_FAILURE", BTreeMap::new(), e);
+    let refused = |e: ResidentError| refuse_update(ctx, who, id, trn, e);
     if svc.updates.open_update_of(&who.identity_id).await?.is_some() {
         return Err(refused(ResidentError::UpdatePending).await?);
     }

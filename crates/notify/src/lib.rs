@@ -233,12 +233,12 @@ impl Notifier {
         self.outbox.join(format!("{stamp}-{seq:06}-{}-{}.{ext}", msg.template, uuid::Uuid::new_v4().simple()))
     }
 
+    /// A file in the outbox (0600 in a 0700 folder: it holds OTPs), written whole or not at all.
     async fn write_file(&self, path: PathBuf, bytes: Vec<u8>) -> Result<(), String> {
-        tokio::fs::create_dir_all(&self.outbox).await.map_err(|e| format!("outbox {}: {e}", self.outbox.display()))?;
-        // write then rename, so a reader never sees half a message
-        let tmp = path.with_extension("part");
-        tokio::fs::write(&tmp, bytes).await.map_err(|e| format!("outbox write: {e}"))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("outbox rename: {e}"))
+        tokio::task::spawn_blocking(move || resident_files::write_atomic(&path, &bytes))
+            .await
+            .map_err(|e| format!("outbox write: {e}"))?
+            .map_err(|e| format!("outbox write: {e}"))
     }
 
     /// Delivers one message. An error is retried by the job queue.

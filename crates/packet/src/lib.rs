@@ -66,17 +66,11 @@ impl PacketKeys {
             return bytes.try_into().map_err(|_| format!("{}: not a 32-byte Ed25519 seed", path.display()));
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            resident_files::private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let mut seed = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut seed);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        file.write_all(b64.encode(seed).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-        file.sync_all().map_err(|e| format!("{}: {e}", path.display()))?;
+        resident_files::write_new(path, b64.encode(seed).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(seed)
     }
 

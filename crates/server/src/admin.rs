@@ -177,7 +177,7 @@ pub async fn verification(app: &App, command: VerificationCommand) -> Result<i32
             }
             let dir = out.unwrap_or_else(|| PathBuf::from(format!("verification-{}", rid.as_str())));
             if !packet.documents.is_empty() {
-                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                resident_files::private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
                 println!();
                 for doc in &packet.documents {
                     let doc_type =
@@ -230,14 +230,7 @@ fn decided(result: Result<StageOutcome, ResidentError>, rid: &Rid, what: &str) -
 }
 
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    resident_files::write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 pub async fn card(config: crate::config::Config, command: CardCommand) -> Result<i32> {

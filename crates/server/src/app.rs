@@ -138,6 +138,9 @@ pub enum Schema {
 impl App {
     pub async fn open(config: Config, schema_mode: Schema) -> Result<App> {
         let url = config.database_url();
+        // the data folder holds the database, keys, packets and the outbox: nobody else's to read
+        resident_files::private_dir(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
         let vault = open_vault(&config)?;
         let options = StoreOptions {
             url: url.clone(),
@@ -231,6 +234,17 @@ impl App {
                     "configuration: `update` names {field:?}, which is not an updatable field of the ID schema"
                 ));
             }
+        }
+        if config.profile == "production" && (config.smtp.host.is_none() || config.sms.url.is_none()) {
+            let missing = match (config.smtp.host.is_none(), config.sms.url.is_none()) {
+                (true, true) => "no SMTP server (smtp.host) and no SMS gateway (sms.url)",
+                (true, false) => "no SMTP server (smtp.host)",
+                _ => "no SMS gateway (sms.url)",
+            };
+            tracing::warn!(
+                outbox = %config.notification.outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("outbox")).display(),
+                "!!! production profile with {missing}: those messages, one-time passwords included, are written to files in the outbox instead of being sent. Configure delivery before residents use this service !!!"
+            );
         }
         if config.otp.fixed_code.is_some() {
             tracing::warn!(
@@ -345,6 +359,8 @@ impl App {
             host: self.host(),
             service_key_sha256: service_key.map(|k| Sha256::digest(k.as_bytes()).into()),
             metrics: resident_web::middleware::prometheus(),
+            rate_limits: self.config.rate_limit.clone(),
+            rate_counter: Arc::new(self.store.clone()),
         })))
     }
 
@@ -373,6 +389,16 @@ impl App {
         worker
     }
 
+    /// Verifies and checkpoints the audit chain's head; runs beside the job worker.
+    pub fn checkpointer(&self) -> crate::anchor::Checkpointer {
+        crate::anchor::Checkpointer {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            path: crate::anchor::checkpoint_path(&self.config),
+            every: Duration::from_secs(self.config.audit.checkpoint_seconds),
+        }
+    }
+
     /// Deletes expired sessions, their drafts and orphan packets; runs beside the job worker.
     pub fn housekeeper(&self) -> Housekeeper {
         Housekeeper {
@@ -397,15 +423,28 @@ pub struct Housekeeper {
 impl Housekeeper {
     pub async fn once(&self) -> Result<resident_domain::housekeeping::Swept, resident_domain::StoreError> {
         let idle = time::Duration::try_from(self.idle).unwrap_or(time::Duration::minutes(15));
-        resident_domain::housekeeping::sweep(&self.store, self.packets.as_ref(), &self.store, self.clock.now(), idle)
-            .await
+        resident_domain::housekeeping::sweep(
+            &self.store,
+            self.packets.as_ref(),
+            &self.store,
+            &self.store,
+            self.clock.now(),
+            idle,
+        )
+        .await
     }
 
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             match self.once().await {
                 Ok(s) if s != Default::default() => {
-                    tracing::info!(sessions = s.sessions, drafts = s.drafts, packets = s.packets, "housekeeping")
+                    tracing::info!(
+                        sessions = s.sessions,
+                        drafts = s.drafts,
+                        packets = s.packets,
+                        counters = s.counters,
+                        "housekeeping"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "housekeeping could not run"),

@@ -171,8 +171,16 @@ pub enum PartnerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit hash chain; names the first broken record.
-    Verify,
+    /// Check the audit chain (and, when there is one, against the signed checkpoint of its head);
+    /// names the first broken record, exit 1.
+    Verify {
+        /// The checkpoint to check against (default `audit.checkpoint_file`).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// Verify what was appended since the last checkpoint and write the new one now (the worker does
+    /// it every `audit.checkpoint_seconds`).
+    Checkpoint,
 }
 
 fn init_logging(config: &Config) {
@@ -225,11 +233,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let app = App::open(config, mode).await?;
             let (stop, stopped) = watch::channel(false);
             let worker = tokio::spawn(app.worker().run(stopped.clone()));
-            let housekeeper = tokio::spawn(app.housekeeper().run(stopped));
+            let housekeeper = tokio::spawn(app.housekeeper().run(stopped.clone()));
+            let checkpointer = tokio::spawn(app.checkpointer().run(stopped));
             shutdown_signal().await;
             let _ = stop.send(true);
             let _ = worker.await;
             let _ = housekeeper.await;
+            let _ = checkpointer.await;
             app.store.close().await;
             Ok(0)
         }
@@ -274,19 +284,53 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             code
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit { command: AuditCommand::Verify { checkpoint } } => {
+            let path = checkpoint.unwrap_or_else(|| crate::anchor::checkpoint_path(&config));
+            let anchor = crate::anchor::read_checkpoint(&path);
             let app = App::open(config, Schema::MustBeCurrent).await?;
-            let report = app.store.verify_audit_chain().await?;
+            let anchor = match anchor {
+                Ok(a) => a,
+                Err(e) => {
+                    app.store.close().await;
+                    println!("BROKEN: {e}");
+                    return Ok(1);
+                }
+            };
+            let report = app.store.verify_audit_chain_against(anchor.as_ref()).await?;
             app.store.close().await;
             match report {
                 ChainReport::Intact { records } => {
                     println!("OK: the audit chain of {records} records is intact");
+                    match anchor {
+                        Some(cp) => println!("and holds the checkpoint of record {} ({})", cp.seq, path.display()),
+                        None => println!(
+                            "no checkpoint at {}: a tail cut off with its head cannot be told from an intact chain",
+                            path.display()
+                        ),
+                    }
                     Ok(0)
                 }
                 ChainReport::Broken { seq, reason } => {
                     println!("BROKEN at audit record {seq}: {reason}");
                     Ok(1)
                 }
+            }
+        }
+        Command::Audit { command: AuditCommand::Checkpoint } => {
+            let app = App::open(config, Schema::MustBeCurrent).await?;
+            let checkpointer = app.checkpointer();
+            let outcome = checkpointer.once().await;
+            app.store.close().await;
+            match outcome? {
+                Ok(cp) => {
+                    println!("checkpoint of record {} written to {}", cp.seq, checkpointer.path.display());
+                    Ok(0)
+                }
+                Err(ChainReport::Broken { seq, reason }) => {
+                    println!("BROKEN at audit record {seq}: {reason}; the checkpoint was not moved");
+                    Ok(1)
+                }
+                Err(ChainReport::Intact { .. }) => Ok(0),
             }
         }
     }
@@ -309,11 +353,16 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let (stop, stopped) = watch::channel(false);
     let worker = in_process_worker.then(|| {
-        (tokio::spawn(app.worker().run(stopped.clone())), tokio::spawn(app.housekeeper().run(stopped.clone())))
+        (
+            tokio::spawn(app.worker().run(stopped.clone())),
+            tokio::spawn(app.housekeeper().run(stopped.clone())),
+            tokio::spawn(app.checkpointer().run(stopped.clone())),
+        )
     });
     tracing::info!(%addr, backend = ?app.store.backend(), "Resident Services listening on http://{addr}/resident/v1 (API docs: /resident/v1/swagger-ui/)");
     let mut wait_stop = stopped.clone();
-    axum::serve(listener, router)
+    // the peer's address reaches the handlers (per-client throttling)
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             tokio::select! {
                 _ = shutdown_signal() => {}
@@ -323,9 +372,10 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
         })
         .await?;
     let _ = stop.send(true);
-    if let Some((w, h)) = worker {
+    if let Some((w, h, c)) = worker {
         let _ = w.await;
         let _ = h.await;
+        let _ = c.await;
     }
     app.store.close().await;
     tracing::info!("stopped");

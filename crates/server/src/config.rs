@@ -52,6 +52,8 @@ pub struct Config {
     pub update: UpdateConfig,
     pub card: CardConfig,
     pub portal: PortalConfig,
+    /// Per-client throttling and load shedding (`resident_domain::throttle::RateLimits`).
+    pub rate_limit: resident_domain::throttle::RateLimits,
 }
 
 /// The Resident Portal (web UI at `/`). Its header shows `card.authority` in `card.colour`.
@@ -316,12 +318,23 @@ pub struct WorkerConfig {
     pub housekeeping_minutes: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuditConfig {
     /// Host name written into audit records (default: the machine's).
     pub host_name: Option<String>,
     pub host_ip: Option<String>,
+    /// Where the signed checkpoint of the audit chain's head is written (default
+    /// `<data_dir>/audit/checkpoint.json`). Keep it, or ship it, away from the database.
+    pub checkpoint_file: Option<PathBuf>,
+    /// How often the worker checkpoints the chain's head (and logs it).
+    pub checkpoint_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { host_name: None, host_ip: None, checkpoint_file: None, checkpoint_seconds: 60 }
+    }
 }
 
 impl Default for Config {
@@ -348,6 +361,7 @@ impl Default for Config {
             update: UpdateConfig::default(),
             card: CardConfig::default(),
             portal: PortalConfig::default(),
+            rate_limit: resident_domain::throttle::RateLimits::default(),
         }
     }
 }
@@ -478,7 +492,14 @@ impl figment::Provider for EnvSlice {
             if key == "config" {
                 continue;
             }
-            let value: FValue = v.parse().unwrap_or_else(|_| FValue::from(v.clone()));
+            // digits with a leading zero (an OTP such as 012345, an id) are text: as a number they
+            // would lose the zero
+            let leading_zero = v.len() > 1 && v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit());
+            let value: FValue = if leading_zero {
+                FValue::from(v.clone())
+            } else {
+                v.parse().unwrap_or_else(|_| FValue::from(v.clone()))
+            };
             let nested = key.split('.').rev().fold(value, |acc, part| {
                 let mut d = Dict::new();
                 d.insert(part.to_owned(), acc);
@@ -526,6 +547,10 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         self.listen_addr()?;
+        self.rate_limit.validate().map_err(|e| format!("configuration: {e}"))?;
+        if self.audit.checkpoint_seconds < 1 {
+            return Err("configuration: `audit.checkpoint_seconds` must be at least 1".into());
+        }
         resident_store::Backend::from_url(&self.database_url())
             .map_err(|e| format!("configuration: `database_url`: {e}"))?;
         if resident_domain::ids::CentreId::parse(&self.registration.centre_id).is_none() {
@@ -601,28 +626,37 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as TOML with secrets hidden (for `check-config`).
+    /// The configuration as TOML with secrets hidden (for `check-config`): every value whose key names
+    /// a secret (`*password*`, `*token*`, `*key*`, `*secret*`, the fixed OTP), except the paths of
+    /// files and folders that hold them, and the secrets inside any URL.
     pub fn redacted_toml(&self) -> String {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        for path in [
-            "/security/data_key",
-            "/platform/service_key",
-            "/smtp/password",
-            "/otp/fixed_code",
-            "/sms/password",
-            "/sms/bearer_token",
-        ] {
-            if let Some(s) = v.pointer_mut(path)
-                && !s.is_null()
-            {
-                *s = Value::String("***".into());
+        fn hide(key: &str, v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    for (k, child) in m.iter_mut() {
+                        hide(k, child);
+                    }
+                }
+                Value::Array(items) => {
+                    for item in items {
+                        hide(key, item);
+                    }
+                }
+                Value::Null => {}
+                other => {
+                    let is_path = key.ends_with("_file") || key.ends_with("_dir") || key.ends_with("_files");
+                    if !is_path && (resident_store::secret_name(key) || key == "fixed_code") {
+                        *other = Value::String("***".into());
+                    } else if let Value::String(s) = other
+                        && s.contains("://")
+                    {
+                        *s = resident_store::redact_url(s);
+                    }
+                }
             }
         }
-        if let Some(url) = v.get_mut("database_url")
-            && let Some(s) = url.as_str()
-        {
-            *url = Value::String(resident_store::redact_url(s));
-        }
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        hide("", &mut v);
         render_toml(&v)
     }
 }
@@ -634,7 +668,12 @@ fn render_toml(v: &Value) -> String {
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Array(a) => Some(format!("[{}]", a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "))),
-            _ => None,
+            // a table inside a section (card.authority, update.limits): an inline table
+            Value::Object(m) => Some(format!(
+                "{{{}}}",
+                m.iter().filter_map(|(k, v)| scalar(v).map(|v| format!("{k} = {v}"))).collect::<Vec<_>>().join(", ")
+            )),
+            Value::Null => None,
         }
     }
     let mut out = String::new();
@@ -754,5 +793,36 @@ mod tests {
         let shown = c.redacted_toml();
         assert!(!shown.contains("s3cret") && !shown.contains(":pw@"), "{shown}");
         assert!(shown.contains("service_key = \"***\""));
+        // secrets in URLs: user information and query parameters that name a secret
+        let c = load(
+            None,
+            &env(&[
+                (
+                    "RESIDENT_SMS__URL",
+                    "https://gw:hunter2@sms.example/send?apikey=AK-1&to=$to&access_token=TK-2&sig=SG-3",
+                ),
+                ("RESIDENT_SMS__BEARER_TOKEN", "BT-4"),
+                ("RESIDENT_SMS__PASSWORD", "PW-5"),
+                ("RESIDENT_SMTP__PASSWORD", "PW-6"),
+                ("RESIDENT_SECURITY__DATA_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="),
+                ("RESIDENT_PROFILE", "development"),
+                ("RESIDENT_OTP__FIXED_CODE", "111111"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap()
+        .config;
+        let shown = c.redacted_toml();
+        for secret in ["hunter2", "AK-1", "TK-2", "SG-3", "BT-4", "PW-5", "PW-6", "MDEyMzQ1", "111111"] {
+            assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+        }
+        // what is not secret stays readable: the host, the other parameters, paths, names
+        assert!(
+            shown.contains("https://gw:***@sms.example/send?apikey=***&to=$to&access_token=***&sig=***"),
+            "{shown}"
+        );
+        assert!(shown.contains("otp_issue = 30"), "{shown}");
+        assert!(shown.contains("Resident Identity Authority"), "{shown}");
+        assert!(!shown.contains("keys_dir = \"***\""), "{shown}");
     }
 }

@@ -1,5 +1,10 @@
-//! The audit log: every record is chained to the one before it (SHA-256 over the previous hash and the
-//! record's fields), so an edited, deleted or reordered row is found by `verify`.
+//! The audit log: every record is chained to the one before it, so an edited, deleted or reordered row
+//! is found by `verify`. The link is an HMAC-SHA-256 under a key derived from the data key (never in
+//! the database), written `k1:<hex>`: whoever can write the database but has not the key cannot forge
+//! a record nor re-chain the records after one they changed. Records written before the keyed chain
+//! (plain SHA-256 links, `<hex>`) keep verifying; once a keyed record appears every later one must be
+//! keyed. A signed checkpoint of the head, kept outside the database ([`Checkpoint`]), catches what a
+//! chain alone cannot: a tail cut off with the head moved back, or a chain rewritten wholesale.
 //!
 //! Records that belong to a state change are appended inside that change's transaction
 //! ([`append_in`]). Records that stand alone (reads, refusals) go through [`AuditWriter`], which
@@ -14,7 +19,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Backend, Store, db_err};
+use crate::{Backend, Store, Vault, db_err};
 
 const BATCH: usize = 512;
 const INSERT_CHUNK: usize = 64;
@@ -49,26 +54,26 @@ fn insert_sql(rows: usize, anonymous: bool) -> String {
     sql
 }
 
-/// The chain hash of a record at `seq` following `prev`: SHA-256 over the previous hash and every
-/// field, each length-prefixed (so no two different records hash the same bytes).
-pub fn chain_hash(prev: &str, seq: i64, r: &AuditRecord) -> String {
-    fn field(h: &mut Sha256, bytes: &[u8]) {
-        h.update((bytes.len() as u32).to_be_bytes());
-        h.update(bytes);
+/// The bytes a record's link covers: the previous link and every field, each length-prefixed (so no
+/// two different records give the same bytes).
+fn chain_bytes(prev: &str, seq: i64, r: &AuditRecord) -> Vec<u8> {
+    fn field(h: &mut Vec<u8>, bytes: &[u8]) {
+        h.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        h.extend_from_slice(bytes);
     }
-    fn opt(h: &mut Sha256, v: &Option<String>) {
+    fn opt(h: &mut Vec<u8>, v: &Option<String>) {
         match v {
             Some(s) => {
-                h.update([1u8]);
+                h.push(1u8);
                 field(h, s.as_bytes());
             }
-            None => h.update([0u8]),
+            None => h.push(0u8),
         }
     }
-    let mut h = Sha256::new();
+    let mut h = Vec::with_capacity(512);
     field(&mut h, prev.as_bytes());
-    h.update(seq.to_be_bytes());
-    h.update(epoch_ms(r.action_at).to_be_bytes());
+    h.extend_from_slice(&seq.to_be_bytes());
+    h.extend_from_slice(&epoch_ms(r.action_at).to_be_bytes());
     for s in [
         &r.event_id,
         &r.event_name,
@@ -89,21 +94,42 @@ pub fn chain_hash(prev: &str, seq: i64, r: &AuditRecord) -> String {
     opt(&mut h, &r.ref_id);
     opt(&mut h, &r.ref_id_type);
     opt(&mut h, &r.request_id);
-    hex::encode(h.finalize())
+    h
+}
+
+/// The first chain's link (records written before the keyed chain): SHA-256 of [`chain_bytes`].
+pub fn chain_hash(prev: &str, seq: i64, r: &AuditRecord) -> String {
+    hex::encode(Sha256::digest(chain_bytes(prev, seq, r)))
+}
+
+/// What marks a keyed link.
+pub const KEYED: &str = "k1:";
+
+/// The keyed link of a record at `seq` following `prev`.
+pub fn keyed_hash(vault: &Vault, prev: &str, seq: i64, r: &AuditRecord) -> String {
+    format!("{KEYED}{}", hex::encode(vault.audit_mac(&chain_bytes(prev, seq, r))))
 }
 
 /// Appends records inside the caller's transaction. On PostgreSQL the head row stays locked until the
 /// transaction ends, which orders the chain across replicas.
-pub(crate) async fn append_in(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<(), StoreError> {
+pub(crate) async fn append_in(
+    conn: &mut AnyConnection,
+    vault: &Vault,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
     let n = records.len() as i64;
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, last_hash")
-        .bind(n)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    // the first keyed record's sequence is set once, by the first append of a keyed binary
+    let head = sqlx::query(
+        "UPDATE audit_head SET seq = seq + $1, keyed_from = COALESCE(keyed_from, seq + 1) WHERE id = 1 \
+         RETURNING seq, last_hash",
+    )
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
     let last_seq: i64 = head.try_get("seq").map_err(db_err)?;
     let mut prev: String = head.try_get("last_hash").map_err(db_err)?;
     let mut seq = last_seq - n;
@@ -114,7 +140,7 @@ pub(crate) async fn append_in(conn: &mut AnyConnection, records: &[AuditRecord])
         let mut q = sqlx::query(&sql);
         for r in chunk {
             seq += 1;
-            let hash = chain_hash(&prev, seq, r);
+            let hash = keyed_hash(vault, &prev, seq, r);
             q = q
                 .bind(seq)
                 .bind(&r.event_id)
@@ -156,7 +182,7 @@ pub(crate) struct AuditWriter {
 }
 
 impl AuditWriter {
-    pub(crate) fn spawn(pool: AnyPool, _backend: Backend) -> Self {
+    pub(crate) fn spawn(pool: AnyPool, _backend: Backend, vault: Vault) -> Self {
         let (tx, mut rx) = mpsc::channel::<Pending>(8192);
         let task = tokio::spawn(async move {
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
@@ -169,7 +195,7 @@ impl AuditWriter {
                     }
                 }
                 let (records, replies): (Vec<AuditRecord>, Vec<_>) = batch.drain(..).unzip();
-                let result = write_batch(&pool, &records).await;
+                let result = write_batch(&pool, &vault, &records).await;
                 if let Err(e) = &result {
                     tracing::error!(error = %e, records = records.len(), "audit batch failed");
                 }
@@ -200,9 +226,9 @@ impl AuditWriter {
     }
 }
 
-async fn write_batch(pool: &AnyPool, records: &[AuditRecord]) -> Result<(), StoreError> {
+async fn write_batch(pool: &AnyPool, vault: &Vault, records: &[AuditRecord]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    append_in(&mut tx, records).await?;
+    append_in(&mut tx, vault, records).await?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -235,19 +261,160 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::Error> 
     })
 }
 
+/// The chain's head as it was at `at_ms`, signed with a key derived from the data key. Kept outside
+/// the database (a file, and a log line), it lets `verify` tell a chain that was cut off, or rewritten
+/// from the start, from an intact one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    /// The first keyed record, once there is one.
+    pub keyed_from: Option<i64>,
+    pub at_ms: i64,
+    pub tag: String,
+}
+
+impl Checkpoint {
+    fn signed_bytes(&self) -> Vec<u8> {
+        format!("resident-audit-checkpoint/v1|{}|{}|{:?}|{}", self.seq, self.hash, self.keyed_from, self.at_ms)
+            .into_bytes()
+    }
+}
+
+/// Where a walk of the chain starts: the genesis, or a checkpoint already verified.
+struct Start {
+    seq: i64,
+    prev: String,
+    keyed_from: Option<i64>,
+}
+
+/// The head row as one read saw it.
+struct Head {
+    seq: i64,
+    hash: String,
+    keyed_from: Option<i64>,
+}
+
 impl Store {
+    async fn head(&self) -> Result<Head, StoreError> {
+        let head = sqlx::query("SELECT seq, last_hash, keyed_from FROM audit_head WHERE id = 1")
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        Ok(Head {
+            seq: head.try_get("seq").map_err(db_err)?,
+            hash: head.try_get("last_hash").map_err(db_err)?,
+            keyed_from: head.try_get("keyed_from").map_err(db_err)?,
+        })
+    }
+
+    fn sign(&self, head: &Head, at_ms: i64) -> Checkpoint {
+        let mut cp = Checkpoint {
+            seq: head.seq,
+            hash: head.hash.clone(),
+            keyed_from: head.keyed_from,
+            at_ms,
+            tag: String::new(),
+        };
+        cp.tag = self.vault().checkpoint_tag(&cp.signed_bytes());
+        cp
+    }
+
+    /// Whether this data key signed the checkpoint.
+    pub fn checkpoint_valid(&self, cp: &Checkpoint) -> bool {
+        let want = self.vault().checkpoint_tag(&cp.signed_bytes());
+        want.len() == cp.tag.len() && want.bytes().zip(cp.tag.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    }
+
     /// Walks the whole chain in order and names the first record that does not verify.
     pub async fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
+        self.verify_audit_chain_against(None).await
+    }
+
+    /// [`Store::verify_audit_chain`], and what the checkpoint proves was there: the chain reaches
+    /// its record with its link, and is keyed from where it says.
+    pub async fn verify_audit_chain_against(&self, checkpoint: Option<&Checkpoint>) -> Result<ChainReport, StoreError> {
+        if let Some(cp) = checkpoint
+            && !self.checkpoint_valid(cp)
+        {
+            return Ok(ChainReport::Broken {
+                seq: cp.seq,
+                reason: "the checkpoint's signature does not verify (edited, or written under another data key)".into(),
+            });
+        }
+        let head = self.head().await?;
+        let genesis = Start { seq: 0, prev: "0".repeat(64), keyed_from: None };
+        self.walk(genesis, &head, checkpoint).await
+    }
+
+    /// Verifies what was appended since `previous` (a checkpoint written before; from the start
+    /// when there is none) up to the head as it is now, and returns the signed checkpoint of that
+    /// head, or what is broken. The worker calls it every `audit.checkpoint_seconds`.
+    pub async fn advance_checkpoint(
+        &self,
+        previous: Option<&Checkpoint>,
+        at_ms: i64,
+    ) -> Result<Result<Checkpoint, ChainReport>, StoreError> {
+        let head = self.head().await?;
+        let report = match previous {
+            None => self.walk(Start { seq: 0, prev: "0".repeat(64), keyed_from: None }, &head, None).await?,
+            Some(cp) if !self.checkpoint_valid(cp) => {
+                return Ok(Err(self.verify_audit_chain_against(Some(cp)).await?));
+            }
+            Some(cp) => {
+                let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+                    .bind(cp.seq)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                let hash: Option<String> = row.map(|r| r.try_get("hash")).transpose().map_err(db_err)?;
+                if cp.seq > 0 && hash.as_deref() != Some(cp.hash.as_str()) {
+                    return Ok(Err(ChainReport::Broken {
+                        seq: cp.seq,
+                        reason: "the record differs from the last checkpoint, or is gone".into(),
+                    }));
+                }
+                let start = Start { seq: cp.seq, prev: cp.hash.clone(), keyed_from: cp.keyed_from };
+                self.walk(start, &head, Some(cp)).await?
+            }
+        };
+        Ok(match report {
+            ChainReport::Intact { .. } => Ok(self.sign(&head, at_ms)),
+            broken => Err(broken),
+        })
+    }
+
+    /// Checks the records after `start` up to `head` (a snapshot: records appended meanwhile are the
+    /// next walk's).
+    async fn walk(
+        &self,
+        start: Start,
+        head: &Head,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<ChainReport, StoreError> {
         const PAGE: i64 = 5000;
-        let mut prev = "0".repeat(64);
-        let mut expected_seq = 1i64;
-        loop {
-            let rows = sqlx::query::<Any>("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2")
-                .bind(expected_seq)
-                .bind(PAGE)
-                .fetch_all(self.reader())
-                .await
-                .map_err(db_err)?;
+        let vault = self.vault();
+        let mut prev = start.prev;
+        let mut expected_seq = start.seq + 1;
+        let mut first_keyed = start.keyed_from.filter(|k| *k <= start.seq);
+        if head.seq < start.seq {
+            return Ok(ChainReport::Broken {
+                seq: head.seq + 1,
+                reason: format!(
+                    "the head says {} but the checkpoint saw {}: records were cut off",
+                    head.seq, start.seq
+                ),
+            });
+        }
+        while expected_seq <= head.seq {
+            let rows =
+                sqlx::query::<Any>("SELECT * FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3")
+                    .bind(expected_seq)
+                    .bind(head.seq)
+                    .bind(PAGE)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err)?;
             if rows.is_empty() {
                 break;
             }
@@ -262,26 +429,79 @@ impl Store {
                 if stored_prev != prev {
                     return Ok(ChainReport::Broken { seq, reason: "link to the previous record is broken".into() });
                 }
-                if chain_hash(&prev, seq, &record) != stored_hash {
+                let computed = if stored_hash.starts_with(KEYED) {
+                    first_keyed.get_or_insert(seq);
+                    keyed_hash(vault, &prev, seq, &record)
+                } else if first_keyed.is_some() {
+                    return Ok(ChainReport::Broken {
+                        seq,
+                        reason: "an unkeyed record after keyed ones: the chain was rewritten without the key".into(),
+                    });
+                } else {
+                    chain_hash(&prev, seq, &record)
+                };
+                if computed != stored_hash {
                     return Ok(ChainReport::Broken { seq, reason: "record content does not match its hash".into() });
                 }
                 prev = stored_hash;
                 expected_seq += 1;
             }
         }
-        let head = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(self.reader())
-            .await
-            .map_err(db_err)?;
-        let head_seq: i64 = head.try_get("seq").map_err(db_err)?;
-        let head_hash: String = head.try_get("last_hash").map_err(db_err)?;
-        if head_seq != expected_seq - 1 || head_hash != prev {
+        let last = expected_seq - 1;
+        if last != head.seq {
+            return Ok(ChainReport::Broken { seq: expected_seq, reason: "record is missing".into() });
+        }
+        if head.hash != prev {
             return Ok(ChainReport::Broken {
-                seq: expected_seq,
-                reason: format!("the chain ends at {} but the head says {head_seq}", expected_seq - 1),
+                seq: last,
+                reason: "the head does not name the last record's link".into(),
             });
         }
-        Ok(ChainReport::Intact { records: expected_seq - 1 })
+        if let Some(k) = head.keyed_from
+            && k <= last
+            && first_keyed != Some(k)
+        {
+            return Ok(ChainReport::Broken {
+                seq: k,
+                reason: "not keyed where the head says the keyed chain starts: the chain was rewritten".into(),
+            });
+        }
+        if let Some(cp) = checkpoint {
+            if last < cp.seq {
+                return Ok(ChainReport::Broken {
+                    seq: last + 1,
+                    reason: format!(
+                        "the chain ends at {last}, but the checkpoint saw {}: records were cut off",
+                        cp.seq
+                    ),
+                });
+            }
+            if let Some(k) = cp.keyed_from
+                && first_keyed != Some(k)
+            {
+                return Ok(ChainReport::Broken {
+                    seq: k,
+                    reason: "not keyed where the checkpoint says the keyed chain starts: the chain was rewritten"
+                        .into(),
+                });
+            }
+            if cp.seq > start.seq {
+                // the walk passed the checkpoint's record: it must be the one the checkpoint saw
+                let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+                    .bind(cp.seq)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                let hash: Option<String> = row.map(|r| r.try_get("hash")).transpose().map_err(db_err)?;
+                if hash.as_deref() != Some(cp.hash.as_str()) {
+                    return Ok(ChainReport::Broken {
+                        seq: cp.seq,
+                        reason: "the record differs from the checkpoint".into(),
+                    });
+                }
+            }
+        }
+        Ok(ChainReport::Intact { records: last })
     }
 
     /// The newest records, newest first (for operators and tests).

@@ -10,7 +10,9 @@ use resident_domain::clock::{epoch_ms, from_epoch_ms};
 use resident_domain::history::IdentityToken;
 use resident_domain::ids::{IndividualId, Vid};
 use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
-use resident_domain::ports::{AuthRepository, AuthTransaction, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved};
+use resident_domain::ports::{
+    AuthRepository, AuthTransaction, DemoOutcome, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved,
+};
 use resident_domain::vid::VidRecord;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -21,8 +23,9 @@ use crate::{Store, audit, db_err, history, jobs};
 pub const NOTIFICATION_JOB: &str = "notification";
 
 impl Store {
-    fn otp_hash(&self, guard_key: &str, transaction_id: &str, otp: &Otp) -> String {
-        self.vault().lookup_hash("otp", &format!("{guard_key}:{transaction_id}:{}", otp.expose()))
+    /// The OTP's keyed hash binds it to the identity, the requester and the transaction id.
+    fn otp_hash(&self, guard_key: &str, requester: &str, transaction_id: &str, otp: &Otp) -> String {
+        self.vault().lookup_hash("otp", &format!("{guard_key}:{requester}:{transaction_id}:{}", otp.expose()))
     }
 
     fn vid_hash(&self, vid: &Vid) -> String {
@@ -119,7 +122,7 @@ impl Store {
             .await
             .map_err(db_err)?;
         }
-        audit::append_in(conn, &effects.audit).await
+        audit::append_in(conn, self.vault(), &effects.audit).await
     }
 
     /// Locks the identity's guard row for this transaction (an UPDATE takes the row lock on PostgreSQL;
@@ -222,24 +225,29 @@ impl AuthRepository for Store {
             return Ok(Err(OtpIssueRefusal::Flooded));
         }
         // a new OTP for the same transaction replaces the old one
-        sqlx::query("UPDATE otp_transaction SET status = 'replaced' WHERE identity_hash = $1 AND transaction_id = $2 AND status = 'active'")
-            .bind(key)
-            .bind(&otp.transaction_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE otp_transaction SET status = 'replaced' \
+             WHERE identity_hash = $1 AND transaction_id = $2 AND requester = $3 AND status = 'active'",
+        )
+        .bind(key)
+        .bind(&otp.transaction_id)
+        .bind(&otp.requester)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let channels: Vec<&str> = otp.channels.iter().map(|c| c.code()).collect();
         sqlx::query(
-            "INSERT INTO otp_transaction (id, identity_hash, transaction_id, otp_hash, channels, status, generated_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
+            "INSERT INTO otp_transaction (id, identity_hash, transaction_id, otp_hash, channels, status, generated_at, \
+             expires_at, requester) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(key)
         .bind(&otp.transaction_id)
-        .bind(self.otp_hash(key, &otp.transaction_id, &otp.otp))
+        .bind(self.otp_hash(key, &otp.requester, &otp.transaction_id, &otp.otp))
         .bind(channels.join(","))
         .bind(now_ms)
         .bind(now_ms + policy.validity_seconds * 1000)
+        .bind(&otp.requester)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -251,6 +259,7 @@ impl AuthRepository for Store {
     async fn verify_otp(
         &self,
         who: &Resolved,
+        requester: &str,
         transaction_id: &str,
         otp: &Otp,
         policy: &OtpPolicy,
@@ -269,25 +278,31 @@ impl AuthRepository for Store {
         }
         let failed = if frozen_until.is_some() { 0 } else { failed };
         let row = sqlx::query(
-            "SELECT id, otp_hash, status, expires_at FROM otp_transaction WHERE identity_hash = $1 AND transaction_id = $2 \
+            "SELECT id, otp_hash, status, expires_at FROM otp_transaction \
+             WHERE identity_hash = $1 AND transaction_id = $2 AND requester = $3 \
              ORDER BY generated_at DESC, id DESC LIMIT 1",
         )
         .bind(key)
         .bind(transaction_id)
+        .bind(requester)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
+        // Only a wrong answer to a live OTP counts toward the freeze: a transaction without one (never
+        // issued, issued to someone else or by another requester, used, replaced or expired) has nothing
+        // to guess, so a stranger cannot freeze an identity by sending codes for made-up transactions.
         let outcome = match &row {
-            None => Err(OtpRefusal::NoSuchTransaction),
+            None => Err((OtpRefusal::NoSuchTransaction, false)),
             Some(r) => {
                 let stored: String = r.try_get("otp_hash").map_err(db_err)?;
                 let status: String = r.try_get("status").map_err(db_err)?;
                 let expires: i64 = r.try_get("expires_at").map_err(db_err)?;
-                let matches = constant_time_eq(&stored, &self.otp_hash(key, transaction_id, otp));
-                if !matches || status != "active" {
-                    Err(OtpRefusal::Invalid)
+                if status != "active" {
+                    Err((OtpRefusal::Invalid, false))
                 } else if expires <= now_ms {
-                    Err(OtpRefusal::Expired)
+                    Err((OtpRefusal::Expired, false))
+                } else if !constant_time_eq(&stored, &self.otp_hash(key, requester, transaction_id, otp)) {
+                    Err((OtpRefusal::Invalid, true))
                 } else {
                     Ok(r.try_get::<String, _>("id").map_err(db_err)?)
                 }
@@ -319,8 +334,8 @@ impl AuthRepository for Store {
                 }
                 Ok(())
             }
-            Err(OtpRefusal::Expired) => Err(OtpRefusal::Expired),
-            Err(refusal) => {
+            Err((refusal, false)) => Err(refusal),
+            Err((refusal, true)) => {
                 let failed = failed + 1;
                 if failed >= policy.max_failed_attempts {
                     let until = now_ms + policy.freeze_seconds * 1000;
@@ -503,6 +518,73 @@ impl AuthRepository for Store {
             .await
             .map_err(db_err)?;
         rows.iter().map(partner_from_row).collect()
+    }
+
+    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT attributes FROM partner_auth_policy WHERE partner_id = $1")
+                .bind(partner_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err)?;
+        row.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Integrity(format!("auth policy: {e}"))))
+            .transpose()
+    }
+
+    async fn set_demo_policy(
+        &self,
+        partner_id: &str,
+        attributes: &[String],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(attributes).map_err(|e| StoreError::Integrity(e.to_string()))?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO partner_auth_policy (partner_id, attributes, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (partner_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at",
+        )
+        .bind(partner_id)
+        .bind(text)
+        .bind(epoch_ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn demo_attempt(
+        &self,
+        who: &Resolved,
+        partner_id: &str,
+        matched: bool,
+        policy: &OtpPolicy,
+        now: OffsetDateTime,
+    ) -> Result<DemoOutcome, StoreError> {
+        // one guard per (identity, partner): a partner's guesses cannot freeze another partner's checks
+        let key = format!("demo:{partner_id}:{}", who.guard_key());
+        let now_ms = epoch_ms(now);
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let (failed, frozen_until) = self.lock_guard(&mut tx, &key).await?;
+        if let Some(until) = frozen_until.filter(|u| *u > now_ms) {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(DemoOutcome::Frozen { until_ms: until });
+        }
+        let failed = if frozen_until.is_some() { 0 } else { failed };
+        let outcome = if matched {
+            self.set_guard(&mut tx, &key, 0, None).await?;
+            DemoOutcome::Matched
+        } else if failed + 1 >= policy.max_failed_attempts {
+            let until = now_ms + policy.freeze_seconds * 1000;
+            self.set_guard(&mut tx, &key, failed + 1, Some(until)).await?;
+            DemoOutcome::Mismatch
+        } else {
+            self.set_guard(&mut tx, &key, failed + 1, None).await?;
+            DemoOutcome::Mismatch
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
     }
 
     async fn auth_transactions(

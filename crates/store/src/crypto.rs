@@ -24,6 +24,8 @@ pub struct Vault {
     lookup_key: Zeroizing<[u8; 32]>,
     token_key: Zeroizing<[u8; 32]>,
     packet_key: Zeroizing<[u8; 32]>,
+    audit_key: Zeroizing<[u8; 32]>,
+    checkpoint_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -55,6 +57,8 @@ impl Vault {
             lookup_key: derive(master, "resident/v1/lookup"),
             token_key: derive(master, "resident/v1/identity-token"),
             packet_key: derive(master, "resident/v1/packet-encryption"),
+            audit_key: derive(master, "resident/v1/audit-chain"),
+            checkpoint_key: derive(master, "resident/v1/audit-checkpoint"),
         }
     }
 
@@ -76,12 +80,12 @@ impl Vault {
             return Self::from_base64(&text);
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            resident_files::private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let mut key = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(key.as_mut());
         let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.as_ref()));
-        write_private(path, encoded.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        resident_files::write_new(path, encoded.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self::from_master(&key))
     }
 
@@ -111,6 +115,23 @@ impl Vault {
             .map_err(|_| StoreError::Integrity("ciphertext does not authenticate (wrong key or tampered)".into()))
     }
 
+    /// The audit chain's link: HMAC-SHA-256 under a key that is not in the database, so whoever can
+    /// write the database cannot forge a record or re-chain the records after an edited one.
+    pub fn audit_mac(&self, bytes: &[u8]) -> [u8; 32] {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.audit_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(bytes);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The tag of an audit checkpoint (its own key: a checkpoint is not a chain link).
+    pub fn checkpoint_tag(&self, bytes: &[u8]) -> String {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.checkpoint_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// Keyed hash used as the lookup key of a UIN, VID or other identifier (`kind` separates spaces).
     pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
         let mut mac =
@@ -132,20 +153,6 @@ impl Vault {
         mac.update(uin.as_bytes());
         IdentityToken(hex::encode(mac.finalize().into_bytes()))
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ impl ServiceHistory for Store {
     async fn record_event(&self, e: &ServiceEvent, record: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         insert_event_in(&mut tx, e).await?;
-        audit::append_in(&mut tx, std::slice::from_ref(record)).await?;
+        audit::append_in(&mut tx, self.vault(), std::slice::from_ref(record)).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -113,7 +113,7 @@ impl ServiceHistory for Store {
         Ok(n)
     }
 
-    async fn take_notifications(
+    async fn notifications(
         &self,
         token: &IdentityToken,
         types: &[&str],
@@ -129,7 +129,7 @@ impl ServiceHistory for Store {
                 .bind(&token.0)
                 .bind(*t)
                 .bind(i64::from(limit))
-                .fetch_all(self.writer())
+                .fetch_all(self.reader())
                 .await
                 .map_err(db_err)?;
             for r in &rows {
@@ -138,15 +138,26 @@ impl ServiceHistory for Store {
         }
         out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.event_id.as_str().cmp(a.event_id.as_str())));
         out.truncate(limit as usize);
-        for t in types {
-            sqlx::query("UPDATE resident_transaction SET read_status = 1 WHERE token_id = $1 AND request_type_code = $2 AND read_status = 0")
-                .bind(&token.0)
-                .bind(*t)
-                .execute(self.writer())
-                .await
-                .map_err(db_err)?;
-        }
         Ok(out)
+    }
+
+    async fn mark_notifications_read(&self, token: &IdentityToken, types: &[&str]) -> Result<u64, StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let mut marked = 0;
+        for t in types {
+            let done = sqlx::query(
+                "UPDATE resident_transaction SET read_status = 1 \
+                 WHERE token_id = $1 AND request_type_code = $2 AND read_status = 0",
+            )
+            .bind(&token.0)
+            .bind(*t)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            marked += done.rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(marked)
     }
 
     async fn update_event_status(
@@ -172,7 +183,7 @@ impl ServiceHistory for Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        audit::append_in(&mut tx, std::slice::from_ref(record)).await?;
+        audit::append_in(&mut tx, self.vault(), std::slice::from_ref(record)).await?;
         tx.commit().await.map_err(db_err)
     }
 }

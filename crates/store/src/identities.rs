@@ -246,7 +246,7 @@ impl IdentityRegistry for Store {
             Some((uin.masked(), "UIN")),
             format!("identity created with {} document(s)", new.documents.len()),
         );
-        audit::append_in(&mut tx, &[record]).await?;
+        audit::append_in(&mut tx, self.vault(), &[record]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(CreatedIdentity { uin, outcome: CreateOutcome::Created })
     }

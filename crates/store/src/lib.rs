@@ -17,6 +17,7 @@ pub mod packets;
 pub mod portal;
 pub mod printing;
 pub mod registrations;
+pub mod throttle;
 pub mod updates;
 
 use std::sync::Arc;
@@ -48,18 +49,51 @@ impl Backend {
     }
 }
 
-/// The URL with any password replaced, for messages and logs.
+/// The URL with its secrets replaced, for messages, logs and `check-config`: the password of the user
+/// information (`user:***@host`), and the value of every query parameter whose name says it is a
+/// secret (`key`, `apikey`, `api_key`, `token`, `access_token`, `password`, `secret`, `signature`, …).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (before_query, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (before_query.find("://"), before_query.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &before_query[s + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{}:***{}", &before_query[..s + 3], user, &before_query[at..]),
+                None => before_query.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => before_query.to_owned(),
+    };
+    if let Some(q) = query {
+        let (q, fragment) = match q.split_once('#') {
+            Some((q, f)) => (q, Some(f)),
+            None => (q, None),
+        };
+        let params: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if secret_name(k) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+        if fragment.is_some() {
+            out.push_str("#***");
+        }
     }
+    out
+}
+
+/// Whether a configuration key or URL parameter name says its value is a secret.
+pub fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace(['-', '.'], "_");
+    const PARTS: [&str; 5] = ["key", "pwd", "sig", "auth", "pass"];
+    const INSIDE: [&str; 8] = ["password", "passwd", "token", "secret", "apikey", "signature", "credential", "private"];
+    n.split('_').any(|part| PARTS.contains(&part)) || INSIDE.iter().any(|w| n.contains(w))
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +139,14 @@ fn sqlite_url(url: &str) -> Result<String, String> {
     if let Some(dir) = std::path::Path::new(file).parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        resident_files::private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    // the database and, from its mode, SQLite's -wal, -shm and -journal files: 0600
+    let db = std::path::Path::new(file);
+    resident_files::touch_private(db).map_err(|e| format!("{}: {e}", db.display()))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = std::path::PathBuf::from(format!("{file}{suffix}"));
+        resident_files::tighten(&side).map_err(|e| format!("{}: {e}", side.display()))?;
     }
     Ok(if path.contains("mode=") {
         format!("sqlite://{path}")
@@ -154,7 +195,7 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let audit = audit::AuditWriter::spawn(writer.clone(), backend);
+        let audit = audit::AuditWriter::spawn(writer.clone(), backend, vault.clone());
         Ok(Store { inner: Arc::new(Inner { reader, writer, backend, vault, audit }) })
     }
 

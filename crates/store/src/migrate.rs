@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_portal.sql"),
         include_str!("../migrations/postgres/0007_portal.sql"),
     ),
+    (
+        8,
+        "security",
+        include_str!("../migrations/sqlite/0008_security.sql"),
+        include_str!("../migrations/postgres/0008_security.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -45,7 +45,11 @@ impl PacketStore for LocalPacketStore {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(&self.root).to_owned();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| io(&dir, e))?;
+        let private = dir.clone();
+        tokio::task::spawn_blocking(move || resident_files::private_dir(&private))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("packet store: {e}")))?
+            .map_err(|e| io(&dir, e))?;
         let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
         let mut options = tokio::fs::OpenOptions::new();
         options.write(true).create_new(true);

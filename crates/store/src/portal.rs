@@ -35,7 +35,7 @@ impl SessionStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        audit::append_in(&mut tx, std::slice::from_ref(record)).await?;
+        audit::append_in(&mut tx, self.vault(), std::slice::from_ref(record)).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -86,7 +86,7 @@ impl SessionStore for Store {
             .await
             .map_err(db_err)?;
         if let Some(r) = record {
-            audit::append_in(&mut tx, std::slice::from_ref(r)).await?;
+            audit::append_in(&mut tx, self.vault(), std::slice::from_ref(r)).await?;
         }
         tx.commit().await.map_err(db_err)
     }

@@ -104,7 +104,7 @@ impl Store {
             write_registration(&mut tx, reg, stages).await?;
             records.push(registration_audit(reg, ctx));
         }
-        audit::append_in(&mut tx, &records).await?;
+        audit::append_in(&mut tx, self.vault(), &records).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -169,7 +169,7 @@ impl RegistrationRepository for Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         write_registration(&mut tx, registration, stages).await?;
-        audit::append_in(&mut tx, &[registration_audit(registration, ctx)]).await?;
+        audit::append_in(&mut tx, self.vault(), &[registration_audit(registration, ctx)]).await?;
         tx.commit().await.map_err(db_err)
     }
 

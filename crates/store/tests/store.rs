@@ -47,7 +47,19 @@ on_both!(
     job_payloads_are_sealed_at_rest,
     one_update_in_progress_and_each_stage_moves_once,
     expired_sessions_go_with_their_drafts,
+    an_otp_works_only_for_its_requester,
+    guesses_against_transactions_never_issued_freeze_nobody,
+    demographic_failures_freeze_per_identity_and_partner,
+    throttling_counters_add_up_across_concurrent_requests,
+    an_old_chain_keeps_verifying_and_goes_on_keyed,
+    a_keyed_record_cannot_be_forged_by_rechaining,
+    a_checkpoint_catches_a_cut_tail_and_reordering,
+    reordered_records_are_found,
 );
+
+#[path = "store/security.rs"]
+mod security;
+use security::*;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();
@@ -435,10 +447,28 @@ async fn jane_resolved(store: &Store) -> resident_domain::ports::Resolved {
     store.resolve(&resident_domain::ids::IndividualId::Uin(uin), t0()).await.unwrap().unwrap()
 }
 
-async fn issue(store: &Store, who: &resident_domain::ports::Resolved, trn: &str, code: &str, at: time::OffsetDateTime) {
-    let otp =
-        NewOtp { transaction_id: trn.into(), otp: Otp::parse(code, 6).unwrap(), channels: vec![OtpChannel::Email] };
+async fn issue_for(
+    store: &Store,
+    who: &resident_domain::ports::Resolved,
+    requester: &str,
+    trn: &str,
+    code: &str,
+    at: time::OffsetDateTime,
+) {
+    let otp = NewOtp {
+        requester: requester.into(),
+        transaction_id: trn.into(),
+        otp: Otp::parse(code, 6).unwrap(),
+        channels: vec![OtpChannel::Email],
+    };
     store.issue_otp(who, &otp, &OtpPolicy::default(), &Effects::default(), at).await.unwrap().unwrap();
+}
+
+/// The requester key of the resident's own OTPs (`Requester::Resident.key()`).
+const RESIDENT: &str = "resident";
+
+async fn issue(store: &Store, who: &resident_domain::ports::Resolved, trn: &str, code: &str, at: time::OffsetDateTime) {
+    issue_for(store, who, RESIDENT, trn, code, at).await
 }
 
 async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restart(kind: Db) {
@@ -453,9 +483,15 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     for g in 0..10_000u32 {
         let guess = Otp::parse(&format!("{g:06}"), 6).unwrap();
         match store
-            .verify_otp(&who, "1234567890", &guess, &policy, t0() + time::Duration::milliseconds(i64::from(g)), &|_| {
-                Effects::default()
-            })
+            .verify_otp(
+                &who,
+                RESIDENT,
+                "1234567890",
+                &guess,
+                &policy,
+                t0() + time::Duration::milliseconds(i64::from(g)),
+                &|_| Effects::default(),
+            )
             .await
             .unwrap()
         {
@@ -472,13 +508,19 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     let right = Otp::parse(real, 6).unwrap();
     assert!(matches!(
         reopened
-            .verify_otp(&who, "1234567890", &right, &policy, t0() + time::Duration::minutes(10), &|_| Effects::default(
-            ))
+            .verify_otp(&who, RESIDENT, "1234567890", &right, &policy, t0() + time::Duration::minutes(10), &|_| {
+                Effects::default()
+            })
             .await
             .unwrap(),
         Err(OtpRefusal::Frozen { .. })
     ));
-    let otp = NewOtp { transaction_id: "2234567890".into(), otp: right.clone(), channels: vec![OtpChannel::Email] };
+    let otp = NewOtp {
+        requester: RESIDENT.into(),
+        transaction_id: "2234567890".into(),
+        otp: right.clone(),
+        channels: vec![OtpChannel::Email],
+    };
     assert!(
         reopened
             .issue_otp(&who, &otp, &policy, &Effects::default(), t0() + time::Duration::minutes(10))
@@ -492,7 +534,9 @@ async fn ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restar
     issue(&reopened, &who, "3234567890", "777777", later).await;
     assert_eq!(
         reopened
-            .verify_otp(&who, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later, &|_| Effects::default())
+            .verify_otp(&who, RESIDENT, "3234567890", &Otp::parse("777777", 6).unwrap(), &policy, later, &|_| {
+                Effects::default()
+            })
             .await
             .unwrap(),
         Ok(())
@@ -506,13 +550,14 @@ async fn otps_expire_are_single_use_and_bound_to_their_transaction(kind: Db) {
     let code = Otp::parse("135790", 6).unwrap();
     issue(&store, &who, "1234567890", "135790", t0()).await;
     assert_eq!(
-        store.verify_otp(&who, "9999999999", &code, &policy, t0(), &|_| Effects::default()).await.unwrap(),
+        store.verify_otp(&who, RESIDENT, "9999999999", &code, &policy, t0(), &|_| Effects::default()).await.unwrap(),
         Err(OtpRefusal::NoSuchTransaction)
     );
     assert_eq!(
         store
-            .verify_otp(&who, "1234567890", &code, &policy, t0() + time::Duration::seconds(181), &|_| Effects::default(
-            ))
+            .verify_otp(&who, RESIDENT, "1234567890", &code, &policy, t0() + time::Duration::seconds(181), &|_| {
+                Effects::default()
+            })
             .await
             .unwrap(),
         Err(OtpRefusal::Expired)
@@ -520,16 +565,18 @@ async fn otps_expire_are_single_use_and_bound_to_their_transaction(kind: Db) {
     issue(&store, &who, "2234567890", "135790", t0()).await;
     assert_eq!(
         store
-            .verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| Effects::default(
-            ))
+            .verify_otp(&who, RESIDENT, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| {
+                Effects::default()
+            })
             .await
             .unwrap(),
         Ok(())
     );
     assert_eq!(
         store
-            .verify_otp(&who, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| Effects::default(
-            ))
+            .verify_otp(&who, RESIDENT, "2234567890", &code, &policy, t0() + time::Duration::seconds(179), &|_| {
+                Effects::default()
+            })
             .await
             .unwrap(),
         Err(OtpRefusal::Invalid),
@@ -567,9 +614,15 @@ async fn a_limited_vid_is_used_up_by_authentication(kind: Db) {
     );
     issue(&store, &by_vid, "1234567890", "246800", t0()).await;
     store
-        .verify_otp(&by_vid, "1234567890", &Otp::parse("246800", 6).unwrap(), &OtpPolicy::default(), t0(), &|_| {
-            Effects::default()
-        })
+        .verify_otp(
+            &by_vid,
+            RESIDENT,
+            "1234567890",
+            &Otp::parse("246800", 6).unwrap(),
+            &OtpPolicy::default(),
+            t0(),
+            &|_| Effects::default(),
+        )
         .await
         .unwrap()
         .unwrap();

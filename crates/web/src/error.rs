@@ -15,6 +15,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         ResidentError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ResidentError::Internal(_) | ResidentError::PacketCreation(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ResidentError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ResidentError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ResidentError::InvalidInput(_)
         | ResidentError::MissingInput(_)
         | ResidentError::BadRequest(_)
@@ -113,6 +114,7 @@ mod tests {
             (ResidentError::PacketCreation("disk full".into()), 500),
             (ResidentError::Internal("boom".into()), 500),
             (ResidentError::Unavailable("db".into()), 503),
+            (ResidentError::Throttled { retry_after_seconds: 5 }, 429),
         ];
         for (e, status) in cases {
             assert_eq!(http_status(&e).as_u16(), status, "{e:?}");

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod platform;
 pub mod portal;
 pub mod state;
+pub mod throttle;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -106,8 +107,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(actuator::health))
         .routes(routes!(actuator::prometheus));
-    let idrepo =
-        OpenApiRouter::new().routes(routes!(platform::idrepo::create)).layer(DefaultBodyLimit::max(16 * 1024 * 1024));
+    // the handler reads its body itself, after the service key (up to `idrepo::BODY_LIMIT`)
+    let idrepo = OpenApiRouter::new()
+        .routes(routes!(platform::idrepo::create))
+        .layer(DefaultBodyLimit::max(platform::idrepo::BODY_LIMIT));
     let ida =
         OpenApiRouter::new().routes(routes!(platform::ida::partner_otp)).routes(routes!(platform::ida::partner_auth));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -132,12 +135,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(state.rate_limits.max_concurrent));
     let app = api
         .merge(portal::routes())
         .merge(SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui")).url(format!("{CONTEXT_PATH}/openapi.json"), doc))
+        // after routing: the route template decides which limits a request counts toward
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), throttle::throttle))
         .fallback(|| async {
             error::bare_error(StatusCode::NOT_FOUND, "RES-SER-411", "API resource is not available").into_response()
         })
         .with_state(state);
-    middleware::apply(app)
+    middleware::apply(app).layer(axum::middleware::from_fn_with_state(permits, throttle::shed))
 }

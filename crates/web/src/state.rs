@@ -53,6 +53,9 @@ pub struct Services {
     /// disables the platform endpoints.
     pub service_key_sha256: Option<[u8; 32]>,
     pub metrics: Option<PrometheusHandle>,
+    /// Per-client throttling: the limits and the shared counters.
+    pub rate_limits: resident_domain::throttle::RateLimits,
+    pub rate_counter: Arc<dyn resident_domain::throttle::RateCounter>,
 }
 
 #[derive(Clone)]

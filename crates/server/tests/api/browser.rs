@@ -291,6 +291,13 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     let list = c.wait().for_element(Locator::Id("notifications")).await.unwrap().text().await.unwrap();
     assert!(list.contains(if lang == "ar" { "تحديث البيانات" } else { "Details updated" }), "{list}");
     accessible(c, "notifications").await;
+    // opening the list changes nothing (a GET); the resident marks them as seen
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let bell = text(c, "#bell").await;
+    assert!(bell.chars().any(digit), "still unseen after a look: {bell}");
+    click(c, "#bell").await;
+    click(c, "#notifications-seen").await;
+    c.wait().for_element(Locator::Id("notifications")).await.unwrap();
     c.goto(&format!("{base}/account")).await.unwrap();
     let bell = text(c, "#bell").await;
     assert!(!bell.chars().any(char::is_numeric), "seen: {bell}");

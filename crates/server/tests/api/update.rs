@@ -245,7 +245,8 @@ async fn a_rejected_change_leaves_everything_as_it_was(kind: Db) {
 }
 
 async fn update_refuses_bad_input_like_mosip(kind: Db) {
-    let Some(t) = TestApp::new(kind).await else { return };
+    // one OTP per refusal after the OTP check, all at the test's one instant
+    let Some(t) = TestApp::build(kind, |c| c.otp.flooding_max = 100).await else { return };
     let regs = t.app.store.count_registrations().await.unwrap();
     let before = t.identity(JANE).await;
     let otp = t.otp_for(JANE, "1000000006").await;
@@ -262,6 +263,8 @@ async fn update_refuses_bad_input_like_mosip(kind: Db) {
     };
     let mut big = pdf();
     big.splice(9..9, vec![b' '; 2_000_001]);
+    // refused before the OTP is checked: the envelope, the fields MOSIP's validator checks, and a
+    // document too large by its length alone (nothing is decoded before the OTP)
     let cases: Vec<(Value, &str, &str)> = vec![
         (with(&|b| b["request"]["otp"] = json!("")), "RES-SER-410", "Invalid Input Parameter- otp"),
         (with(&|b| b["request"]["transactionID"] = json!("")), "RES-SER-410", "Invalid Input Parameter- transactionId"),
@@ -273,55 +276,53 @@ async fn update_refuses_bad_input_like_mosip(kind: Db) {
         (with(&|b| b["id"] = json!("@3453#")), "RES-SER-410", "Invalid Input Parameter- id"),
         (with(&|b| b["version"] = json!("@er45")), "RES-SER-410", "Invalid Input Parameter- version"),
         (with(&|b| b["requesttime"] = json!("ESTA")), "RES-SER-410", "Invalid Input Parameter- requesttime"),
-        (
-            with(&|b| b["request"]["identityJson"] = json!("not base64 json!")),
-            "RES-SER-410",
-            "Invalid Input Parameter- identityJson",
-        ),
-        (body(json!({"email": "not-an-email"}), &[]), "RES-SER-410", "Invalid Input Parameter- identity/email"),
-        (
-            body(json!({"individualBiometrics": {"format": "cbeff", "version": 1.0, "value": "x"}}), &[]),
-            "RES-SER-427",
-            "Unsupported Input Parameter - identity/individualBiometrics cannot be updated",
-        ),
-        (body(json!({"nickname": "JD"}), &[]), "RES-SER-427", "Unsupported Input Parameter - identity/nickname"),
-        (body(new_address(), &[]), "RES-SER-23", "Could not find the submitted document"),
-        (
-            body(new_address(), &[("rental-contract", b"MZ\x90\x00 this is a program, not a document")]),
-            "RES-SER-516",
-            "Unsupported file type. Supported file extensions: jpg, jpeg, png, pdf",
-        ),
+        (with(&|b| b["request"]["identityJson"] = json!("")), "RES-SER-410", "Invalid Input Parameter- identityJson"),
         (body(new_address(), &[("rental-contract", &big)]), "RES-SER-514", "File size cannot be more than 2MB."),
-        (
-            body(
-                {
-                    let mut a = new_address();
-                    a["proofOfAddress"]["type"] = json!("DOC024");
-                    a
-                },
-                &[("rental-contract", &pdf())],
-            ),
-            "RES-SER-410",
-            "Invalid Input Parameter- identity/proofOfAddress/type",
-        ),
-        (
-            body(new_address(), &[("someone-elses-file", &pdf())]),
-            "RES-SER-410",
-            "Invalid Input Parameter- documents/name",
-        ),
     ];
     for (req, code, message) in cases {
-        eprintln!("{} {}", req["request"]["otp"], otp);
         let (status, r) = t.post("/resident/v1/req/update-uin", req).await;
         assert_eq!(status, axum::http::StatusCode::OK, "{r}");
         assert_eq!(r["errors"][0]["errorCode"], code, "{message}: {r}");
         assert_eq!(r["errors"][0]["message"], message, "{r}");
         assert_eq!(r["response"], Value::Null);
     }
-    // refusals that need the identity come after the OTP check: each uses up its OTP
+    // everything that needs decoding or the identity comes after the OTP check: each uses up its OTP
     let pdf_bytes = pdf();
     type Case<'a> = (Value, Vec<(&'a str, &'a [u8])>, &'a str, &'a str);
+    let not_base64 = json!("not base64 json!");
     let after_otp: Vec<Case> = vec![
+        (not_base64.clone(), vec![], "RES-SER-410", "Invalid Input Parameter- identityJson"),
+        (json!({"email": "not-an-email"}), vec![], "RES-SER-410", "Invalid Input Parameter- identity/email"),
+        (
+            json!({"individualBiometrics": {"format": "cbeff", "version": 1.0, "value": "x"}}),
+            vec![],
+            "RES-SER-427",
+            "Unsupported Input Parameter - identity/individualBiometrics cannot be updated",
+        ),
+        (json!({"nickname": "JD"}), vec![], "RES-SER-427", "Unsupported Input Parameter - identity/nickname"),
+        (new_address(), vec![], "RES-SER-23", "Could not find the submitted document"),
+        (
+            new_address(),
+            vec![("rental-contract", b"MZ\x90\x00 this is a program, not a document")],
+            "RES-SER-516",
+            "Unsupported file type. Supported file extensions: jpg, jpeg, png, pdf",
+        ),
+        (
+            {
+                let mut a = new_address();
+                a["proofOfAddress"]["type"] = json!("DOC024");
+                a
+            },
+            vec![("rental-contract", &pdf_bytes)],
+            "RES-SER-410",
+            "Invalid Input Parameter- identity/proofOfAddress/type",
+        ),
+        (
+            new_address(),
+            vec![("someone-elses-file", &pdf_bytes)],
+            "RES-SER-410",
+            "Invalid Input Parameter- documents/name",
+        ),
         (address_without("proofOfAddress"), vec![], "RES-SER-23", "Could not find the submitted document"),
         (
             {
@@ -346,16 +347,29 @@ async fn update_refuses_bad_input_like_mosip(kind: Db) {
             "Invalid Input Parameter- identityJson: nothing to change",
         ),
     ];
+    let refusals_after_otp = after_otp.len();
     for (i, (identity, docs, code, message)) in after_otp.into_iter().enumerate() {
-        let trn = format!("200000000{i}");
+        let trn = format!("20000000{i:02}");
         let otp = t.otp_for(JANE, &trn).await;
-        let (_, r) = t.post("/resident/v1/req/update-uin", update_body(JANE, &trn, &otp, identity, &docs)).await;
+        let mut req = update_body(JANE, &trn, &otp, identity.clone(), &docs);
+        if identity == not_base64 {
+            req["request"]["identityJson"] = not_base64.clone();
+        }
+        let (_, r) = t.post("/resident/v1/req/update-uin", req).await;
         assert_eq!(r["errors"][0]["errorCode"], code, "{message}: {r}");
         assert_eq!(r["errors"][0]["message"], message, "{r}");
+        // the OTP was used by the refused request
+        let again = update_body(JANE, &trn, &otp, new_address(), &[("rental-contract", &pdf_bytes)]);
+        let (_, r) = t.post("/resident/v1/req/update-uin", again).await;
+        assert_eq!(r["errors"][0]["errorCode"], "RES-SER-422", "{r}");
     }
     t.run_jobs().await;
     let refused = t.outbox_with("RS_UIN_UPDATE_FAILURE");
-    assert_eq!(refused.len(), 8, "the resident hears of each refusal after the OTP, by email and SMS");
+    assert_eq!(
+        refused.len(),
+        2 * refusals_after_otp,
+        "the resident hears of each refusal after the OTP, by email and SMS"
+    );
     assert!(refused.iter().any(|m| m.contains("Could not find the submitted document")));
     assert_eq!(t.app.store.count_registrations().await.unwrap(), regs, "nothing is stored for a rejected request");
     assert_eq!(t.packet_files(), 0);

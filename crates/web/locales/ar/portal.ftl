@@ -10,6 +10,13 @@ footer-note = بياناتك الشخصية مشفرة وكل إجراء علي�
 footer-api = توثيق واجهة البرمجة
 error-title = حدث خطأ
 error-body = تعذر على الخدمة إكمال طلبك. حاول مرة أخرى بعد بضع دقائق.
+throttled-title = محاولات كثيرة جدًا
+throttled-body = { $secondsCount ->
+    [one] وصلت طلبات كثيرة جدًا من اتصالك. انتظر ثانية واحدة ثم حاول مجددًا.
+    [two] وصلت طلبات كثيرة جدًا من اتصالك. انتظر ثانيتين ثم حاول مجددًا.
+    [few] وصلت طلبات كثيرة جدًا من اتصالك. انتظر { $seconds } ثوانٍ ثم حاول مجددًا.
+   *[other] وصلت طلبات كثيرة جدًا من اتصالك. انتظر { $seconds } ثانية ثم حاول مجددًا.
+}
 error-reference = المرجع: { $requestId }
 error-summary = هناك مشكلة
 not-found-title = الصفحة غير موجودة
@@ -276,6 +283,7 @@ notifications-title = الإشعارات
 notifications-intro = مستجدات طلباتك التي تستغرق وقتًا: التحديثات والبطاقات المطبوعة والوثائق المشتركة.
 notifications-none = لا جديد.
 notifications-new = جديد
+notifications-mark-seen = تعليم الكل كمقروء
 
 history-grievance = الإبلاغ عن مشكلة
 grievance-title = الإبلاغ عن مشكلة في طلب

@@ -10,6 +10,11 @@ footer-note = Your personal data is encrypted and every action on it is recorded
 footer-api = API documentation
 error-title = Something went wrong
 error-body = The service could not complete your request. Try again in a few minutes.
+throttled-title = Too many attempts
+throttled-body = { $secondsCount ->
+    [one] Too many requests came from your connection. Wait { $seconds } second, then try again.
+   *[other] Too many requests came from your connection. Wait { $seconds } seconds, then try again.
+}
 error-reference = Reference: { $requestId }
 error-summary = There is a problem
 not-found-title = Page not found
@@ -274,6 +279,7 @@ notifications-title = Notifications
 notifications-intro = News of your requests that take time: updates, printed cards, shared credentials.
 notifications-none = Nothing new.
 notifications-new = New
+notifications-mark-seen = Mark all as seen
 
 history-grievance = Report a problem
 grievance-title = Report a problem with a request

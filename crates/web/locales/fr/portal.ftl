@@ -10,6 +10,11 @@ footer-note = Vos données personnelles sont chiffrées et chaque action est enr
 footer-api = Documentation de l'API
 error-title = Un problème est survenu
 error-body = Le service n'a pas pu traiter votre demande. Réessayez dans quelques minutes.
+throttled-title = Trop de tentatives
+throttled-body = { $secondsCount ->
+    [one] Trop de demandes sont venues de votre connexion. Attendez { $seconds } seconde, puis réessayez.
+   *[other] Trop de demandes sont venues de votre connexion. Attendez { $seconds } secondes, puis réessayez.
+}
 error-reference = Référence : { $requestId }
 error-summary = Il y a un problème
 not-found-title = Page introuvable
@@ -274,6 +279,7 @@ notifications-title = Notifications
 notifications-intro = Les nouvelles de vos demandes qui prennent du temps : mises à jour, cartes imprimées, attestations partagées.
 notifications-none = Rien de nouveau.
 notifications-new = Nouveau
+notifications-mark-seen = Tout marquer comme vu
 
 history-grievance = Signaler un problème
 grievance-title = Signaler un problème sur une demande

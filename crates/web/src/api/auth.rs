@@ -12,7 +12,7 @@ use resident_domain::auth_usecases::{self as uc, AuthContext, Done, authorise_wi
 use resident_domain::authtype::AuthType;
 use resident_domain::clock::{mosip_datetime, parse_mosip_datetime};
 use resident_domain::ids::{IndividualId, Vid};
-use resident_domain::otp::{OtpChannel, valid_transaction_id};
+use resident_domain::otp::{OtpChannel, Requester, valid_transaction_id};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -221,7 +221,7 @@ pub async fn request_otp(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let audit = meta.audit_context(&state, "anonymous");
-    otp_endpoint(&state, &audit, body, "mosip.identity.otp.internal", uc::SELF_ENTITY).await
+    otp_endpoint(&state, &audit, body, "mosip.identity.otp.internal", &Requester::Resident).await
 }
 
 /// IDA's OTP contract, for the resident (`requester` = this service) and for relying parties.
@@ -230,7 +230,7 @@ pub(crate) async fn otp_endpoint(
     audit: &AuditContext,
     body: Result<Bytes, BytesRejection>,
     api: &'static str,
-    requester: &str,
+    requester: &Requester,
 ) -> Response {
     let now = state.clock.now();
     let mut transaction_id = None;
@@ -443,7 +443,8 @@ async fn lock_or_unlock(
                 Some(Value::Number(n)) => n.as_i64(),
                 _ => None,
             };
-            Some(raw.filter(|s| *s >= 0).ok_or_else(|| ResidentError::invalid("unlockForSeconds"))?)
+            let bounded = raw.filter(|s| (0..=resident_domain::authtype::MAX_UNLOCK_SECONDS).contains(s));
+            Some(bounded.ok_or_else(|| ResidentError::invalid("unlockForSeconds"))?)
         };
         let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
@@ -508,9 +509,10 @@ fn page_value(request: &Map<String, Value>, key: &str, err: ResidentError) -> Re
     match request.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse::<u32>().ok().filter(|n| *n >= 1).map(Some).ok_or(err),
+        // MOSIP reads both as a Java int: anything past 2^31 - 1 is refused, never wrapped
+        Some(Value::String(s)) => s.trim().parse::<i32>().ok().filter(|n| *n >= 1).map(|n| Some(n as u32)).ok_or(err),
         Some(Value::Number(n)) => {
-            n.as_u64().filter(|n| *n >= 1 && *n <= u64::from(u32::MAX)).map(|n| Some(n as u32)).ok_or(err)
+            n.as_u64().filter(|n| *n >= 1 && *n <= i32::MAX as u64).map(|n| Some(n as u32)).ok_or(err)
         }
         Some(_) => Err(err),
     }

@@ -78,7 +78,14 @@ pub async fn request(
         let credential_type = text(request, "credentialType")
             .filter(|t| CREDENTIAL_TYPES.iter().any(|(id, ..)| id == t))
             .ok_or_else(|| ResidentError::invalid("credentialType"))?;
-        let issuer = text(request, "issuer").ok_or_else(|| ResidentError::invalid("issuer"))?;
+        // a partner id: looked up, never stored unless it names a partner
+        let issuer = text(request, "issuer")
+            .filter(|i| i.len() <= MAX_PARTNER_ID)
+            .ok_or_else(|| ResidentError::invalid("issuer"))?;
+        let encryption_key = text(request, "encryptionKey");
+        if encryption_key.is_some_and(|k| k.len() > MAX_ENCRYPTION_KEY) {
+            return Err(ResidentError::invalid("encryptionKey"));
+        }
         let encrypt = flag(request, "encrypt")?;
         let sharable = match request.get("sharableAttributes") {
             None | Some(Value::Null) => Vec::new(),
@@ -88,12 +95,15 @@ pub async fn request(
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(ResidentError::invalid("sharableAttributes")),
         };
+        if sharable.len() > MAX_ATTRIBUTES || sharable.iter().any(|a| a.len() > MAX_ATTRIBUTE_NAME) {
+            return Err(ResidentError::invalid("sharableAttributes"));
+        }
         let who = call.authorise(&id, &trn, &otp).await?;
         let ask = CredentialAsk {
             credential_type: credential_type.to_owned(),
             issuer: issuer.to_owned(),
             encrypt,
-            encryption_key: text(request, "encryptionKey").map(str::to_owned),
+            encryption_key: encryption_key.map(str::to_owned),
             sharable_attributes: sharable,
         };
         let Done { value, event_id, .. } =
@@ -103,6 +113,12 @@ pub async fn request(
     .await;
     call.finish(result).await
 }
+
+/// Bounds on what a credential request may carry (each is far above any real value).
+const MAX_PARTNER_ID: usize = 64;
+const MAX_ENCRYPTION_KEY: usize = 8192;
+const MAX_ATTRIBUTES: usize = 64;
+const MAX_ATTRIBUTE_NAME: usize = 64;
 
 /// The identity the headers prove ownership of.
 async fn owner(call: &Call<'_>, headers: &HeaderMap) -> Result<resident_domain::ports::Resolved, ResidentError> {

@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::auth_usecases::Done;
-use resident_domain::update::{decode_update, request_update};
+use resident_domain::update::{check_document_lengths, decode_update, refuse_update, request_update};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -69,8 +69,13 @@ pub async fn update_uin(
         let (id, trn, otp) = typed_otp_fields(request)?;
         let identity_json = text(request, "identityJson").ok_or_else(|| ResidentError::invalid("identityJson"))?;
         let docs = documents(request)?;
-        let draft = decode_update(&state.schema, &state.update_policy, identity_json, &docs, call.now())?;
+        // cheap checks first: nothing is decoded or sniffed for a request whose OTP is wrong
+        check_document_lengths(&state.update_policy, &docs)?;
         let who = call.authorise(&id, &trn, &otp).await?;
+        let draft = match decode_update(&state.schema, &state.update_policy, identity_json, &docs, call.now()) {
+            Ok(d) => d,
+            Err(e) => return Err(refuse_update(&call.ctx(), &who, &id, &trn, e).await?),
+        };
         let svc = state.update_services();
         let Done { value, message, event_id } = request_update(&call.ctx(), &svc, &who, &id, &trn, draft).await?;
         Ok((UpdateResponse { registration_id: value.as_str().to_owned(), message }, Some(event_id.to_string())))

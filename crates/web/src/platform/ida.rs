@@ -11,7 +11,7 @@ use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::auth_usecases::{self as uc, AuthContext, Demographics, PartnerAuth, parse_individual};
 use resident_domain::clock::parse_mosip_datetime;
-use resident_domain::otp::valid_transaction_id;
+use resident_domain::otp::{Requester, valid_transaction_id};
 use resident_domain::ports::Partner;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -48,7 +48,8 @@ pub async fn partner_otp(
     match authorised_partner(&state, &headers, &partner_id).await {
         Ok(partner) => {
             let audit = meta.audit_context(&state, &format!("partner:{}", partner.id));
-            otp_endpoint(&state, &audit, body, API, &partner.name).await
+            let requester = Requester::Partner { id: partner.id.clone(), name: partner.name.clone() };
+            otp_endpoint(&state, &audit, body, API, &requester).await
         }
         Err(e) => ida_answer(API, None, state.clock.now(), None, Some(e)),
     }

@@ -1,8 +1,7 @@
 //! `POST /idrepository/v1/identity/`: ID Repository's create contract, for a registration processor.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -20,6 +19,10 @@ use crate::{AppState, tags};
 
 pub const API_ID: &str = "mosip.id.create";
 pub const VERSION: &str = "v1";
+
+/// The largest identity a registration processor may send: the identity JSON with its documents and
+/// photo, in base64.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentityCreated {
@@ -58,17 +61,16 @@ pub struct CreateIdentityResponse {
     ),
     security(("service_key" = []))
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    meta: RequestMeta,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn create(State(state): State<AppState>, meta: RequestMeta, headers: HeaderMap, body: Body) -> Response {
     let now = state.clock.now();
     let result = async {
+        // the key first: a caller without it gets nothing read, let alone 16 MB buffered
         super::require_service(&state, &headers)?;
+        let body = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .map_err(|_| ResidentError::IdRepoInvalidInput("request".into()))?;
         let ctx = meta.audit_context(&state, "registration-processor");
-        let body = envelope::json_body(body).map_err(|_| ResidentError::IdRepoInvalidInput("request".into()))?;
+        let body = envelope::json_body(Ok(body)).map_err(|_| ResidentError::IdRepoInvalidInput("request".into()))?;
         let request = envelope::validate(
             &body,
             API_ID,

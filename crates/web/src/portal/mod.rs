@@ -5,6 +5,8 @@
 
 mod pages;
 
+pub(crate) use pages::throttled_page;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -473,7 +475,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/auth-history.pdf", get(pages::auth_history_pdf))
         .route("/account/update/acknowledgement", get(pages::update_acknowledgement))
         .route("/account/share", get(pages::share).post(pages::share_send))
-        .route("/account/notifications", get(pages::notifications))
+        .route("/account/notifications", get(pages::notifications).post(pages::notifications_seen))
         .route("/account/grievance", get(pages::grievance).post(pages::grievance_send))
         .route("/account/print", get(pages::print).post(pages::print_order))
         .route(

@@ -77,6 +77,28 @@ fn forbidden(state: &AppState, visit: &Visit) -> Response {
     render(visit, StatusCode::FORBIDDEN, &t)
 }
 
+/// The answer to a form sent too often from one connection (see `crate::throttle`).
+pub(crate) async fn throttled_page(state: &AppState, headers: &HeaderMap, seconds: i64) -> Response {
+    let visit = Visit::new(state, headers, None).await;
+    let p = visit.page(state);
+    let t = Message {
+        heading: p.t("throttled-title"),
+        lines: vec![p.tc("throttled-body", &[], &[("seconds", seconds)])],
+        p: &p,
+    };
+    render(&visit, StatusCode::TOO_MANY_REQUESTS, &t)
+}
+
+/// A `?page=` number: anything that is not a number from 0 to `last` (a typo, `-1`, 2^40) is the
+/// nearest page there is, never an overflow.
+fn page_number(value: Option<&str>, last: u32) -> u32 {
+    match value.map(str::trim) {
+        None | Some("") => 0,
+        Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse::<u32>().unwrap_or(last).min(last),
+        Some(_) => 0,
+    }
+}
+
 fn to_login(visit: &Visit) -> Response {
     visit.finish(Redirect::to("/login").into_response())
 }
@@ -700,7 +722,7 @@ struct HistoryPage<'a> {
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     lang: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 }
 
 const HISTORY_PAGE: u32 = 20;
@@ -709,7 +731,7 @@ pub async fn history(State(state): State<AppState>, headers: HeaderMap, Query(q)
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
     let p = visit.page(&state);
-    let page = q.page.unwrap_or(0).min(10_000);
+    let page = page_number(q.page.as_deref(), 10_000);
     // one more than a page: is there a next one?
     let events = match state.history.events_for(&who.token, page, HISTORY_PAGE + 1).await {
         Ok(e) => e,
@@ -1187,7 +1209,7 @@ pub struct AuthQuery {
     to: Option<String>,
     kind: Option<String>,
     result: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 }
 
 pub struct AuthFilter {
@@ -1292,7 +1314,7 @@ pub async fn auth_history(State(state): State<AppState>, headers: HeaderMap, Que
         Ok(Err(())) => (Vec::new(), Some(FieldError { field: "from", message: p.t("ah-bad-date") })),
         Err(e) => return failure(&state, &visit, &e),
     };
-    let page = q.page.unwrap_or(0) as usize;
+    let page = page_number(q.page.as_deref(), AUTH_READ / AUTH_PAGE as u32) as usize;
     let rows = list
         .iter()
         .skip(page * AUTH_PAGE)
@@ -1555,17 +1577,18 @@ pub struct NotificationRow {
 struct NotificationsPage<'a> {
     p: &'a Page,
     rows: Vec<NotificationRow>,
+    /// Whether any is unseen (the "mark as seen" button).
+    unread: bool,
 }
 
 pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
-    let mut visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
+    let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let Some(session) = visit.session.clone() else { return to_login(&visit) };
-    let events = match state.history.take_notifications(&session.token, &super::NOTIFIED_TYPES, 50).await {
+    // a GET only reads: the resident marks them as seen with the form (a POST)
+    let events = match state.history.notifications(&session.token, &super::NOTIFIED_TYPES, 50).await {
         Ok(e) => e,
         Err(e) => return failure(&state, &visit, &e.into()),
     };
-    // they are seen now
-    visit.unread = 0;
     let p = visit.page(&state);
     let rows = events
         .iter()
@@ -1585,7 +1608,24 @@ pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, Qu
             }
         })
         .collect();
-    render(&visit, StatusCode::OK, &NotificationsPage { p: &p, rows })
+    let unread = visit.unread > 0;
+    render(&visit, StatusCode::OK, &NotificationsPage { p: &p, rows, unread })
+}
+
+/// "Mark as seen": the bell goes back to no count until something moves again.
+pub async fn notifications_seen(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (visit, who, _) = match acting(&state, &headers, form.csrf.as_deref()).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    if let Err(e) = state.history.mark_notifications_read(&who.token, &super::NOTIFIED_TYPES).await {
+        return failure(&state, &visit, &e.into());
+    }
+    visit.finish(Redirect::to("/account/notifications").into_response())
 }
 
 // --- grievances --------------------------------------------------------------------------------

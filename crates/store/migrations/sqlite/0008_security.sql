@@ -1,0 +1,27 @@
+-- Resident Services schema 8 (SQLite): security hardening.
+-- Keep in lock-step with ../postgres/0008_security.sql.
+
+-- an OTP works only for whoever asked for it: the resident services ('resident') or one partner
+-- ('partner:<id>'); the requester is also inside the OTP's keyed hash
+ALTER TABLE otp_transaction ADD COLUMN requester TEXT NOT NULL DEFAULT 'resident';
+CREATE INDEX otp_transaction_lookup ON otp_transaction (identity_hash, transaction_id, requester);
+
+-- which demographic attributes a partner must present and match (JSON list); no row: the default
+CREATE TABLE partner_auth_policy (
+    partner_id TEXT PRIMARY KEY,
+    attributes TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- per-client request counters (fixed windows), where every replica sees them
+CREATE TABLE rate_counter (
+    bucket       TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    hits         INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE INDEX rate_counter_expiry ON rate_counter (expires_at);
+
+-- the first audit record chained with the keyed HMAC (records before it keep their SHA-256 links)
+ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER;

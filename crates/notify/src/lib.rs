@@ -249,12 +249,13 @@ impl Notifier {
                 match &self.email {
                     EmailChannel::Outbox => self.write_file(self.file_name(msg, "eml"), email.formatted()).await,
                     EmailChannel::Smtp { transport } => {
-                        transport.send(email).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+                        // a server's refusal usually quotes the recipient: it goes to the log and the job
+                        transport.send(email).await.map(|_| ()).map_err(|e| scrub(&format!("SMTP: {e}"), &msg.to))
                     }
                 }
             }
             Channel::Sms if self.sms.is_some() => match &self.sms {
-                Some(gateway) => gateway.send(&msg.to, &msg.body).await,
+                Some(gateway) => gateway.send(&msg.to, &msg.body).await.map_err(|e| scrub(&e, &msg.to)),
                 None => Ok(()),
             },
             Channel::Sms => {
@@ -266,8 +267,80 @@ impl Notifier {
     }
 }
 
+/// A delivery error as it may be logged and kept with the job: the recipient's address or number, and
+/// anything else that looks like an email address or a phone number, replaced.
+pub fn scrub(error: &str, recipient: &str) -> String {
+    let mut out = if recipient.is_empty() { error.to_owned() } else { replace_ignoring_case(error, recipient) };
+    // any other address: a token with an @ between other characters
+    out = out
+        .split_inclusive(|c: char| c.is_whitespace() || "<>()[],;\"'".contains(c))
+        .map(|token| {
+            let (word, tail) =
+                token.split_at(token.trim_end_matches(|c: char| c.is_whitespace() || "<>()[],;\"'".contains(c)).len());
+            if word.contains('@') && !word.starts_with('@') && !word.ends_with('@') {
+                format!("<address>{tail}")
+            } else {
+                token.to_owned()
+            }
+        })
+        .collect();
+    // long runs of digits (a phone number; codes such as 550 or 5.1.1 are short)
+    let mut result = String::with_capacity(out.len());
+    let mut digits = String::new();
+    for c in out.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() || (c == '+' && digits.is_empty()) {
+            digits.push(c);
+            continue;
+        }
+        if digits.chars().filter(char::is_ascii_digit).count() >= 7 {
+            result.push_str("<number>");
+        } else {
+            result.push_str(&digits);
+        }
+        digits.clear();
+        if c != '\0' {
+            result.push(c);
+        }
+    }
+    result
+}
+
+fn replace_ignoring_case(text: &str, needle: &str) -> String {
+    let lower = text.to_lowercase();
+    let want = needle.to_lowercase();
+    if want.is_empty() || lower.len() != text.len() {
+        return text.replace(needle, "<recipient>");
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = lower[i..].find(&want) {
+        out.push_str(&text[i..i + found]);
+        out.push_str("<recipient>");
+        i += found + want.len();
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn delivery_errors_name_nobody() {
+        let e = "SMTP: permanent error (550): 5.1.1 <Jane.Doe@Example.org>: Recipient address rejected; also cc <x.y@z.example>";
+        let s = super::scrub(e, "jane.doe@example.org");
+        assert!(!s.to_lowercase().contains("jane"), "{s}");
+        assert!(!s.contains("x.y@z"), "{s}");
+        assert!(s.contains("550") && s.contains("5.1.1") && s.contains("Recipient address rejected"), "{s}");
+        let s = super::scrub("SMS gateway answered 400 for +212612345678", "+212612345678");
+        assert!(!s.contains("612345678"), "{s}");
+        let s = super::scrub("SMS gateway: number 0612345678 blocked", "");
+        assert_eq!(s, "SMS gateway: number <number> blocked");
+        assert_eq!(
+            super::scrub("SMS gateway answered 503 Service Unavailable", "x"),
+            "SMS gateway answered 503 Service Unavailable"
+        );
+    }
+
     use super::*;
 
     fn msg(channel: Channel, to: &str) -> OutgoingMessage {

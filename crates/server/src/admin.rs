@@ -108,6 +108,38 @@ pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
             for p in app.store.policies().await? {
                 println!("{:<24} {:<10} {}", p.partner_id, p.credential_type, p.attributes.join(","));
             }
+            for p in app.store.partners().await? {
+                if p.partner_type == "Auth_Partner" {
+                    let required = match app.store.demo_policy(&p.id).await? {
+                        Some(list) => list.join(","),
+                        None => format!("{} (default)", resident_domain::auth_usecases::DEFAULT_DEMO_POLICY.join(",")),
+                    };
+                    println!("{:<24} {:<10} {required}", p.id, "demo-auth");
+                }
+            }
+            Ok(0)
+        }
+        PartnerCommand::AuthPolicy { partner, require } => {
+            let Some(p) = app.store.partner(&partner).await? else { bail!("no partner {partner}") };
+            let attributes = resident_domain::auth_usecases::parse_demo_policy(&require).map_err(|_| {
+                anyhow!("--require takes one or more of {}", resident_domain::auth_usecases::DEMO_ATTRIBUTES.join(", "))
+            })?;
+            let now = app.clock.now();
+            let effects = Effects {
+                audit: vec![AuditEvent::PolicySet.record(
+                    &app.operator_context(),
+                    now,
+                    Some((p.id.clone(), "PARTNER")),
+                    format!("demographic authentication requires {}", attributes.join(",")),
+                )],
+                ..Effects::default()
+            };
+            app.store.set_demo_policy(&p.id, &attributes, &effects, now).await?;
+            println!(
+                "{} must present and match {} to authenticate a resident by demographics",
+                p.id,
+                attributes.join(", ")
+            );
             Ok(0)
         }
         PartnerCommand::List => {

@@ -167,6 +167,15 @@ pub enum PartnerCommand {
     },
     /// List the partners' policies.
     Policies,
+    /// Set which demographic attributes a relying party must present and match (its auth policy;
+    /// default `name,dob`).
+    AuthPolicy {
+        #[arg(long)]
+        partner: String,
+        /// Comma-separated: `name`, `dob`, `gender`, `phoneNumber`, `emailId`.
+        #[arg(long, value_delimiter = ',')]
+        require: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,9 @@ mod browser;
 #[path = "api/portal.rs"]
 mod portal;
 
+#[path = "api/security.rs"]
+mod security;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

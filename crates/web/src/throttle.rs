@@ -141,4 +141,41 @@ mod tests {
         assert_eq!(scopes(&Method::PATCH, "/resident/v1/vid/{vid}"), &[Scope::OtpProtected]);
         assert_eq!(scopes(&Method::POST, "/resident/v1/rid/check-status"), &[] as &[Scope]);
     }
+
+    #[tokio::test]
+    async fn beyond_the_limit_requests_are_shed_at_once_not_queued() {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::routing::get;
+        use tower::ServiceExt;
+        let release = Arc::new(tokio::sync::Notify::new());
+        let wait = release.clone();
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(move || async move {
+                    wait.notified().await;
+                    "done"
+                }),
+            )
+            .route("/resident/v1/actuator/health", get(|| async { "UP" }))
+            .layer(axum::middleware::from_fn_with_state(Arc::new(Semaphore::new(1)), shed));
+        let get_ = |uri: &str| Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let first = tokio::spawn(app.clone().oneshot(get_("/slow")));
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let second = app.clone().oneshot(get_("/slow")).await.unwrap();
+        assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(second.headers()[header::RETRY_AFTER], "1");
+        let health = app.clone().oneshot(get_("/resident/v1/actuator/health")).await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK, "health is never shed");
+        release.notify_one();
+        assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+        // the permit came back
+        let release2 = release.clone();
+        let third = tokio::spawn(app.clone().oneshot(get_("/slow")));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        release2.notify_one();
+        assert_eq!(third.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
 }

@@ -38,7 +38,7 @@ impl TestApp {
         (status, headers, res.into_body().collect().await.unwrap().to_bytes().to_vec())
     }
 
-    async fn euin(
+    pub(crate) async fn euin(
         &self,
         uin: &str,
         trn: &str,

@@ -13,14 +13,14 @@ on_both!(
     sharing_needs_consent_and_sends_only_what_was_chosen,
 );
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
@@ -29,7 +29,7 @@ impl Answer {
             .map(str::to_owned)
     }
 
-    fn hidden(&self, name: &str) -> String {
+    pub(crate) fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let at = self.body.find(&marker).unwrap_or_else(|| panic!("no {name} in {}", self.body)) + marker.len();
         self.body[at..].split('"').next().unwrap().to_owned()
@@ -37,7 +37,7 @@ impl Answer {
 }
 
 impl TestApp {
-    async fn page(&self, method: &str, uri: &str, cookies: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn page(&self, method: &str, uri: &str, cookies: &str, form: &[(&str, &str)]) -> Answer {
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace('=', "%3D")))
@@ -213,7 +213,7 @@ impl TestApp {
     }
 
     /// Logs Jane in through the portal; returns the cookie jar and the session's form token.
-    async fn portal_login(&self) -> (String, String) {
+    pub(crate) async fn portal_login(&self) -> (String, String) {
         let fresh = self.page("GET", "/login", "", &[]).await;
         let (cookies, token) = (value(&fresh.cookie("rs_csrf").unwrap()).to_owned(), fresh.hidden("csrf"));
         let sent = self

@@ -11,8 +11,11 @@ use crate::error::StoreError;
 /// The kinds of request that are counted, each with its own limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// Asking for an OTP: `/req/otp`, the portal's login, a partner's OTP.
+    /// Asking for an OTP for oneself: `/req/otp`, the portal's login.
     OtpIssue,
+    /// A relying party asking for an OTP for a resident (`/idauthentication/v1/otp/{partnerId}`): one
+    /// bank's servers ask for all its customers from a few addresses.
+    PartnerOtp,
     /// A call that carries an OTP: every OTP-protected resident API call and the portal's OTP page.
     OtpProtected,
     /// Posts of the portal's login forms.
@@ -23,6 +26,7 @@ impl Scope {
     pub fn code(self) -> &'static str {
         match self {
             Scope::OtpIssue => "otp",
+            Scope::PartnerOtp => "partner-otp",
             Scope::OtpProtected => "protected",
             Scope::PortalLogin => "login",
         }
@@ -41,6 +45,8 @@ pub struct RateLimits {
     pub window_seconds: i64,
     /// OTPs asked for per client address per window.
     pub otp_issue: i64,
+    /// OTPs relying parties ask for, per client address per window.
+    pub partner_otp: i64,
     /// OTP-protected calls per client address per window.
     pub otp_protected: i64,
     /// Portal login form posts per client address per window.
@@ -58,6 +64,7 @@ impl Default for RateLimits {
             enabled: true,
             window_seconds: 60,
             otp_issue: 30,
+            partner_otp: 600,
             otp_protected: 120,
             portal_login: 60,
             max_concurrent: 512,
@@ -70,6 +77,7 @@ impl RateLimits {
     pub fn limit(&self, scope: Scope) -> i64 {
         match scope {
             Scope::OtpIssue => self.otp_issue,
+            Scope::PartnerOtp => self.partner_otp,
             Scope::OtpProtected => self.otp_protected,
             Scope::PortalLogin => self.portal_login,
         }
@@ -80,9 +88,12 @@ impl RateLimits {
         if self.window_seconds < 1 || self.window_seconds > 86_400 {
             return Err("rate_limit.window_seconds must be between 1 and 86400".into());
         }
-        for (name, v) in
-            [("otp_issue", self.otp_issue), ("otp_protected", self.otp_protected), ("portal_login", self.portal_login)]
-        {
+        for (name, v) in [
+            ("otp_issue", self.otp_issue),
+            ("partner_otp", self.partner_otp),
+            ("otp_protected", self.otp_protected),
+            ("portal_login", self.portal_login),
+        ] {
             if v < 1 {
                 return Err(format!("rate_limit.{name} must be at least 1"));
             }

@@ -235,17 +235,6 @@ impl App {
                 ));
             }
         }
-        if config.profile == "production" && (config.smtp.host.is_none() || config.sms.url.is_none()) {
-            let missing = match (config.smtp.host.is_none(), config.sms.url.is_none()) {
-                (true, true) => "no SMTP server (smtp.host) and no SMS gateway (sms.url)",
-                (true, false) => "no SMTP server (smtp.host)",
-                _ => "no SMS gateway (sms.url)",
-            };
-            tracing::warn!(
-                outbox = %config.notification.outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("outbox")).display(),
-                "!!! production profile with {missing}: those messages, one-time passwords included, are written to files in the outbox instead of being sent. Configure delivery before residents use this service !!!"
-            );
-        }
         if config.otp.fixed_code.is_some() {
             tracing::warn!(
                 "!!! otp.fixed_code is set: every OTP is the same known code. Development profile only; never in production !!!"
@@ -360,7 +349,8 @@ impl App {
             service_key_sha256: service_key.map(|k| Sha256::digest(k.as_bytes()).into()),
             metrics: resident_web::middleware::prometheus(),
             rate_limits: self.config.rate_limit.clone(),
-            rate_counter: Arc::new(self.store.clone()),
+            // counted in memory, added to the shared rows every 250 ms: no write per request
+            rate_counter: resident_store::throttle::BufferedCounter::spawn(self.store.clone()),
         })))
     }
 
@@ -387,6 +377,23 @@ impl App {
         worker.poll = Duration::from_millis(self.config.worker.poll_millis);
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);
         worker
+    }
+
+    /// Says loudly, when a server or worker starts in production, that messages (OTPs among them) go
+    /// to files because no SMTP server or SMS gateway is configured.
+    pub fn warn_about_delivery(&self) {
+        let config = &self.config;
+        if config.profile == "production" && (config.smtp.host.is_none() || config.sms.url.is_none()) {
+            let missing = match (config.smtp.host.is_none(), config.sms.url.is_none()) {
+                (true, true) => "no SMTP server (smtp.host) and no SMS gateway (sms.url)",
+                (true, false) => "no SMTP server (smtp.host)",
+                _ => "no SMS gateway (sms.url)",
+            };
+            tracing::warn!(
+                outbox = %config.notification.outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("outbox")).display(),
+                "!!! production profile with {missing}: those messages, one-time passwords included, are written to files in the outbox instead of being sent. Configure delivery before residents use this service !!!"
+            );
+        }
     }
 
     /// Verifies and checkpoints the audit chain's head; runs beside the job worker.

@@ -240,6 +240,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Worker => {
             let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
             let app = App::open(config, mode).await?;
+            app.warn_about_delivery();
             let (stop, stopped) = watch::channel(false);
             let worker = tokio::spawn(app.worker().run(stopped.clone()));
             let housekeeper = tokio::spawn(app.housekeeper().run(stopped.clone()));
@@ -282,8 +283,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             let s = swept?;
             println!(
-                "deleted {} expired portal sessions, {} drafts, {} orphan update packets",
-                s.sessions, s.drafts, s.packets
+                "deleted {} expired portal sessions, {} drafts, {} orphan update packets, {} throttling counters",
+                s.sessions, s.drafts, s.packets, s.counters
             );
             Ok(0)
         }
@@ -350,6 +351,7 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     let in_process_worker = config.worker.in_process && !no_worker;
     let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
     let app = App::open(config, mode).await?;
+    app.warn_about_delivery();
     if demo && app.store.count_identities().await? == 0 {
         let report = crate::demo::seed(&app).await?;
         crate::demo::print_report(&report);

@@ -51,6 +51,7 @@ on_both!(
     guesses_against_transactions_never_issued_freeze_nobody,
     demographic_failures_freeze_per_identity_and_partner,
     throttling_counters_add_up_across_concurrent_requests,
+    replicas_counting_in_memory_share_their_counts,
     an_old_chain_keeps_verifying_and_goes_on_keyed,
     a_keyed_record_cannot_be_forged_by_rechaining,
     a_checkpoint_catches_a_cut_tail_and_reordering,

@@ -25,7 +25,8 @@ pub fn scopes(method: &Method, route: &str) -> &'static [Scope] {
     use Scope::*;
     let post = method == Method::POST;
     match route {
-        "/resident/v1/req/otp" | "/idauthentication/v1/otp/{partnerId}" if post => &[OtpIssue],
+        "/resident/v1/req/otp" if post => &[OtpIssue],
+        "/idauthentication/v1/otp/{partnerId}" if post => &[PartnerOtp],
         "/login" if post => &[OtpIssue, PortalLogin],
         "/login/otp" if post => &[OtpProtected, PortalLogin],
         "/resident/v1/vid"

@@ -55,6 +55,10 @@ struct Args {
     /// Worker threads for the servers' runtime (the load generator gets its own).
     #[arg(long, default_value_t = 2)]
     server_threads: usize,
+    /// Count every request toward per-client throttling, as production does, with limits no load
+    /// generator reaches (the load comes from one address): measures what the counting costs.
+    #[arg(long)]
+    throttle: bool,
 }
 
 struct Figures {
@@ -481,8 +485,14 @@ fn otp_bench_config(args: &Args, url: &str, dir: &std::path::Path) -> Config {
     config.profile = "development".into();
     config.otp.fixed_code = Some("123456".into());
     config.otp.flooding_max = i64::MAX / 2;
-    // one load generator is one client address: per-client throttling would measure itself
-    config.rate_limit.enabled = false;
+    // one load generator is one client address: per-client throttling would refuse it; with
+    // --throttle every request is counted as in production, under limits it cannot reach
+    config.rate_limit.enabled = args.throttle;
+    config.rate_limit.otp_issue = i64::MAX / 2;
+    config.rate_limit.partner_otp = i64::MAX / 2;
+    config.rate_limit.otp_protected = i64::MAX / 2;
+    config.rate_limit.portal_login = i64::MAX / 2;
+    config.rate_limit.max_concurrent = 100_000;
     config
 }
 
@@ -598,7 +608,8 @@ fn run_update(
                     let otp = format!(
                         r#"{{"id":"mosip.identity.otp.internal","version":"1.0","transactionID":"{trn}","requestTime":"{requesttime}","individualId":"{uin}","otpChannel":["EMAIL"]}}"#
                     );
-                    let r1 = format!("POST /resident/v1/req/otp HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
+                    // the relying party asks for the OTP: an OTP works only for whoever asked for it
+                let r1 = format!("POST /idauthentication/v1/otp/bench HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAuthorization: Bearer {BENCH_KEY}\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
                     stream.write_all(r1.as_bytes()).await?;
                     read_response(&mut stream, &mut buf, b"\"maskedEmail\"").await?;
                     let body = format!(
@@ -698,7 +709,8 @@ fn run_auth(
     })?;
     let seconds = Duration::from_secs(args.seconds);
     let uins = Arc::new(uins);
-    let trips = client_rt.block_on(otp_round_trips(addr, uins.clone(), args.connections, seconds))?;
+    let trips = client_rt.block_on(otp_round_trips(addr, uins.clone(), args.connections, seconds, false))?;
+    let own = client_rt.block_on(otp_round_trips(addr, uins.clone(), args.connections, seconds, true))?;
     let requesttime = mosip_datetime(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
     let bodies: Arc<Vec<String>> = Arc::new(
         (0..2000usize)
@@ -725,7 +737,11 @@ fn run_auth(
     println!("  {:<38} {:>10} {:>9} {:>9} {:>8}", "scenario", "per s", "p50 ms", "p99 ms", "errors");
     println!(
         "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
-        "OTP round trip (request + validate)", trips.rps, trips.p50_ms, trips.p99_ms, trips.errors
+        "partner OTP round trip (otp + auth)", trips.rps, trips.p50_ms, trips.p99_ms, trips.errors
+    );
+    println!(
+        "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
+        "resident OTP round trip (otp + history)", own.rps, own.p50_ms, own.p99_ms, own.errors
     );
     println!(
         "  {:<38} {:>10.0} {:>9.3} {:>9.3} {:>8}",
@@ -734,12 +750,15 @@ fn run_auth(
     Ok(())
 }
 
-/// Each connection: POST /req/otp, then POST /idauthentication/v1/auth with that OTP, over and over.
+/// Each connection, over and over: a relying party's round trip (POST /idauthentication/v1/otp, then
+/// /idauthentication/v1/auth with that OTP), or with `resident` the resident's own (POST /req/otp,
+/// then the OTP-protected /req/auth-history).
 async fn otp_round_trips(
     addr: SocketAddr,
     uins: Arc<Vec<String>>,
     connections: usize,
     measure: Duration,
+    resident: bool,
 ) -> Result<Figures> {
     let start = Instant::now() + measure / 4;
     let end = start + measure;
@@ -758,19 +777,32 @@ async fn otp_round_trips(
                 let uin = &uins[(i * 7919) % uins.len()];
                 let trn = format!("{:010}", (c * 1_000_000 + i) % 10_000_000_000);
                 i += connections;
+                let otp_id = if resident { "mosip.identity.otp.internal" } else { "mosip.identity.otp" };
                 let otp = format!(
-                    r#"{{"id":"mosip.identity.otp.internal","version":"1.0","transactionID":"{trn}","requestTime":"{requesttime}","individualId":"{uin}","otpChannel":["EMAIL"]}}"#
-                );
-                let auth = format!(
-                    r#"{{"id":"mosip.identity.auth","version":"1.0","requestTime":"{requesttime}","transactionID":"{trn}","individualId":"{uin}","consentObtained":true,"request":{{"otp":"123456"}}}}"#
+                    r#"{{"id":"{otp_id}","version":"1.0","transactionID":"{trn}","requestTime":"{requesttime}","individualId":"{uin}","otpChannel":["EMAIL"]}}"#
                 );
                 let t = Instant::now();
-                let r1 = format!("POST /resident/v1/req/otp HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
+                // an OTP works only for whoever asked for it: the relying party asks for its own
+                let (otp_path, use_path, expected): (&str, &str, &[u8]) = if resident {
+                    ("/resident/v1/req/otp", "/resident/v1/req/auth-history", b"\"authHistory\"")
+                } else {
+                    ("/idauthentication/v1/otp/bench", "/idauthentication/v1/auth/bench", b"\"authStatus\":true")
+                };
+                let auth = if resident {
+                    format!(
+                        r#"{{"id":"mosip.resident.authhistory","version":"v1","requesttime":"{requesttime}","request":{{"transactionID":"{trn}","individualId":"{uin}","otp":"123456","pageStart":"1","pageFetch":"10"}}}}"#
+                    )
+                } else {
+                    format!(
+                        r#"{{"id":"mosip.identity.auth","version":"1.0","requestTime":"{requesttime}","transactionID":"{trn}","individualId":"{uin}","consentObtained":true,"request":{{"otp":"123456"}}}}"#
+                    )
+                };
+                let r1 = format!("POST {otp_path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAuthorization: Bearer {BENCH_KEY}\r\nContent-Length: {}\r\n\r\n{otp}", otp.len());
                 stream.write_all(r1.as_bytes()).await?;
                 let (s1, ok1) = read_response(&mut stream, &mut buf, b"\"maskedEmail\"").await?;
-                let r2 = format!("POST /idauthentication/v1/auth/bench HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAuthorization: Bearer {BENCH_KEY}\r\nContent-Length: {}\r\n\r\n{auth}", auth.len());
+                let r2 = format!("POST {use_path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAuthorization: Bearer {BENCH_KEY}\r\nContent-Length: {}\r\n\r\n{auth}", auth.len());
                 stream.write_all(r2.as_bytes()).await?;
-                let (s2, ok2) = read_response(&mut stream, &mut buf, b"\"authStatus\":true").await?;
+                let (s2, ok2) = read_response(&mut stream, &mut buf, expected).await?;
                 if t >= start {
                     lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                     if s1 != 200 || s2 != 200 || !ok1 || !ok2 {

@@ -281,7 +281,8 @@ async fn a_flood_from_one_client_meets_429_while_others_are_served(kind: Db) {
     assert!(res.headers().contains_key("retry-after"));
     let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(page.contains("Trop de tentatives"), "{page}");
-    // and the counters live in the database, where every replica sees them
+    // and the counters reach the database, where every replica sees them, within a flush
+    tokio::time::sleep(resident_store::throttle::BufferedCounter::FLUSH * 3).await;
     let pool = t.raw_pool().await;
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_counter").fetch_one(&pool).await.unwrap();
     assert!(rows >= 5, "{rows}");

@@ -144,6 +144,32 @@ pub async fn throttling_counters_add_up_across_concurrent_requests(kind: Db) {
     assert_eq!(store.sweep(120_001).await.unwrap(), 0);
 }
 
+pub async fn replicas_counting_in_memory_share_their_counts(kind: Db) {
+    use resident_store::throttle::BufferedCounter;
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let (a, b) = (BufferedCounter::spawn(store.clone()), BufferedCounter::spawn(store.clone()));
+    let bucket = "otp:203.0.113.1";
+    // within one replica the count is exact, and costs no write until the flush
+    for n in 1..=3 {
+        assert_eq!(a.hit(bucket, 60_000, 120_000).await.unwrap(), n);
+    }
+    a.flush().await.unwrap();
+    // a replica that first sees the client reads what the others counted
+    assert_eq!(b.hit(bucket, 60_000, 120_000).await.unwrap(), 4);
+    b.hit(bucket, 60_000, 120_000).await.unwrap();
+    b.flush().await.unwrap();
+    assert_eq!(store.hit(bucket, 60_000, 120_000).await.unwrap(), 6, "every hit reached the shared row once");
+    // after its next flush a replica knows the others' hits too
+    a.hit(bucket, 60_000, 120_000).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.hit(bucket, 60_000, 120_000).await.unwrap(), 8);
+    // a new window starts afresh, and the ended one is forgotten after a flush
+    assert_eq!(a.hit(bucket, 120_000, 180_000).await.unwrap(), 1);
+    a.flush().await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(store.hit(bucket, 60_000, 120_000).await.unwrap(), 9, "the pending hit of the old window was written");
+}
+
 // --- the keyed, anchored audit chain -------------------------------------------------------------
 
 use resident_domain::audit::AuditEvent;

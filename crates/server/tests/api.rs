@@ -565,6 +565,17 @@ fn check_config_warns_and_refuses() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown configuration key `listne`"), "{stderr}");
     assert!(stdout.contains("listen = \"127.0.0.1:8099\"") && !stdout.contains("very-secret"), "{stdout}");
+    // secrets inside URLs too
+    let out = run(&[
+        ("RESIDENT_SMS__URL", "https://gw:pa55word@sms.example/send?apikey=K3Y&to=$to"),
+        ("RESIDENT_SMS__BEARER_TOKEN", "t0ken"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for secret in ["pa55word", "K3Y", "t0ken"] {
+        assert!(!stdout.contains(secret), "{secret}: {stdout}");
+    }
+    assert!(stdout.contains("url = \"https://gw:***@sms.example/send?apikey=***&to=$to\""), "{stdout}");
     let out = run(&[("RESIDENT_DATABASE__MAX_CONNECTIONS", "lots")]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"));
@@ -830,6 +841,12 @@ async fn otp_request_refuses_bad_input_like_ida(kind: Db) {
 /// A minimal SMTP receiver on loopback: it speaks enough of RFC 5321 for a real client and keeps
 /// every message it is given.
 async fn smtp_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    smtp_server(false).await
+}
+
+/// [`smtp_receiver`], or with `reject_recipients` a server that refuses every recipient the way real
+/// ones do: quoting the address (`550 5.1.1 <jane@…>: Recipient address rejected`).
+async fn smtp_server(reject_recipients: bool) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -865,6 +882,12 @@ async fn smtp_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
                         "QUIT" => {
                             let _ = write.write_all(b"221 bye\r\n").await;
                             break;
+                        }
+                        "RCPT" if reject_recipients => {
+                            let to = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
+                            let reply = format!("550 5.1.1 <{to}>: Recipient address rejected: user unknown\r\n");
+                            let _ = write.write_all(reply.as_bytes()).await;
+                            continue;
                         }
                         _ => b"250 OK\r\n",
                     };

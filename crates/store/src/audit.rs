@@ -308,6 +308,16 @@ impl Store {
         })
     }
 
+    /// The stored link of record `seq`, if there is such a record.
+    async fn hash_at(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get("hash")).transpose().map_err(db_err)
+    }
+
     fn sign(&self, head: &Head, at_ms: i64) -> Checkpoint {
         let mut cp = Checkpoint {
             seq: head.seq,
@@ -362,12 +372,7 @@ impl Store {
                 return Ok(Err(self.verify_audit_chain_against(Some(cp)).await?));
             }
             Some(cp) => {
-                let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
-                    .bind(cp.seq)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?;
-                let hash: Option<String> = row.map(|r| r.try_get("hash")).transpose().map_err(db_err)?;
+                let hash = self.hash_at(cp.seq).await?;
                 if cp.seq > 0 && hash.as_deref() != Some(cp.hash.as_str()) {
                     return Ok(Err(ChainReport::Broken {
                         seq: cp.seq,
@@ -487,12 +492,7 @@ impl Store {
             }
             if cp.seq > start.seq {
                 // the walk passed the checkpoint's record: it must be the one the checkpoint saw
-                let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
-                    .bind(cp.seq)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?;
-                let hash: Option<String> = row.map(|r| r.try_get("hash")).transpose().map_err(db_err)?;
+                let hash = self.hash_at(cp.seq).await?;
                 if hash.as_deref() != Some(cp.hash.as_str()) {
                     return Ok(ChainReport::Broken {
                         seq: cp.seq,

@@ -24,6 +24,8 @@ on_both!(
     numbers_are_bounded_and_cheap_checks_come_first,
     folders_and_files_are_private,
     the_audit_chain_is_anchored_by_a_checkpoint,
+    a_refused_recipient_is_named_nowhere,
+    looking_at_notifications_changes_nothing,
 );
 
 fn partner_otp(trn: &str) -> Value {
@@ -290,86 +292,45 @@ async fn a_flood_from_one_client_meets_429_while_others_are_served(kind: Db) {
 
 async fn demographic_authentication_follows_the_partners_policy_and_is_limited(kind: Db) {
     let Some(t) = TestApp::new(kind).await else { return };
-    let key = register_partner(&t.db, "bank-01", "First Bank");
-    let other = register_partner(&t.db, "bank-02", "Second Bank");
-    let demo = |d: Value| json!({"demographics": d});
+    let keys = [register_partner(&t.db, "bank-01", "First Bank"), register_partner(&t.db, "bank-02", "Second Bank")];
     let name = json!([{"language": "eng", "value": "Jane Doe"}]);
     let gender = json!([{"language": "eng", "value": "Female"}]);
-    let auth = |trn: &str, d: Value| partner_auth(trn, demo(d));
+    // partner 1 or 2 presents these demographics; (authStatus, first error code, its message)
+    let demo = |bank: usize, trn: &'static str, d: Value| {
+        let t = &t;
+        let key = keys[bank - 1].clone();
+        async move {
+            let path = format!("/idauthentication/v1/auth/bank-0{bank}");
+            let (_, r) = t.partner(&path, &key, partner_auth(trn, json!({"demographics": d}))).await;
+            (
+                r["response"]["authStatus"].clone(),
+                r["errors"][0]["errorCode"].clone(),
+                r["errors"][0]["errorMessage"].clone(),
+            )
+        }
+    };
+    let right = json!({"name": name, "dob": "1990/05/12"});
     // gender alone says nothing of who someone is: the default policy wants name and date of birth
-    let (_, r) =
-        t.partner("/idauthentication/v1/auth/bank-01", &key, auth("P000000001", json!({"gender": gender}))).await;
-    assert_eq!(
-        (r["response"]["authStatus"].clone(), r["errors"][0]["errorCode"].clone()),
-        (json!(false), json!("IDA-MLC-006")),
-        "{r}"
-    );
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-01",
-            &key,
-            auth("P000000002", json!({"name": name, "dob": "1990/05/12"})),
-        )
-        .await;
-    assert_eq!(r["response"]["authStatus"], true, "{r}");
+    let (ok, code, _) = demo(1, "P000000001", json!({"gender": gender})).await;
+    assert_eq!((ok, code), (json!(false), json!("IDA-MLC-006")));
+    assert_eq!(demo(1, "P000000002", right.clone()).await.0, true);
     // a mismatch names no field
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-01",
-            &key,
-            auth("P000000003", json!({"name": name, "dob": "1990/05/13"})),
-        )
-        .await;
-    assert_eq!(r["errors"][0]["errorCode"], "IDA-DEA-001", "{r}");
-    assert_eq!(r["errors"][0]["errorMessage"], "Demographic data did not match", "{r}");
+    let (_, code, message) = demo(1, "P000000003", json!({"name": name, "dob": "1990/05/13"})).await;
+    assert_eq!((code, message), (json!("IDA-DEA-001"), json!("Demographic data did not match")));
     // searching the date of birth: five misses, then even the right one is refused
     for d in 14..18 {
-        let (_, r) = t
-            .partner(
-                "/idauthentication/v1/auth/bank-01",
-                &key,
-                auth("P000000004", json!({"name": name, "dob": format!("1990/05/{d}")})),
-            )
-            .await;
-        assert_eq!(r["errors"][0]["errorCode"], "IDA-DEA-001", "{r}");
+        let (_, code, _) = demo(1, "P000000004", json!({"name": name, "dob": format!("1990/05/{d}")})).await;
+        assert_eq!(code, "IDA-DEA-001");
     }
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-01",
-            &key,
-            auth("P000000005", json!({"name": name, "dob": "1990/05/12"})),
-        )
-        .await;
-    assert_eq!(r["errors"][0]["errorCode"], "IDA-DEA-013", "{r}");
+    assert_eq!(demo(1, "P000000005", right.clone()).await.1, "IDA-DEA-013");
     // another partner is not held up
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-02",
-            &other,
-            auth("P000000006", json!({"name": name, "dob": "1990/05/12"})),
-        )
-        .await;
-    assert_eq!(r["response"]["authStatus"], true, "{r}");
+    assert_eq!(demo(2, "P000000006", right.clone()).await.0, true);
     // the operator sets a stricter policy for the second partner
     let out =
         resident(&t.db, &["admin", "partner", "auth-policy", "--partner", "bank-02", "--require", "name,dob,gender"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-02",
-            &other,
-            auth("P000000007", json!({"name": name, "dob": "1990/05/12"})),
-        )
-        .await;
-    assert_eq!(r["errors"][0]["errorCode"], "IDA-MLC-006", "{r}");
-    let (_, r) = t
-        .partner(
-            "/idauthentication/v1/auth/bank-02",
-            &other,
-            auth("P000000008", json!({"name": name, "dob": "1990/05/12", "gender": gender})),
-        )
-        .await;
-    assert_eq!(r["response"]["authStatus"], true, "{r}");
+    assert_eq!(demo(2, "P000000007", right.clone()).await.1, "IDA-MLC-006");
+    assert_eq!(demo(2, "P000000008", json!({"name": name, "dob": "1990/05/12", "gender": gender})).await.0, true);
     let bad = resident(&t.db, &["admin", "partner", "auth-policy", "--partner", "bank-02", "--require", "shoeSize"]);
     assert!(!bad.status.success());
     let listed = String::from_utf8_lossy(&resident(&t.db, &["admin", "partner", "policies"]).stdout).into_owned();
@@ -527,4 +488,50 @@ async fn the_audit_chain_is_anchored_by_a_checkpoint(kind: Db) {
         "{}",
         String::from_utf8_lossy(&forged.stdout)
     );
+}
+
+async fn a_refused_recipient_is_named_nowhere(kind: Db) {
+    let (port, _) = super::smtp_server(true).await;
+    let Some(t) = TestApp::build(kind, |c| {
+        c.smtp.host = Some("127.0.0.1".into());
+        c.smtp.port = port;
+        c.smtp.tls = "none".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "1234567890", &["EMAIL"])).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    t.run_jobs().await;
+    let pool = t.raw_pool().await;
+    let errors: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT last_error FROM job WHERE kind = 'notification'").fetch_all(&pool).await.unwrap();
+    let error = errors.into_iter().flatten().next().expect("the delivery failed and was kept for a retry");
+    assert!(error.contains("550") && error.contains("Recipient address rejected"), "{error}");
+    assert!(!error.to_lowercase().contains("jane.doe"), "{error}");
+}
+
+async fn looking_at_notifications_changes_nothing(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let (jar, csrf) = t.portal_login().await;
+    let ordered = t.page("POST", "/account/print", &jar, &[("csrf", &csrf), ("card_type", "UIN")]).await;
+    assert!(ordered.status.is_success() || ordered.status.is_redirection(), "{}", ordered.status);
+    let bell = |body: &str| body.split("id=\"bell\">").nth(1).unwrap_or("").split('<').next().unwrap_or("").to_owned();
+    let unseen = bell(&t.page("GET", "/account", &jar, &[]).await.body);
+    assert!(unseen.chars().any(|c| c.is_ascii_digit()), "{unseen}");
+    for _ in 0..2 {
+        let list = t.page("GET", "/account/notifications", &jar, &[]).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains("notifications-seen"), "the page offers to mark them as seen");
+    }
+    assert_eq!(bell(&t.page("GET", "/account", &jar, &[]).await.body), unseen, "two looks changed nothing");
+    // without the form's token, nothing either
+    let forged = t.page("POST", "/account/notifications", &jar, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(bell(&t.page("GET", "/account", &jar, &[]).await.body), unseen);
+    let seen = t.page("POST", "/account/notifications", &jar, &[("csrf", &csrf)]).await;
+    assert!(seen.status.is_redirection(), "{}", seen.status);
+    let now = bell(&t.page("GET", "/account", &jar, &[]).await.body);
+    assert!(!now.chars().any(|c| c.is_ascii_digit()), "{now}");
 }

@@ -11,8 +11,12 @@ use serde::{Deserialize, Serialize};
 pub struct OtpPolicy {
     pub length: u32,
     pub validity_seconds: i64,
-    /// Failed validations in a row that freeze the identity's OTPs.
+    /// Wrong answers to one OTP that freeze the identity's OTPs (MOSIP's IDA rule: a new OTP starts
+    /// a new count).
     pub max_failed_attempts: i64,
+    /// Wrong answers to an identity's OTPs, all OTPs together, within a day that freeze them for the
+    /// rest of that day: what keeps "a new OTP after every four guesses" from adding up.
+    pub max_failed_per_day: i64,
     pub freeze_seconds: i64,
     /// At most this many OTPs per identity within `flooding_window_seconds`.
     pub flooding_max: i64,
@@ -43,6 +47,7 @@ impl Default for OtpPolicy {
             length: 6,
             validity_seconds: 180,
             max_failed_attempts: 5,
+            max_failed_per_day: 20,
             freeze_seconds: 1800,
             flooding_max: 10,
             flooding_window_seconds: 600,

@@ -173,6 +173,15 @@ impl Resolved {
     pub fn guard_key(&self) -> &str {
         &self.token.0
     }
+
+    /// The exact id the identity was named by (`UIN:…` or `VID:…`): an OTP asked for with one works
+    /// only with that one, as in MOSIP's IDA.
+    pub fn named_by(&self) -> String {
+        match &self.vid {
+            Some(v) => format!("VID:{}", v.vid.expose()),
+            None => format!("UIN:{}", self.uin.expose()),
+        }
+    }
 }
 
 /// An OTP to record.

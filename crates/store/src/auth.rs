@@ -23,9 +23,11 @@ use crate::{Store, audit, db_err, history, jobs};
 pub const NOTIFICATION_JOB: &str = "notification";
 
 impl Store {
-    /// The OTP's keyed hash binds it to the identity, the requester and the transaction id.
-    fn otp_hash(&self, guard_key: &str, requester: &str, transaction_id: &str, otp: &Otp) -> String {
-        self.vault().lookup_hash("otp", &format!("{guard_key}:{requester}:{transaction_id}:{}", otp.expose()))
+    /// The OTP's keyed hash binds it to the identity, the exact id it was asked for with (a UIN's OTP
+    /// does not work with its VID), the requester and the transaction id.
+    fn otp_hash(&self, who: &Resolved, requester: &str, transaction_id: &str, otp: &Otp) -> String {
+        let (identity, named) = (who.guard_key(), who.named_by());
+        self.vault().lookup_hash("otp", &format!("{identity}:{named}:{requester}:{transaction_id}:{}", otp.expose()))
     }
 
     fn vid_hash(&self, vid: &Vid) -> String {
@@ -126,35 +128,40 @@ impl Store {
     }
 
     /// Locks the identity's guard row for this transaction (an UPDATE takes the row lock on PostgreSQL;
-    /// SQLite has one writer) and returns (failed attempts, frozen until).
-    async fn lock_guard(&self, conn: &mut AnyConnection, key: &str) -> Result<(i64, Option<i64>), StoreError> {
+    /// SQLite has one writer) and returns it.
+    async fn lock_guard(&self, conn: &mut AnyConnection, key: &str) -> Result<Guard, StoreError> {
         // one statement: creates the row on first use, and locks it (PostgreSQL) either way
         let row = sqlx::query(
             "INSERT INTO otp_guard (identity_hash, failed_attempts, frozen_until) VALUES ($1, 0, NULL) \
              ON CONFLICT (identity_hash) DO UPDATE SET failed_attempts = otp_guard.failed_attempts \
-             RETURNING failed_attempts, frozen_until",
+             RETURNING failed_attempts, frozen_until, window_start",
         )
         .bind(key)
         .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
-        Ok((row.try_get("failed_attempts").map_err(db_err)?, row.try_get("frozen_until").map_err(db_err)?))
+        let failed: i64 = row.try_get("failed_attempts").map_err(db_err)?;
+        if failed < 0 {
+            return Err(StoreError::Integrity("negative failure count".into()));
+        }
+        Ok(Guard {
+            failed,
+            frozen_until: row.try_get("frozen_until").map_err(db_err)?,
+            window_start: row.try_get("window_start").map_err(db_err)?,
+        })
     }
 
-    async fn set_guard(
-        &self,
-        conn: &mut AnyConnection,
-        key: &str,
-        failed: i64,
-        frozen_until: Option<i64>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE otp_guard SET failed_attempts = $1, frozen_until = $2 WHERE identity_hash = $3")
-            .bind(failed)
-            .bind(frozen_until)
-            .bind(key)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+    async fn set_guard(&self, conn: &mut AnyConnection, key: &str, g: &Guard) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE otp_guard SET failed_attempts = $1, frozen_until = $2, window_start = $3 WHERE identity_hash = $4",
+        )
+        .bind(g.failed)
+        .bind(g.frozen_until)
+        .bind(g.window_start)
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -163,6 +170,17 @@ impl Store {
         sqlx::query_scalar("SELECT COUNT(*) FROM otp_transaction").fetch_one(self.reader()).await.map_err(db_err)
     }
 }
+
+/// A failure guard: OTPs count the identity's wrong answers since `window_start` (a day); partners'
+/// demographic guards count mismatches in a row (no window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Guard {
+    failed: i64,
+    frozen_until: Option<i64>,
+    window_start: Option<i64>,
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 fn partner_from_row(r: &sqlx::any::AnyRow) -> Result<Partner, StoreError> {
     Ok(Partner {
@@ -204,15 +222,9 @@ impl AuthRepository for Store {
         let key = who.guard_key();
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let (failed, frozen_until) = self.lock_guard(&mut tx, key).await?;
-        if frozen_until.is_some_and(|u| u > now_ms) {
+        let guard = self.lock_guard(&mut tx, key).await?;
+        if guard.frozen_until.is_some_and(|u| u > now_ms) {
             return Ok(Err(OtpIssueRefusal::Frozen));
-        }
-        if frozen_until.is_some() {
-            // the freeze is over: start counting again
-            self.set_guard(&mut tx, key, 0, None).await?;
-        } else if failed < 0 {
-            return Err(StoreError::Integrity("negative failure count".into()));
         }
         let recent: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM otp_transaction WHERE identity_hash = $1 AND generated_at > $2")
@@ -243,7 +255,7 @@ impl AuthRepository for Store {
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(key)
         .bind(&otp.transaction_id)
-        .bind(self.otp_hash(key, &otp.requester, &otp.transaction_id, &otp.otp))
+        .bind(self.otp_hash(who, &otp.requester, &otp.transaction_id, &otp.otp))
         .bind(channels.join(","))
         .bind(now_ms)
         .bind(now_ms + policy.validity_seconds * 1000)
@@ -269,16 +281,15 @@ impl AuthRepository for Store {
         let key = who.guard_key();
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let (failed, frozen_until) = self.lock_guard(&mut tx, key).await?;
-        if let Some(until) = frozen_until.filter(|u| *u > now_ms) {
+        let guard = self.lock_guard(&mut tx, key).await?;
+        if let Some(until) = guard.frozen_until.filter(|u| *u > now_ms) {
             let result = Err(OtpRefusal::Frozen { until_ms: until });
             self.apply_effects(&mut tx, &effects_for(result), now).await?;
             tx.commit().await.map_err(db_err)?;
             return Ok(result);
         }
-        let failed = if frozen_until.is_some() { 0 } else { failed };
         let row = sqlx::query(
-            "SELECT id, otp_hash, status, expires_at FROM otp_transaction \
+            "SELECT id, otp_hash, status, expires_at, failed_attempts FROM otp_transaction \
              WHERE identity_hash = $1 AND transaction_id = $2 AND requester = $3 \
              ORDER BY generated_at DESC, id DESC LIMIT 1",
         )
@@ -288,21 +299,22 @@ impl AuthRepository for Store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        // Only a wrong answer to a live OTP counts toward the freeze: a transaction without one (never
+        // Only a wrong answer to a live OTP counts toward a freeze: a transaction without one (never
         // issued, issued to someone else or by another requester, used, replaced or expired) has nothing
         // to guess, so a stranger cannot freeze an identity by sending codes for made-up transactions.
         let outcome = match &row {
-            None => Err((OtpRefusal::NoSuchTransaction, false)),
+            None => Err((OtpRefusal::NoSuchTransaction, None)),
             Some(r) => {
                 let stored: String = r.try_get("otp_hash").map_err(db_err)?;
                 let status: String = r.try_get("status").map_err(db_err)?;
                 let expires: i64 = r.try_get("expires_at").map_err(db_err)?;
                 if status != "active" {
-                    Err((OtpRefusal::Invalid, false))
+                    Err((OtpRefusal::Invalid, None))
                 } else if expires <= now_ms {
-                    Err((OtpRefusal::Expired, false))
-                } else if !constant_time_eq(&stored, &self.otp_hash(key, requester, transaction_id, otp)) {
-                    Err((OtpRefusal::Invalid, true))
+                    Err((OtpRefusal::Expired, None))
+                } else if !constant_time_eq(&stored, &self.otp_hash(who, requester, transaction_id, otp)) {
+                    let id: String = r.try_get("id").map_err(db_err)?;
+                    Err((OtpRefusal::Invalid, Some((id, r.try_get::<i64, _>("failed_attempts").map_err(db_err)?))))
                 } else {
                     Ok(r.try_get::<String, _>("id").map_err(db_err)?)
                 }
@@ -319,7 +331,7 @@ impl AuthRepository for Store {
                 if used.rows_affected() != 1 {
                     return Err(StoreError::Conflict("OTP used concurrently".into()));
                 }
-                self.set_guard(&mut tx, key, 0, None).await?;
+                self.set_guard(&mut tx, key, &Guard { failed: 0, frozen_until: None, window_start: None }).await?;
                 if let Some(v) = who.vid.as_ref().filter(|v| v.transactions_left.is_some()) {
                     sqlx::query(
                         "UPDATE vid SET transactions_left = transactions_left - 1, \
@@ -334,16 +346,35 @@ impl AuthRepository for Store {
                 }
                 Ok(())
             }
-            Err((refusal, false)) => Err(refusal),
-            Err((refusal, true)) => {
-                let failed = failed + 1;
-                if failed >= policy.max_failed_attempts {
-                    let until = now_ms + policy.freeze_seconds * 1000;
-                    self.set_guard(&mut tx, key, failed, Some(until)).await?;
-                    Err(OtpRefusal::Frozen { until_ms: until })
-                } else {
-                    self.set_guard(&mut tx, key, failed, None).await?;
-                    Err(refusal)
+            Err((refusal, None)) => Err(refusal),
+            Err((refusal, Some((otp_id, before)))) => {
+                // MOSIP's rule: the fifth wrong answer to one OTP freezes the identity (a new OTP starts
+                // a new count); ours on top: so many wrong answers in a day, all OTPs together
+                let this_otp = before + 1;
+                sqlx::query(
+                    "UPDATE otp_transaction SET failed_attempts = $1, \
+                     status = CASE WHEN $2 THEN 'frozen' ELSE status END WHERE id = $3",
+                )
+                .bind(this_otp)
+                .bind(this_otp >= policy.max_failed_attempts)
+                .bind(&otp_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let window = guard.window_start.filter(|w| now_ms - *w < DAY_MS).unwrap_or(now_ms);
+                let in_window = if Some(window) == guard.window_start { guard.failed + 1 } else { 1 };
+                let mut until = None;
+                if this_otp >= policy.max_failed_attempts {
+                    until = Some(now_ms + policy.freeze_seconds * 1000);
+                }
+                if in_window >= policy.max_failed_per_day {
+                    until = until.max(Some(window + DAY_MS));
+                }
+                let next = Guard { failed: in_window, frozen_until: until, window_start: Some(window) };
+                self.set_guard(&mut tx, key, &next).await?;
+                match until {
+                    Some(until_ms) => Err(OtpRefusal::Frozen { until_ms }),
+                    None => Err(refusal),
                 }
             }
         };
@@ -566,21 +597,23 @@ impl AuthRepository for Store {
         let key = format!("demo:{partner_id}:{}", who.guard_key());
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let (failed, frozen_until) = self.lock_guard(&mut tx, &key).await?;
-        if let Some(until) = frozen_until.filter(|u| *u > now_ms) {
+        let guard = self.lock_guard(&mut tx, &key).await?;
+        if let Some(until) = guard.frozen_until.filter(|u| *u > now_ms) {
             tx.rollback().await.map_err(db_err)?;
             return Ok(DemoOutcome::Frozen { until_ms: until });
         }
-        let failed = if frozen_until.is_some() { 0 } else { failed };
+        // mismatches in a row; a freeze that is over starts a new count
+        let failed = if guard.frozen_until.is_some() { 0 } else { guard.failed };
+        let next = |failed: i64, frozen_until: Option<i64>| Guard { failed, frozen_until, window_start: None };
         let outcome = if matched {
-            self.set_guard(&mut tx, &key, 0, None).await?;
+            self.set_guard(&mut tx, &key, &next(0, None)).await?;
             DemoOutcome::Matched
         } else if failed + 1 >= policy.max_failed_attempts {
             let until = now_ms + policy.freeze_seconds * 1000;
-            self.set_guard(&mut tx, &key, failed + 1, Some(until)).await?;
+            self.set_guard(&mut tx, &key, &next(failed + 1, Some(until))).await?;
             DemoOutcome::Mismatch
         } else {
-            self.set_guard(&mut tx, &key, failed + 1, None).await?;
+            self.set_guard(&mut tx, &key, &next(failed + 1, None)).await?;
             DemoOutcome::Mismatch
         };
         tx.commit().await.map_err(db_err)?;

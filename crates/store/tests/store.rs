@@ -49,6 +49,8 @@ on_both!(
     expired_sessions_go_with_their_drafts,
     an_otp_works_only_for_its_requester,
     guesses_against_transactions_never_issued_freeze_nobody,
+    each_otp_has_its_own_count_and_a_day_has_a_cap,
+    an_otp_works_only_with_the_id_it_was_asked_for,
     demographic_failures_freeze_per_identity_and_partner,
     throttling_counters_add_up_across_concurrent_requests,
     replicas_counting_in_memory_share_their_counts,

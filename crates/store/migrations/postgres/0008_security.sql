@@ -5,6 +5,10 @@
 -- ('partner:<id>'); the requester is also inside the OTP's keyed hash
 ALTER TABLE otp_transaction ADD COLUMN requester TEXT NOT NULL DEFAULT 'resident';
 CREATE INDEX otp_transaction_lookup ON otp_transaction (identity_hash, transaction_id, requester);
+-- wrong answers to this OTP (MOSIP's IDA counts per OTP); the guard's failed_attempts now counts the
+-- identity's wrong answers since window_start (a day), all OTPs together
+ALTER TABLE otp_transaction ADD COLUMN failed_attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE otp_guard ADD COLUMN window_start BIGINT;
 
 -- which demographic attributes a partner must present and match (JSON list); no row: the default
 CREATE TABLE partner_auth_policy (

@@ -90,6 +90,84 @@ pub async fn guesses_against_transactions_never_issued_freeze_nobody(kind: Db) {
     assert!(matches!(results[4], Err(OtpRefusal::Frozen { .. })), "{results:?}");
 }
 
+pub async fn each_otp_has_its_own_count_and_a_day_has_a_cap(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let who = jane_resolved(&store).await;
+    let policy = OtpPolicy { max_failed_per_day: 12, ..OtpPolicy::default() };
+    let none = |_: Result<(), OtpRefusal>| Effects::default();
+    let wrong = |n: u32| Otp::parse(&format!("{:06}", 300_000 + n), 6).unwrap();
+    // four wrong answers to one OTP, then a new OTP: MOSIP's count starts again (the resident who
+    // mistyped four times is not frozen by asking for a new code)
+    let mut n = 0;
+    for round in 0..2 {
+        let trn = format!("{}234567890", round + 1);
+        issue(&store, &who, &trn, "999999", t0()).await;
+        for _ in 0..4 {
+            n += 1;
+            let r = store.verify_otp(&who, RESIDENT, &trn, &wrong(n), &policy, t0(), &none).await.unwrap();
+            assert_eq!(r, Err(OtpRefusal::Invalid), "wrong answer {n}");
+        }
+    }
+    // but the day's wrong answers add up across OTPs: the twelfth freezes until the day is over
+    issue(&store, &who, "3234567890", "999999", t0()).await;
+    for _ in 0..3 {
+        n += 1;
+        let r = store.verify_otp(&who, RESIDENT, "3234567890", &wrong(n), &policy, t0(), &none).await.unwrap();
+        assert_eq!(r, Err(OtpRefusal::Invalid), "wrong answer {n}");
+    }
+    issue(&store, &who, "4234567890", "999999", t0()).await;
+    n += 1;
+    match store.verify_otp(&who, RESIDENT, "4234567890", &wrong(n), &policy, t0(), &none).await.unwrap() {
+        Err(OtpRefusal::Frozen { until_ms }) => {
+            assert_eq!(until_ms, resident_domain::clock::epoch_ms(t0()) + 86_400_000, "frozen for the rest of the day")
+        }
+        other => panic!("the {n}th wrong answer of the day: {other:?}"),
+    }
+    let right = Otp::parse("999999", 6).unwrap();
+    let later = t0() + time::Duration::hours(2);
+    assert!(matches!(
+        store.verify_otp(&who, RESIDENT, "4234567890", &right, &policy, later, &none).await.unwrap(),
+        Err(OtpRefusal::Frozen { .. })
+    ));
+    // the next day counts afresh
+    let tomorrow = t0() + time::Duration::hours(25);
+    issue(&store, &who, "5234567890", "999999", tomorrow).await;
+    assert_eq!(store.verify_otp(&who, RESIDENT, "5234567890", &right, &policy, tomorrow, &none).await.unwrap(), Ok(()));
+}
+
+pub async fn an_otp_works_only_with_the_id_it_was_asked_for(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let who = jane_resolved(&store).await;
+    let vid = resident_domain::ids::Vid::generate(&mut resident_domain::clock::rng());
+    let record = resident_domain::vid::VidRecord {
+        vid: vid.clone(),
+        vid_type: "Perpetual".into(),
+        status: "ACTIVE".into(),
+        created_at: t0(),
+        expires_at: None,
+        transactions_left: None,
+    };
+    store.create_vid(&who, &record, &[], &Effects::default(), t0()).await.unwrap();
+    let by_vid = store.resolve(&resident_domain::ids::IndividualId::Vid(vid), t0()).await.unwrap().unwrap();
+    let policy = OtpPolicy::default();
+    let none = |_: Result<(), OtpRefusal>| Effects::default();
+    let code = Otp::parse("424242", 6).unwrap();
+    // asked for with the UIN: not good with the VID, good with the UIN
+    issue(&store, &who, "1234567890", "424242", t0()).await;
+    assert_eq!(
+        store.verify_otp(&by_vid, RESIDENT, "1234567890", &code, &policy, t0(), &none).await.unwrap(),
+        Err(OtpRefusal::Invalid)
+    );
+    assert_eq!(store.verify_otp(&who, RESIDENT, "1234567890", &code, &policy, t0(), &none).await.unwrap(), Ok(()));
+    // and the other way round
+    issue(&store, &by_vid, "2234567890", "424242", t0()).await;
+    assert_eq!(
+        store.verify_otp(&who, RESIDENT, "2234567890", &code, &policy, t0(), &none).await.unwrap(),
+        Err(OtpRefusal::Invalid)
+    );
+    assert_eq!(store.verify_otp(&by_vid, RESIDENT, "2234567890", &code, &policy, t0(), &none).await.unwrap(), Ok(()));
+}
+
 pub async fn demographic_failures_freeze_per_identity_and_partner(kind: Db) {
     let Some((_db, store)) = fresh(kind).await else { return };
     let who = jane_resolved(&store).await;

@@ -748,8 +748,7 @@ pub async fn relying_party_authenticate(
                 DemoOutcome::Frozen { .. } => errors.push((
                     "IDA-DEA-013",
                     format!(
-                        "Demographic authentication of this individual by this partner is suspended for {} minutes after {} failed attempts",
-                        ctx.otp_policy.freeze_seconds / 60,
+                        "Demographic authentication of this individual by this partner is suspended for the day after {} failed attempts",
                         ctx.otp_policy.max_failed_attempts
                     ),
                 )),

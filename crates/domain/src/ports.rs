@@ -307,8 +307,8 @@ pub trait AuthRepository: Send + Sync {
 
     /// Records one demographic attempt of `partner_id` on this identity, atomically with the failure
     /// guard kept per (identity, partner): while frozen the attempt is refused whatever it presented
-    /// (so a frozen guard reveals nothing), a match resets the count, a mismatch counts and freezes at
-    /// `policy.max_failed_attempts`.
+    /// (so a frozen guard reveals nothing); mismatches are counted within a day (a match does not reset
+    /// the count) and the `policy.max_failed_attempts`th freezes until the day is over.
     async fn demo_attempt(
         &self,
         who: &Resolved,

@@ -124,18 +124,32 @@ impl RateLimits {
         let Some(header) = forwarded_for else { return Some(peer) };
         let mut client = peer;
         for part in header.rsplit(',') {
-            match part.trim().parse::<IpAddr>() {
-                Ok(a) => {
+            match parse_forwarded(part) {
+                Some(a) => {
                     client = a;
                     if !self.trusts(a) {
                         break;
                     }
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         Some(client)
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port (`203.0.113.7:4711`,
+/// `[2001:db8::1]:4711`, as some proxies write them).
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    if let Ok(a) = e.parse::<IpAddr>() {
+        return Some(a);
+    }
+    if let Some(rest) = e.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    let (host, port) = e.rsplit_once(':')?;
+    port.bytes().all(|b| b.is_ascii_digit()).then(|| host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4))?
 }
 
 /// The key a client is counted under: its IPv4 address, or its IPv6 /64 (one subscriber's prefix:
@@ -252,6 +266,9 @@ mod tests {
         assert_eq!(lb.client_address(ip("10.1.2.3"), Some("198.51.100.1, 10.9.9.9")), ip("198.51.100.1"));
         // garbage stops the walk at the last good address
         assert_eq!(lb.client_address(ip("10.1.2.3"), Some("junk")), ip("10.1.2.3"));
+        // entries with ports
+        assert_eq!(lb.client_address(ip("10.1.2.3"), Some("198.51.100.1:4711")), ip("198.51.100.1"));
+        assert_eq!(lb.client_address(ip("10.1.2.3"), Some("[2001:db8::1]:4711")), ip("2001:db8::1"));
         assert_eq!(lb.client_address(None, Some("198.51.100.1")), None);
     }
 

@@ -9,8 +9,8 @@ use std::path::Path;
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 
-/// Creates `dir` and any missing parents as 0700; an existing `dir` is tightened to 0700 (it is
-/// ours: a folder left 0755 by an earlier version, or by hand, is closed).
+/// Creates `dir` and any missing parents as 0700. A folder that exists is left as it is: it may be
+/// the operator's (`/tmp`, a shared or write-once mount); [`tighten_dir`] closes the service's own.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.as_os_str().is_empty() {
         return Ok(());
@@ -19,14 +19,22 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     builder.mode(0o700);
-    builder.create(dir)?;
+    builder.create(dir)
+}
+
+/// Sets an existing folder of the service's own (its data folder and what it creates there) to 0700:
+/// a folder an earlier version left 0755 is closed. A missing folder is not an error.
+pub fn tighten_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
-    {
-        let mode = std::fs::metadata(dir)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() && m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?
         }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
+    let _ = dir;
     Ok(())
 }
 
@@ -124,7 +132,10 @@ mod tests {
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
         private_dir(&open).unwrap();
+        assert_eq!(mode(&open), 0o755, "someone else's folder is left alone");
+        tighten_dir(&open).unwrap();
         assert_eq!(mode(&open), 0o700);
+        tighten_dir(&root.path().join("missing")).unwrap();
 
         let f = deep.join("key");
         write_new(&f, b"secret").unwrap();

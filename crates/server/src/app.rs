@@ -138,9 +138,14 @@ pub enum Schema {
 impl App {
     pub async fn open(config: Config, schema_mode: Schema) -> Result<App> {
         let url = config.database_url();
-        // the data folder holds the database, keys, packets and the outbox: nobody else's to read
+        // the data folder holds the database, keys, packets and the outbox: nobody else's to read (the
+        // folders an earlier version created 0755 in it are closed too)
         resident_files::private_dir(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        for dir in ["", "keys", "keys/card-signing", "keys/card-signing/retired", "outbox", "packets", "audit"] {
+            let path = config.data_dir.join(dir);
+            resident_files::tighten_dir(&path).with_context(|| format!("closing {}", path.display()))?;
+        }
         let vault = open_vault(&config)?;
         let options = StoreOptions {
             url: url.clone(),

@@ -648,6 +648,10 @@ impl Config {
                     if !is_path && (resident_store::secret_name(key) || key == "fixed_code") {
                         *other = Value::String("***".into());
                     } else if let Value::String(s) = other
+                        && key == "body_template"
+                    {
+                        *s = resident_store::redact_template(s);
+                    } else if let Value::String(s) = other
                         && s.contains("://")
                     {
                         *s = resident_store::redact_url(s);
@@ -812,8 +816,11 @@ mod tests {
         )
         .unwrap()
         .config;
+        let mut c = c;
+        c.sms.body_template = r#"{"api_key": "BK-7", "auth": {"token": "BK-8"}, "to": "$to"}"#.into();
         let shown = c.redacted_toml();
-        for secret in ["hunter2", "AK-1", "TK-2", "SG-3", "BT-4", "PW-5", "PW-6", "MDEyMzQ1", "111111"] {
+        for secret in ["hunter2", "AK-1", "TK-2", "SG-3", "BT-4", "PW-5", "PW-6", "MDEyMzQ1", "111111", "BK-7", "BK-8"]
+        {
             assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
         }
         // what is not secret stays readable: the host, the other parameters, paths, names

@@ -462,12 +462,16 @@ impl Store {
                 reason: "the head does not name the last record's link".into(),
             });
         }
-        if let Some(k) = head.keyed_from
-            && k <= last
-            && first_keyed != Some(k)
-        {
+        let Some(keyed_from) = head.keyed_from else {
+            // set by the migration and never cleared by this code
             return Ok(ChainReport::Broken {
-                seq: k,
+                seq: 1,
+                reason: "the head no longer says where the keyed chain starts: it was edited".into(),
+            });
+        };
+        if keyed_from <= last && first_keyed != Some(keyed_from) {
+            return Ok(ChainReport::Broken {
+                seq: keyed_from,
                 reason: "not keyed where the head says the keyed chain starts: the chain was rewritten".into(),
             });
         }

@@ -9,7 +9,7 @@ use resident_domain::authtype::{AuthType, LockState};
 use resident_domain::clock::{epoch_ms, from_epoch_ms};
 use resident_domain::history::IdentityToken;
 use resident_domain::ids::{IndividualId, Vid};
-use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
+use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal, Requester};
 use resident_domain::ports::{
     AuthRepository, AuthTransaction, DemoOutcome, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved,
 };
@@ -182,6 +182,17 @@ struct Guard {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Whose failures freeze whom: a requester's OTPs are frozen by wrong answers to that requester's
+/// OTPs only, so a partner's bad retries never lock the resident out of their own account (and a
+/// guesser at one partner gains nothing elsewhere). The resident's guard keeps the identity's key.
+fn otp_guard_key(who: &Resolved, requester: &str) -> String {
+    if requester == Requester::Resident.key() {
+        who.guard_key().to_owned()
+    } else {
+        format!("{requester}:{}", who.guard_key())
+    }
+}
+
 fn partner_from_row(r: &sqlx::any::AnyRow) -> Result<Partner, StoreError> {
     Ok(Partner {
         id: r.try_get("id").map_err(db_err)?,
@@ -222,7 +233,7 @@ impl AuthRepository for Store {
         let key = who.guard_key();
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let guard = self.lock_guard(&mut tx, key).await?;
+        let guard = self.lock_guard(&mut tx, &otp_guard_key(who, &otp.requester)).await?;
         if guard.frozen_until.is_some_and(|u| u > now_ms) {
             return Ok(Err(OtpIssueRefusal::Frozen));
         }
@@ -279,9 +290,10 @@ impl AuthRepository for Store {
         effects_for: &(dyn Fn(Result<(), OtpRefusal>) -> Effects + Send + Sync),
     ) -> Result<Result<(), OtpRefusal>, StoreError> {
         let key = who.guard_key();
+        let guard_key = otp_guard_key(who, requester);
         let now_ms = epoch_ms(now);
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let guard = self.lock_guard(&mut tx, key).await?;
+        let guard = self.lock_guard(&mut tx, &guard_key).await?;
         if let Some(until) = guard.frozen_until.filter(|u| *u > now_ms) {
             let result = Err(OtpRefusal::Frozen { until_ms: until });
             self.apply_effects(&mut tx, &effects_for(result), now).await?;
@@ -331,7 +343,8 @@ impl AuthRepository for Store {
                 if used.rows_affected() != 1 {
                     return Err(StoreError::Conflict("OTP used concurrently".into()));
                 }
-                self.set_guard(&mut tx, key, &Guard { failed: 0, frozen_until: None, window_start: None }).await?;
+                self.set_guard(&mut tx, &guard_key, &Guard { failed: 0, frozen_until: None, window_start: None })
+                    .await?;
                 if let Some(v) = who.vid.as_ref().filter(|v| v.transactions_left.is_some()) {
                     sqlx::query(
                         "UPDATE vid SET transactions_left = transactions_left - 1, \
@@ -371,7 +384,7 @@ impl AuthRepository for Store {
                     until = until.max(Some(window + DAY_MS));
                 }
                 let next = Guard { failed: in_window, frozen_until: until, window_start: Some(window) };
-                self.set_guard(&mut tx, key, &next).await?;
+                self.set_guard(&mut tx, &guard_key, &next).await?;
                 match until {
                     Some(until_ms) => Err(OtpRefusal::Frozen { until_ms }),
                     None => Err(refusal),
@@ -602,18 +615,16 @@ impl AuthRepository for Store {
             tx.rollback().await.map_err(db_err)?;
             return Ok(DemoOutcome::Frozen { until_ms: until });
         }
-        // mismatches in a row; a freeze that is over starts a new count
-        let failed = if guard.frozen_until.is_some() { 0 } else { guard.failed };
-        let next = |failed: i64, frozen_until: Option<i64>| Guard { failed, frozen_until, window_start: None };
+        // mismatches within a day, which a match does not reset: a partner that knows the name and the
+        // date of birth could otherwise probe a third attribute four times, match once, and go on
+        let window = guard.window_start.filter(|w| now_ms - *w < DAY_MS).unwrap_or(now_ms);
+        let failed = if Some(window) == guard.window_start { guard.failed } else { 0 };
         let outcome = if matched {
-            self.set_guard(&mut tx, &key, &next(0, None)).await?;
             DemoOutcome::Matched
-        } else if failed + 1 >= policy.max_failed_attempts {
-            let until = now_ms + policy.freeze_seconds * 1000;
-            self.set_guard(&mut tx, &key, &next(failed + 1, Some(until))).await?;
-            DemoOutcome::Mismatch
         } else {
-            self.set_guard(&mut tx, &key, &next(failed + 1, None)).await?;
+            let failed = failed + 1;
+            let until = (failed >= policy.max_failed_attempts).then_some(window + DAY_MS);
+            self.set_guard(&mut tx, &key, &Guard { failed, frozen_until: until, window_start: Some(window) }).await?;
             DemoOutcome::Mismatch
         };
         tx.commit().await.map_err(db_err)?;

@@ -62,6 +62,8 @@ pub fn redact_url(url: &str) -> String {
             let creds = &before_query[s + 3..at];
             match creds.split_once(':') {
                 Some((user, _)) => format!("{}{}:***{}", &before_query[..s + 3], user, &before_query[at..]),
+                // a long user part without a password is a token (`https://<token>@host`)
+                None if creds.len() >= 20 => format!("{}***{}", &before_query[..s + 3], &before_query[at..]),
                 None => before_query.to_owned(),
             }
         }
@@ -86,6 +88,40 @@ pub fn redact_url(url: &str) -> String {
         }
     }
     out
+}
+
+/// A request body template (`sms.body_template`) with the values of secret-named fields replaced: a
+/// JSON object's (at any depth), or a form's (`apikey=…&to=$to`).
+pub fn redact_template(template: &str) -> String {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if secret_name(k) && !child.is_object() && !child.is_array() {
+                        *child = serde_json::Value::String("***".into());
+                    } else {
+                        walk(child);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(template) {
+        Ok(mut v @ serde_json::Value::Object(_)) => {
+            walk(&mut v);
+            v.to_string()
+        }
+        _ => template
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if secret_name(k.trim()) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    }
 }
 
 /// Whether a configuration key or URL parameter name says its value is a secret.
@@ -277,4 +313,26 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
 
 pub(crate) fn flag(v: bool) -> i64 {
     i64::from(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redact_template, redact_url};
+
+    #[test]
+    fn secrets_in_urls_and_templates_are_hidden() {
+        assert_eq!(redact_url("postgres://app:pw@db/resident"), "postgres://app:***@db/resident");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1:5432/x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(redact_url("https://0123456789abcdefghij@gw.example/x"), "https://***@gw.example/x");
+        assert_eq!(
+            redact_url("https://gw.example/send?to=$to&api_key=A1&Token=B2&signature=C3#frag"),
+            "https://gw.example/send?to=$to&api_key=***&Token=***&signature=***#***"
+        );
+        let json = redact_template(r#"{"apikey": "A1", "nested": {"password": "B2"}, "to": "$to", "authority": "x"}"#);
+        assert!(
+            !json.contains("A1") && !json.contains("B2") && json.contains("$to") && json.contains("\"x\""),
+            "{json}"
+        );
+        assert_eq!(redact_template("user=u&pass=P1&to=$to&text=$message"), "user=u&pass=***&to=$to&text=$message");
+    }
 }

@@ -122,29 +122,50 @@ impl BufferedCounter {
             let t = self.tallies()?;
             t.iter().filter(|(_, v)| v.pending > 0).map(|(k, v)| (k.clone(), *v)).collect()
         };
-        let mut newest_window = i64::MIN;
+        let mut failed = None;
         for ((bucket, start), tally) in pending {
-            newest_window = newest_window.max(start);
-            let total = self.store.add_hits(&bucket, start, tally.expires_at_ms, tally.pending).await?;
-            let mut t = self.tallies()?;
-            if let Some(entry) = t.get_mut(&(bucket, start)) {
-                entry.pending -= tally.pending;
-                entry.known = total;
+            match self.store.add_hits(&bucket, start, tally.expires_at_ms, tally.pending).await {
+                Ok(total) => {
+                    let mut t = self.tallies()?;
+                    if let Some(entry) = t.get_mut(&(bucket, start)) {
+                        entry.pending -= tally.pending;
+                        entry.known = total;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
+        // a window older than the newest one seen has ended: nothing will be counted in it again, and
+        // its hits, written or not, no longer decide anything (so the map shrinks even while the
+        // database cannot be written)
         let mut t = self.tallies()?;
-        let latest = t.keys().map(|(_, s)| *s).max().unwrap_or(newest_window);
-        // a window older than the newest one seen has ended: nothing will be counted in it again
-        t.retain(|(_, start), v| *start >= latest || v.pending > 0);
-        Ok(())
+        let latest = t.keys().map(|(_, s)| *s).max().unwrap_or(i64::MIN);
+        t.retain(|(_, start), _| *start >= latest);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
+
+    /// The most buckets kept in memory; beyond (a spray of distinct addresses), a new bucket is
+    /// counted straight in the database.
+    pub const MAX_BUCKETS: usize = 100_000;
 }
 
 #[async_trait]
 impl RateCounter for BufferedCounter {
     async fn hit(&self, bucket: &str, window_start_ms: i64, expires_at_ms: i64) -> Result<i64, StoreError> {
         let key = (bucket.to_owned(), window_start_ms);
-        let seen = self.tallies()?.contains_key(&key);
+        let (seen, size) = {
+            let t = self.tallies()?;
+            (t.contains_key(&key), t.len())
+        };
+        if !seen && size >= Self::MAX_BUCKETS {
+            return self.store.add_hits(bucket, window_start_ms, expires_at_ms, 1).await;
+        }
         if !seen {
             // first sight in this window: what the other replicas counted so far
             let known = self.store.hits(bucket, window_start_ms).await?;

@@ -24,6 +24,8 @@ use crate::error::{ApiError, bare_error};
 pub fn scopes(method: &Method, route: &str) -> &'static [Scope] {
     use Scope::*;
     let post = method == Method::POST;
+    // axum answers HEAD with the GET handler: it must count the same
+    let get = method == Method::GET || method == Method::HEAD;
     match route {
         "/resident/v1/req/otp" if post => &[OtpIssue],
         "/idauthentication/v1/otp/{partnerId}" if post => &[PartnerOtp],
@@ -45,7 +47,7 @@ pub fn scopes(method: &Method, route: &str) -> &'static [Scope] {
         "/resident/v1/req/credential/status/{requestId}"
         | "/resident/v1/req/card/{requestId}"
         | "/resident/v1/req/credential/cancel/{requestId}"
-            if method == Method::GET =>
+            if get =>
         {
             &[OtpProtected]
         }
@@ -60,8 +62,11 @@ pub fn client_address(state: &AppState, req: &Request) -> Option<IpAddr> {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|m| m.0.ip()));
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    state.rate_limits.client_address(peer, forwarded)
+    // every X-Forwarded-For line, in order: a proxy may add a line of its own rather than append to
+    // the client's
+    let lines: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+    state.rate_limits.client_address(peer, forwarded.as_deref())
 }
 
 /// Counts the request toward its limits (route layer: the route template is known here).
@@ -140,6 +145,9 @@ mod tests {
         assert_eq!(scopes(&Method::POST, "/login"), &[Scope::OtpIssue, Scope::PortalLogin]);
         assert_eq!(scopes(&Method::GET, "/login"), &[] as &[Scope]);
         assert_eq!(scopes(&Method::PATCH, "/resident/v1/vid/{vid}"), &[Scope::OtpProtected]);
+        for m in [Method::GET, Method::HEAD] {
+            assert_eq!(scopes(&m, "/resident/v1/req/credential/cancel/{requestId}"), &[Scope::OtpProtected], "{m}");
+        }
         assert_eq!(scopes(&Method::POST, "/resident/v1/rid/check-status"), &[] as &[Scope]);
     }
 

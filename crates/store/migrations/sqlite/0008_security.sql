@@ -27,5 +27,7 @@ CREATE TABLE rate_counter (
 );
 CREATE INDEX rate_counter_expiry ON rate_counter (expires_at);
 
--- the first audit record chained with the keyed HMAC (records before it keep their SHA-256 links)
+-- the first audit record chained with the keyed HMAC (records before it keep their SHA-256 links):
+-- the next one, set here so that no later writer can make the keyed chain start anywhere else
 ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER;
+UPDATE audit_head SET keyed_from = seq + 1 WHERE id = 1;

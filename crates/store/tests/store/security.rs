@@ -183,14 +183,24 @@ pub async fn demographic_failures_freeze_per_identity_and_partner(kind: Db) {
     ));
     // another partner is not held up by the first one's guesses
     assert_eq!(store.demo_attempt(&who, "bank-02", true, &policy, t0()).await.unwrap(), DemoOutcome::Matched);
-    // after the freeze the count starts again; a match resets it
-    let later = t0() + time::Duration::seconds(policy.freeze_seconds + 1);
-    assert_eq!(store.demo_attempt(&who, "bank-01", true, &policy, later).await.unwrap(), DemoOutcome::Matched);
+    // frozen for the rest of the day, not only for half an hour
+    let later = t0() + time::Duration::hours(2);
+    assert!(matches!(
+        store.demo_attempt(&who, "bank-01", true, &policy, later).await.unwrap(),
+        DemoOutcome::Frozen { .. }
+    ));
+    // the next day counts afresh, and a match in between does not wipe the count: probing a third
+    // attribute four times, matching once and going on still ends at the fifth mismatch
+    let tomorrow = t0() + time::Duration::hours(25);
     for _ in 0..4 {
-        assert_eq!(store.demo_attempt(&who, "bank-01", false, &policy, later).await.unwrap(), DemoOutcome::Mismatch);
+        assert_eq!(store.demo_attempt(&who, "bank-01", false, &policy, tomorrow).await.unwrap(), DemoOutcome::Mismatch);
     }
-    assert_eq!(store.demo_attempt(&who, "bank-01", true, &policy, later).await.unwrap(), DemoOutcome::Matched);
-    assert_eq!(store.demo_attempt(&who, "bank-01", false, &policy, later).await.unwrap(), DemoOutcome::Mismatch);
+    assert_eq!(store.demo_attempt(&who, "bank-01", true, &policy, tomorrow).await.unwrap(), DemoOutcome::Matched);
+    assert_eq!(store.demo_attempt(&who, "bank-01", false, &policy, tomorrow).await.unwrap(), DemoOutcome::Mismatch);
+    assert!(matches!(
+        store.demo_attempt(&who, "bank-01", true, &policy, tomorrow).await.unwrap(),
+        DemoOutcome::Frozen { .. }
+    ));
     // policies round-trip
     assert_eq!(store.demo_policy("bank-01").await.unwrap(), None);
     let attrs = vec!["name".to_owned(), "dob".to_owned(), "gender".to_owned()];
@@ -291,9 +301,11 @@ async fn legacy_records(pool: &sqlx::AnyPool, n: i64) {
         .unwrap();
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2 WHERE id = 1")
+    // and then the migration to the keyed chain: it starts at the next record
+    sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2, keyed_from = $3 WHERE id = 1")
         .bind(n)
         .bind(&prev)
+        .bind(n + 1)
         .execute(pool)
         .await
         .unwrap();
@@ -340,8 +352,11 @@ pub async fn an_old_chain_keeps_verifying_and_goes_on_keyed(kind: Db) {
     pool.execute("UPDATE audit_log SET description = 'nothing to see' WHERE seq = 5").await.unwrap();
     rechain_without_key(&pool, &store, 4).await;
     assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { seq: 4, .. }));
-    // and with the head's keyed_from cleared too, the checkpoint still knows
+    // clearing where the keyed chain starts is seen too
     pool.execute("UPDATE audit_head SET keyed_from = NULL").await.unwrap();
+    assert!(matches!(store.verify_audit_chain().await.unwrap(), ChainReport::Broken { .. }));
+    // and moving it past the end fools the chain alone, not the checkpoint
+    pool.execute("UPDATE audit_head SET keyed_from = 7").await.unwrap();
     assert_eq!(
         store.verify_audit_chain().await.unwrap(),
         ChainReport::Intact { records: 6 },

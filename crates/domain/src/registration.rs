@@ -193,6 +193,29 @@ impl Registration {
             updated_at: now,
         }
     }
+
+    /// The registration that produced an identity brought in from an existing registry (`resident
+    /// import`): it went through, the UIN was generated. Its RID answers PROCESSED.
+    pub fn imported(rid: Rid, now: OffsetDateTime) -> (Self, Vec<StageRecord>) {
+        let registration = Registration {
+            rid,
+            registration_type: RegistrationType::New,
+            status: Some(InternalStatus::Processed),
+            latest_transaction: Some(TransactionType::UinGenerator),
+            latest_transaction_at: Some(now),
+            last_success_stage: Some(TransactionType::UinGenerator.stage_name().to_owned()),
+            retry_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let stage = StageRecord {
+            transaction_type: TransactionType::UinGenerator,
+            status: "SUCCESS".into(),
+            comment: "identity imported".into(),
+            at: now,
+        };
+        (registration, vec![stage])
+    }
 }
 
 /// One entry of a registration's stage history.

@@ -55,6 +55,10 @@ pub enum Command {
     Import {
         /// The .jsonl file.
         file: PathBuf,
+        /// Also write each imported (or already present) line's UIN to this file, one
+        /// `{"line": N, "UIN": "…"}` per line (created 0600: UINs are personal data).
+        #[arg(long)]
+        uins: Option<PathBuf>,
     },
     /// Create the demo residents and registrations and print them.
     Demo,
@@ -253,10 +257,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             Ok(0)
         }
-        Command::Import { file } => {
+        Command::Import { file, uins } => {
             let app = App::open(config, Schema::Migrate).await?;
             let report = crate::import::run(&app, &file, std::io::IsTerminal::is_terminal(&std::io::stderr())).await?;
             app.store.close().await;
+            if let Some(out) = uins {
+                let lines: String = report
+                    .uins
+                    .iter()
+                    .map(|(line, uin)| format!("{}\n", serde_json::json!({"line": line, "UIN": uin})))
+                    .collect();
+                resident_files::write_atomic(&out, lines.as_bytes())
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
             println!(
                 "imported {}, already present {}, rejected {}",
                 report.imported, report.already_present, report.rejected

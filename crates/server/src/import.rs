@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use resident_domain::ResidentError;
-use resident_domain::ports::{CreateOutcome, NewDocument};
+use resident_domain::ids::Rid;
+use resident_domain::ports::{CreateOutcome, NewDocument, RegistrationRepository};
+use resident_domain::registration::Registration;
 use resident_domain::usecases::{CreateIdentity, create_identity};
 use serde_json::Value;
 
@@ -23,6 +25,8 @@ pub struct ImportReport {
     pub rejected: u64,
     /// (line number, reason) for every rejected line.
     pub problems: Vec<(u64, String)>,
+    /// (line number, UIN) of every line imported or already present.
+    pub uins: Vec<(u64, String)>,
 }
 
 fn documents_of(line: &Value) -> Result<Vec<NewDocument>, String> {
@@ -81,13 +85,28 @@ pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportRe
                 app.clock.now(),
             )
             .await
-            .map(|c| c.outcome)
+            .map(|c| {
+                report.uins.push((number, c.uin.expose().to_owned()));
+                c.outcome
+            })
             .map_err(|e: ResidentError| match e.internal_detail() {
                 Some(detail) => format!("{}: {detail}", e.code()),
                 None => format!("{} {}", e.code(), e.message()),
             })
         }
         .await;
+        // the registration that produced the identity, when the line names one: its RID then answers
+        // PROCESSED to /rid/check-status
+        if outcome.is_ok()
+            && let Some(rid) = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v.get("registrationId").and_then(Value::as_str).map(str::to_owned))
+                .and_then(|r| Rid::parse(&r).ok())
+            && app.store.find_registration(&rid).await?.is_none()
+        {
+            let (registration, stages) = Registration::imported(rid, app.clock.now());
+            app.store.record_registration(&registration, &stages, &ctx).await?;
+        }
         match outcome {
             Ok(CreateOutcome::Created) => report.imported += 1,
             Ok(CreateOutcome::AlreadyPresent) => report.already_present += 1,

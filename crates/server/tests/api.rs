@@ -460,23 +460,47 @@ async fn import_reports_bad_lines_and_is_idempotent(kind: Db) {
         String::new(),
         good("Omar Farouk"),
         json!({"identity": {"fullName": [{"language": "eng", "value": "Bad Doc"}], "dateOfBirth": "1980/01/31", "gender": [{"language": "eng", "value": "Male"}]}, "documents": [{"category": "photo", "value": "%%%"}]}).to_string(),
+        json!({"identity": {"fullName": [{"language": "eng", "value": "Registered Once"}], "dateOfBirth": "1981/02/03", "gender": [{"language": "eng", "value": "Female"}]}, "registrationId": "10001100010000720261101100000"}).to_string(),
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
     let out = resident(&db, &["import", file.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "rejected lines make the exit status 1: {stdout} {stderr}");
-    assert!(stdout.contains("imported 2, already present 1, rejected 3"), "{stdout}");
+    assert!(stdout.contains("imported 3, already present 1, rejected 3"), "{stdout}");
     assert!(stderr.contains("line 3: not JSON"), "{stderr}");
     assert!(stderr.contains("line 4: IDR-IDC-001 Missing Input Parameter - identity/dateOfBirth"), "{stderr}");
     assert!(stderr.contains("line 7: documents[0].value is not base64"), "{stderr}");
     assert!(!stderr.contains("Omar") && !stderr.contains("7509619239"), "no personal data in the report: {stderr}");
 
-    let again = resident(&db, &["import", file.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("imported 0, already present 3, rejected 3"));
+    let uins = db.dir.path().join("uins.jsonl");
+    let again = resident(&db, &["import", file.to_str().unwrap(), "--uins", uins.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("imported 0, already present 4, rejected 3"));
+    // which UIN each line has, for whoever imported them (a private file)
+    let listed: Vec<Value> =
+        std::fs::read_to_string(&uins).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(listed.iter().map(|v| v["line"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 6, 8]);
+    assert_eq!(listed[1]["UIN"], "7509619239");
+    assert_eq!(listed[0]["UIN"], listed[2]["UIN"], "the same person twice is one identity");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&uins).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
     let verify = resident(&db, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stderr));
+    // the registration a line names is known, processed, once
+    let app = App::open(
+        Config { data_dir: db.dir.path().to_path_buf(), database_url: Some(db.url.clone()), ..Config::default() },
+        Schema::MustBeCurrent,
+    )
+    .await
+    .unwrap();
+    let rid = resident_domain::ids::Rid::parse("10001100010000720261101100000").unwrap();
+    let found = app.store.find_registration(&rid).await.unwrap().expect("the imported registration");
+    assert_eq!(found.status, Some(resident_domain::registration::InternalStatus::Processed));
+    app.store.close().await;
 }
 
 async fn audit_verify_names_the_edited_record(kind: Db) {

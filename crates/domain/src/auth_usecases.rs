@@ -499,7 +499,9 @@ pub async fn generate_vid(
     }
 }
 
-/// Revokes one of the identity's VIDs. A revoked Perpetual VID is replaced automatically (policy).
+/// Revokes one of the identity's VIDs, whichever of its ids the resident proved (MOSIP 1.2.1: the UIN,
+/// the VID itself or another VID). A VID that is not an active VID of this identity is RES-SER-412. A
+/// revoked Perpetual VID is replaced automatically (policy).
 pub async fn revoke_vid(
     ctx: &AuthContext<'_>,
     who: &Resolved,
@@ -516,7 +518,7 @@ pub async fn revoke_vid(
             RequestType::RevokeVid,
             "RS_VIN_REV_FAILURE",
             vars,
-            ResidentError::VidRevocationFailed,
+            ResidentError::ApiResourceAccess,
         )
         .await?);
     };

@@ -181,6 +181,23 @@ pub fn valid_request_id(id: &str) -> bool {
 /// are the requested ones within the policy (all of the policy's when none are named). Issuing is a
 /// job. The response names the request id; the PIN protecting a card credential is sent to the
 /// resident (MOSIP's RS_CRE_REQ_SUCCESS).
+/// The ID schema fields a `sharableAttributes` name stands for: the field itself, or the fields of a
+/// name of MOSIP's identity mapping (`identity-mapping.json`: `name`, `dob`, `address`, `fullAddress`,
+/// `phoneNumber`, `emailId`, `face`, …) that MOSIP clients send.
+pub fn mapped_fields(name: &str) -> Vec<&str> {
+    const ADDRESS: [&str; 8] =
+        ["addressLine1", "addressLine2", "addressLine3", "region", "province", "city", "zone", "postalCode"];
+    match name {
+        "name" | "fullName" => vec!["fullName"],
+        "dob" | "dateOfBirth" => vec!["dateOfBirth"],
+        "phoneNumber" | "phone" => vec!["phone"],
+        "emailId" | "email" => vec!["email"],
+        "address" | "fullAddress" => ADDRESS.to_vec(),
+        "face" | "photo" => vec!["photo"],
+        other => vec![other],
+    }
+}
+
 pub async fn request_credential(
     ctx: &AuthContext<'_>,
     store: &dyn CredentialStore,
@@ -197,10 +214,22 @@ pub async fn request_credential(
     let attributes: Vec<String> = if ask.sharable_attributes.is_empty() {
         policy.attributes.clone()
     } else {
-        if let Some(extra) = ask.sharable_attributes.iter().find(|a| !policy.attributes.contains(a)) {
-            return Err(ResidentError::invalid(&format!("sharableAttributes/{extra}")));
+        let mut chosen: Vec<String> = Vec::new();
+        for asked in &ask.sharable_attributes {
+            // an ID schema field, or a name of MOSIP's identity mapping standing for some of them;
+            // only what the policy allows is shared, and a name of which it allows nothing is refused
+            let allowed: Vec<&str> =
+                mapped_fields(asked).into_iter().filter(|f| policy.attributes.iter().any(|p| p == f)).collect();
+            if allowed.is_empty() {
+                return Err(ResidentError::invalid(&format!("sharableAttributes/{asked}")));
+            }
+            for f in allowed {
+                if !chosen.iter().any(|c| c == f) {
+                    chosen.push(f.to_owned());
+                }
+            }
         }
-        ask.sharable_attributes.clone()
+        chosen
     };
     // MOSIP: an empty key gets a random six-digit PIN
     let key = match ask.encryption_key.filter(|k| !k.trim().is_empty() && k != "null") {

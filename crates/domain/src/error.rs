@@ -41,6 +41,11 @@ pub enum ResidentError {
     /// RES-SER-407
     #[error("VID revocation request failed. Please visit the nearest registration center for assistance.")]
     VidRevocationFailed,
+    /// RES-SER-412: MOSIP 1.2.1's answer when the VID to revoke is malformed, unknown, not the
+    /// caller's or no longer active (the ID Repository could not be asked about it). Says which of
+    /// these it was to nobody.
+    #[error("Unable to access API resource")]
+    ApiResourceAccess,
     /// RES-SER-23: a change that needs proof came without its document.
     #[error("Could not find the submitted document")]
     DocumentNotFound,
@@ -116,6 +121,7 @@ impl ResidentError {
             ResidentError::VidAlreadyPresent => "RES-SER-405",
             ResidentError::VidCreationFailed => "RES-SER-406",
             ResidentError::VidRevocationFailed => "RES-SER-407",
+            ResidentError::ApiResourceAccess => "RES-SER-412",
             ResidentError::DocumentNotFound => "RES-SER-23",
             ResidentError::UnsupportedInput(_) => "RES-SER-427",
             ResidentError::IndividualIdUinMismatch => "RES-SER-433",

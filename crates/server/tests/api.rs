@@ -35,6 +35,9 @@ mod portal;
 #[path = "api/security.rs"]
 mod security;
 
+#[path = "api/compat.rs"]
+mod compat;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

@@ -454,16 +454,20 @@ impl AuthRepository for Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let changed = sqlx::query("UPDATE vid SET status = $1, updated_at = $2 WHERE vid_hash = $3 AND identity_id = $4 AND status = 'ACTIVE'")
-            .bind(status)
-            .bind(epoch_ms(now))
-            .bind(self.vid_hash(vid))
-            .bind(&who.identity_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        // a VID whose transactions are used up (USED) can still be revoked, as in MOSIP 1.2.1
+        let changed = sqlx::query(
+            "UPDATE vid SET status = $1, updated_at = $2 \
+             WHERE vid_hash = $3 AND identity_id = $4 AND status IN ('ACTIVE', 'USED')",
+        )
+        .bind(status)
+        .bind(epoch_ms(now))
+        .bind(self.vid_hash(vid))
+        .bind(&who.identity_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if changed.rows_affected() != 1 {
-            return Err(StoreError::Conflict("the VID is not active".into()));
+            return Err(StoreError::Conflict("the VID is neither active nor used up".into()));
         }
         if let Some(r) = replacement {
             self.insert_vid(&mut tx, &who.identity_id, r, now).await?;

@@ -27,6 +27,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::VidAlreadyPresent
         | ResidentError::VidCreationFailed
         | ResidentError::VidRevocationFailed
+        | ResidentError::ApiResourceAccess
         | ResidentError::InvalidPageStart
         | ResidentError::InvalidPageFetch
         | ResidentError::DocumentNotFound

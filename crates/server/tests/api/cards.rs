@@ -58,7 +58,7 @@ impl TestApp {
         resident_card::keys::keys_from_jwks(&jwks).unwrap()
     }
 
-    async fn add_partner(&self, id: &str, kind: &str, key: &str) {
+    pub(crate) async fn add_partner(&self, id: &str, kind: &str, key: &str) {
         let p = Partner {
             id: id.into(),
             name: format!("{id} Ltd"),
@@ -346,7 +346,7 @@ impl TestApp {
         (status, h, res.into_body().collect().await.unwrap().to_bytes().to_vec())
     }
 
-    async fn ask_credential(&self, uin: &str, trn: &str, request: Value) -> Value {
+    pub(crate) async fn ask_credential(&self, uin: &str, trn: &str, request: Value) -> Value {
         self.clock.advance(time::Duration::seconds(70));
         let otp = self.otp_for(uin, trn).await;
         let mut r = json!({"transactionID": trn, "individualId": uin, "otp": otp});

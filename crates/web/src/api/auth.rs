@@ -348,12 +348,17 @@ pub async fn generate_vid(
         let request = call.request(body)?;
         let request = &request;
         let (id, trn, otp) = otp_fields(request)?;
-        let vid_type = text(request, "vidType").ok_or_else(|| ResidentError::invalid("vidType"))?;
+        // an empty vidType is MOSIP 1.2.1's RES-SER-406 after the OTP; a missing or unknown one RES-SER-410
+        let empty_type = request.get("vidType").and_then(Value::as_str) == Some("");
+        let vid_type = text(request, "vidType").unwrap_or_default();
         let ctx = call.ctx();
-        if ctx.vid_policy.lookup(vid_type).is_none() {
+        if !empty_type && ctx.vid_policy.lookup(vid_type).is_none() {
             return Err(ResidentError::invalid("vidType"));
         }
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
+        if empty_type {
+            return Err(ResidentError::VidCreationFailed);
+        }
         let Done { value, message, event_id } = uc::generate_vid(&ctx, &who, &id, &trn, vid_type).await?;
         Ok((VidResponse { vid: value.expose().to_owned(), message }, Some(event_id.to_string())))
     }
@@ -379,14 +384,16 @@ pub async fn revoke_vid(
         if !text(request, "vidStatus").is_some_and(|s| s.eq_ignore_ascii_case("REVOKED")) {
             return Err(ResidentError::invalid("vidStatus"));
         }
-        if text(request, "individualIdType").is_some_and(|t| !t.eq_ignore_ascii_case("VID")) {
+        // MOSIP 1.2.1: the resident proves any of the identity's ids (the UIN, this VID or another)
+        let id_type = text(request, "individualIdType");
+        if id_type.is_some_and(|t| !t.eq_ignore_ascii_case("VID") && !t.eq_ignore_ascii_case("UIN")) {
             return Err(ResidentError::invalid("individualIdType"));
         }
         let (id, trn, otp) = otp_fields(request)?;
-        let path_vid = Vid::parse(&vid).map_err(|_| ResidentError::invalid("vid"))?;
-        if !matches!(&id, IndividualId::Vid(v) if *v == path_vid) {
+        if id_type.is_some_and(|t| !id.id_type().eq_ignore_ascii_case(t)) {
             return Err(ResidentError::invalid("individualId"));
         }
+        let path_vid = Vid::parse(&vid).map_err(|_| ResidentError::ApiResourceAccess)?;
         let ctx = call.ctx();
         let who = authorise_with_otp(&ctx, &id, &trn, &otp).await?;
         let Done { message, event_id, .. } = uc::revoke_vid(&ctx, &who, &id, &trn, &path_vid).await?;

@@ -98,7 +98,13 @@ pub async fn request(
         if sharable.len() > MAX_ATTRIBUTES || sharable.iter().any(|a| a.len() > MAX_ATTRIBUTE_NAME) {
             return Err(ResidentError::invalid("sharableAttributes"));
         }
-        let who = call.authorise(&id, &trn, &otp).await?;
+        // MOSIP 1.2.1 passes IDA's IDA-MLC-018 through for an OTP that does not authorise the request
+        let who = call.authorise(&id, &trn, &otp).await.map_err(|e| match e {
+            ResidentError::OtpValidationFailed(_) => {
+                ResidentError::Ida("IDA-MLC-018", format!("{} not available in database", id.id_type()))
+            }
+            other => other,
+        })?;
         let ask = CredentialAsk {
             credential_type: credential_type.to_owned(),
             issuer: issuer.to_owned(),

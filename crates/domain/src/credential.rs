@@ -26,6 +26,50 @@ pub const CREDENTIAL_TYPES: [(&str, &str, &str); 4] = [
     ("vercred", "Signed credential", "A signed credential (EdDSA JWS) of the policy's attributes"),
 ];
 
+/// `GET /req/policy/partnerId/{p}/credentialType/{t}`: a partner's policy. For `auth` (what MOSIP's
+/// relying parties have) it is the partner's authentication policy: the auth types it may use and the
+/// demographic attributes it must present (`resident admin partner auth-policy`); for a credential
+/// type, what the partner may receive. Anything else is PMS_PRT_064.
+pub async fn partner_policy(
+    repo: &dyn crate::ports::AuthRepository,
+    store: &dyn CredentialStore,
+    partner_id: &str,
+    credential_type: &str,
+) -> Result<Value, ResidentError> {
+    if credential_type == "auth" {
+        let partner = repo.partner(partner_id).await?;
+        let Some(p) = partner.filter(|p| p.status == "ACTIVE" && p.partner_type == "Auth_Partner") else {
+            return Err(ResidentError::PolicyNotFound);
+        };
+        let demographics = match repo.demo_policy(&p.id).await? {
+            Some(list) => list,
+            None => crate::auth_usecases::DEFAULT_DEMO_POLICY.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        return Ok(json!({
+            "partnerId": p.id,
+            "credentialType": "auth",
+            "policyId": format!("auth-{}", p.id),
+            "policyName": format!("{} authentication policy", p.name),
+            "policyType": "Auth",
+            "status": "PUBLISHED",
+            "version": "1.0",
+            "is_Active": true,
+            "policies": {
+                "authPolicies": [
+                    {"authType": "otp", "mandatory": false},
+                    {"authType": "demo", "mandatory": false}
+                ],
+                "allowedKycAttributes": [],
+                "demographicAttributes": demographics,
+            }
+        }));
+    }
+    match store.policy(partner_id, credential_type).await? {
+        Some(p) => Ok(p.to_json()),
+        None => Err(ResidentError::PolicyNotFound),
+    }
+}
+
 pub fn is_card_type(credential_type: &str) -> bool {
     matches!(credential_type, "euin" | "reprint")
 }

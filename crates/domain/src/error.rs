@@ -73,6 +73,10 @@ pub enum ResidentError {
     /// RES-SER-426: no policy lets the partner receive this credential type.
     #[error("while retrieving policy details error is occured")]
     PolicyMissing,
+    /// PMS_PRT_064 (partner management's code, which MOSIP 1.2.1 passes through on the policy
+    /// endpoint): no such partner, or no policy of that type for it.
+    #[error("Policy does not exist for the given partner and credential type")]
+    PolicyNotFound,
     /// RES-SER-29
     #[error("Invalid id")]
     InvalidId,
@@ -131,6 +135,7 @@ impl ResidentError {
             ResidentError::UpdateCountExceeded(_) => "RES-SER-526",
             ResidentError::PacketCreation(_) => "RES-SER-424",
             ResidentError::PolicyMissing => "RES-SER-426",
+            ResidentError::PolicyNotFound => "PMS_PRT_064",
             ResidentError::InvalidId => "RES-SER-29",
             ResidentError::CredentialRequestNotFound => "RES-SER-458",
             ResidentError::CredentialIssued => "RES-SER-24",

@@ -842,6 +842,13 @@ async fn otp_request_refuses_bad_input_like_ida(kind: Db) {
         (otp_request(JANE, "123", &["EMAIL"]), "IDA-MLC-009"),
         (otp_request(JANE, "1234567890", &[]), "IDA-OTA-008"),
         (otp_request(JANE, "1234567890", &["FAX"]), "IDA-MLC-009"),
+        // IDA: no id, or one that is not digits, is invalid
+        (otp_request("asfvgaf", "1234567890", &["EMAIL"]), "IDA-MLC-009"),
+        (otp_request("", "1234567890", &["EMAIL"]), "IDA-MLC-009"),
+        (
+            json!({"id": "mosip.identity.otp.internal", "version": "1.0", "transactionID": "1234567890", "requestTime": mosip_datetime(t0()), "otpChannel": ["EMAIL"]}),
+            "IDA-MLC-009",
+        ),
         (
             json!({"id": "mosip.identity.otp.internal", "transactionID": "1234567890", "individualId": JANE, "otpChannel": ["EMAIL"]}),
             "IDA-MLC-006",

@@ -38,6 +38,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::UpdatePending
         | ResidentError::UpdateCountExceeded(_)
         | ResidentError::PolicyMissing
+        | ResidentError::PolicyNotFound
         | ResidentError::InvalidId
         | ResidentError::CredentialRequestNotFound
         | ResidentError::CredentialIssued

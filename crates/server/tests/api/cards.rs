@@ -389,7 +389,7 @@ async fn credentials_hold_only_what_the_policy_allows_and_only_their_owner_sees_
     assert_eq!(names, ["fullName", "dateOfBirth"]);
     let (_, none) =
         t.call("GET", "/resident/v1/req/policy/partnerId/cred-01/credentialType/vercred", &[], Body::empty()).await;
-    assert_eq!(none["errors"][0]["errorCode"], "RES-SER-426");
+    assert_eq!(none["errors"][0]["errorCode"], "PMS_PRT_064", "MOSIP 1.2.1 passes partner management's code: {none}");
 
     // beyond the policy, or without one: refused
     let r = t

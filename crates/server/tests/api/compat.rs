@@ -11,6 +11,7 @@ on_both!(
     an_empty_vid_type_is_406_after_the_otp,
     a_credential_request_with_a_bad_otp_answers_idas_code,
     mosips_attribute_names_share_what_the_policy_allows,
+    a_relying_partys_auth_policy_is_its_demographic_policy,
 );
 
 impl TestApp {
@@ -146,4 +147,24 @@ async fn mosips_attribute_names_share_what_the_policy_allows(kind: Db) {
         )
         .await;
     assert_eq!(r["errors"][0]["message"], "Invalid Input Parameter- sharableAttributes/dob", "{r}");
+}
+
+async fn a_relying_partys_auth_policy_is_its_demographic_policy(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    t.add_partner("bank-01", "Auth_Partner", "bank-partner-key-0123456789").await;
+    let get = |path: &'static str| {
+        let t = &t;
+        async move { t.call("GET", path, &[], axum::body::Body::empty()).await.1 }
+    };
+    let r = get("/resident/v1/req/policy/partnerId/bank-01/credentialType/auth").await;
+    assert_eq!(r["response"]["partnerId"], "bank-01", "{r}");
+    assert_eq!(r["response"]["credentialType"], "auth");
+    assert_eq!(r["response"]["policies"]["demographicAttributes"], json!(["name", "dob"]), "the default: {r}");
+    for path in [
+        "/resident/v1/req/policy/partnerId/nobody/credentialType/auth",
+        "/resident/v1/req/policy/partnerId/bank-01/credentialType/shoes",
+        "/resident/v1/req/policy/partnerId/nobody/credentialType/qrcode",
+    ] {
+        assert_eq!(get(path).await["errors"][0]["errorCode"], "PMS_PRT_064", "{path}");
+    }
 }

@@ -261,7 +261,11 @@ pub(crate) async fn otp_endpoint(
                 parsed.push(ch);
             }
         }
-        let individual = text(&body, "individualId").ok_or_else(|| missing("individualId"))?;
+        // IDA: no id, or one that is not digits, is "invalid" (IDA-MLC-009); digits that fail the UIN
+        // or VID rules are IDA-MLC-002 / 004
+        let individual = text(&body, "individualId")
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| invalid("individualId"))?;
         let individual = parse_individual(individual)?;
         let sent = uc::request_otp_as(&context(state, audit, now), requester, &individual, trn, &parsed).await?;
         Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })

@@ -234,7 +234,8 @@ pub async fn types(State(state): State<AppState>) -> Response {
     }
 }
 
-/// A partner's policy for a credential type (PMS's shape), RES-SER-426 when there is none.
+/// A partner's policy (PMS's shape): for a credential type what it may receive; for `auth` its authentication
+/// policy (the demographic attributes it must present). PMS_PRT_064 when there is none.
 #[utoipa::path(get, path = "/req/policy/partnerId/{partnerId}/credentialType/{credentialType}", tag = tags::RESIDENT,
     params(("partnerId" = String, Path, description = "The partner"), ("credentialType" = String, Path, description = "e.g. euin")),
     responses((status = 200, description = "The policy, or a MOSIP error envelope", body = Object)))]
@@ -244,9 +245,15 @@ pub async fn policy(
 ) -> Response {
     const API: &str = "mosip.resident.policy";
     let now = state.clock.now();
-    match state.credentials.policy(&partner_id, &credential_type).await {
-        Ok(Some(p)) => envelope::ok(API, "v1", now, p.to_json()),
-        Ok(None) => crate::error::ApiError::new(ResidentError::PolicyMissing, Some(API), "v1", now).into_response(),
-        Err(e) => crate::error::ApiError::new(e.into(), Some(API), "v1", now).into_response(),
+    let found = resident_domain::credential::partner_policy(
+        state.auth.as_ref(),
+        state.credentials.as_ref(),
+        &partner_id,
+        &credential_type,
+    )
+    .await;
+    match found {
+        Ok(policy) => envelope::ok(API, "v1", now, policy),
+        Err(e) => crate::error::ApiError::new(e, Some(API), "v1", now).into_response(),
     }
 }

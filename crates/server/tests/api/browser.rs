@@ -296,6 +296,7 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     let bell = text(c, "#bell").await;
     assert!(bell.chars().any(digit), "still unseen after a look: {bell}");
     click(c, "#bell").await;
+    shot(c, &format!("{lang}-10-notifications")).await;
     click(c, "#notifications-seen").await;
     c.wait().for_element(Locator::Id("notifications")).await.unwrap();
     c.goto(&format!("{base}/account")).await.unwrap();

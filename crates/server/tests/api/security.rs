@@ -197,13 +197,20 @@ async fn a_flood_from_one_client_meets_429_while_others_are_served(kind: Db) {
         return;
     };
     let json = [("content-type", "application/json")];
-    let otp = |trn: &str| otp_request(JANE, trn, &["PHONE"]).to_string();
-    for i in 0..3 {
-        let res =
-            t.from("203.0.113.5:4000", "POST", "/resident/v1/req/otp", &json, otp(&format!("100000000{i}"))).await;
-        assert_eq!(res.status(), StatusCode::OK);
+    // an OTP asked for from `peer`, with an X-Forwarded-For line when given
+    let ask = |peer: &'static str, forwarded: Option<&'static str>, trn: &'static str| {
+        let t = &t;
+        async move {
+            let mut headers = vec![("content-type", "application/json")];
+            headers.extend(forwarded.map(|f| ("x-forwarded-for", f)));
+            let body = otp_request(JANE, trn, &["PHONE"]).to_string();
+            t.from(peer, "POST", "/resident/v1/req/otp", &headers, body).await
+        }
+    };
+    for trn in ["1000000000", "1000000001", "1000000002"] {
+        assert_eq!(ask("203.0.113.5:4000", None, trn).await.status(), StatusCode::OK);
     }
-    let res = t.from("203.0.113.5:4001", "POST", "/resident/v1/req/otp", &json, otp("1000000009")).await;
+    let res = ask("203.0.113.5:4001", None, "1000000009").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
@@ -211,29 +218,11 @@ async fn a_flood_from_one_client_meets_429_while_others_are_served(kind: Db) {
     assert_eq!(body["errors"][0]["errorCode"], "RES-SER-510", "{body}");
     assert!(t.app.store.count_otps().await.unwrap() == 3, "the refused request issued nothing");
     // a header anyone can write changes nothing when the peer is not a trusted proxy
-    let res = t
-        .from(
-            "203.0.113.5:4002",
-            "POST",
-            "/resident/v1/req/otp",
-            &[json[0], ("x-forwarded-for", "192.0.2.1")],
-            otp("1000000008"),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let forged = ask("203.0.113.5:4002", Some("192.0.2.1"), "1000000008").await;
+    assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
     // another client is served, and so is a client behind the trusted proxy
-    let res = t.from("198.51.100.9:5000", "POST", "/resident/v1/req/otp", &json, otp("1000000007")).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = t
-        .from(
-            "10.1.2.3:6000",
-            "POST",
-            "/resident/v1/req/otp",
-            &[json[0], ("x-forwarded-for", "192.0.2.1")],
-            otp("1000000006"),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(ask("198.51.100.9:5000", None, "1000000007").await.status(), StatusCode::OK);
+    assert_eq!(ask("10.1.2.3:6000", Some("192.0.2.1"), "1000000006").await.status(), StatusCode::OK);
     // the server stays healthy for everyone, the flooding client included
     let res = t.from("203.0.113.5:4003", "GET", "/resident/v1/actuator/health", &[], String::new()).await;
     assert_eq!(res.status(), StatusCode::OK);

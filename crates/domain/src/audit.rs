@@ -69,6 +69,9 @@ pub enum AuditEvent {
     PrintStatusChanged,
     CredentialIssued,
     CredentialCancelled,
+    CredentialPrinted,
+    CredentialStatusRead,
+    CredentialDownloaded,
     PolicySet,
     PortalLogin,
     PortalLogout,
@@ -106,6 +109,11 @@ impl AuditEvent {
             }
             AuditEvent::CredentialIssued => ("RES-SER-126", "Credential issued", RES),
             AuditEvent::CredentialCancelled => ("RES-SER-131", "Credential request cancelled", RES),
+            AuditEvent::CredentialPrinted => {
+                ("RES-PRT-002", "Credential printed as a card", ("RES-PRT", "Print queue"))
+            }
+            AuditEvent::CredentialStatusRead => ("RES-SER-128", "Credential request status read", RES),
+            AuditEvent::CredentialDownloaded => ("RES-SER-137", "Credential downloaded", RES),
             AuditEvent::PolicySet => ("PMS-POL-001", "Partner policy set", ("PMS", "Partner management")),
             AuditEvent::PortalLogin => ("RES-SER-ATH-001", "Portal login", RES),
             AuditEvent::PortalLogout => ("RES-SER-ATH-002", "Portal logout", RES),

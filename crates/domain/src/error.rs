@@ -80,10 +80,16 @@ pub enum ResidentError {
     /// RES-SER-29
     #[error("Invalid id")]
     InvalidId,
+    /// RES-SER-29 as well: the request id alone does not reach this (unknown, its time is over, its
+    /// one download is used, or the artefact is not protected with the resident's own key).
+    #[error(
+        "Invalid id: this request id does not work on its own here; prove the request is yours with X-Individual-Id, X-Transaction-Id and X-OTP"
+    )]
+    RequestIdAlone,
     /// RES-SER-458: unknown, or not the caller's.
     #[error("Credential request id not found")]
     CredentialRequestNotFound,
-    /// RES-SER-24: the request is past NEW and cannot be cancelled.
+    /// RES-SER-24: the request is cancelled or failed: nothing to cancel.
     #[error("Credential is issued")]
     CredentialIssued,
     /// RES-SER-509
@@ -136,7 +142,7 @@ impl ResidentError {
             ResidentError::PacketCreation(_) => "RES-SER-424",
             ResidentError::PolicyMissing => "RES-SER-426",
             ResidentError::PolicyNotFound => "PMS_PRT_064",
-            ResidentError::InvalidId => "RES-SER-29",
+            ResidentError::InvalidId | ResidentError::RequestIdAlone => "RES-SER-29",
             ResidentError::CredentialRequestNotFound => "RES-SER-458",
             ResidentError::CredentialIssued => "RES-SER-24",
             ResidentError::CardNotReady => "RES-SER-509",

@@ -106,6 +106,7 @@ pub fn event_status(status_code: &str) -> &'static str {
         "CARD_DELIVERED",
         "RECEIVED",
         "DATA_SHARED_SUCCESSFULLY",
+        "PRINTED",
         "LOCKED",
         "UNLOCKED",
         "AUTHENTICATION_TYPE_LOCKED",
@@ -128,6 +129,8 @@ pub fn event_status(status_code: &str) -> &'static str {
         "REJECTED",
         "REPROCESS_FAILED",
         "OTP_VERIFICATION_FAILED",
+        // a withdrawn credential request: it did not complete
+        "CANCELLED",
     ];
     if SUCCESS.contains(&status_code) {
         "Success"

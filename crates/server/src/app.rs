@@ -108,6 +108,7 @@ impl JobHandler for CredentialIssueJob {
         let issuer = resident_domain::credential::Issuer {
             store: &self.store,
             identities: &self.store,
+            partners: &self.store,
             cards: self.cards.as_ref(),
             templates: &self.templates,
             audit: &self.audit,
@@ -343,6 +344,7 @@ impl App {
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),
+            request_id_window: time::Duration::minutes(i64::from(self.config.card.request_id_minutes)),
             centre: resident_domain::ids::CentreId::parse(&self.config.registration.centre_id)
                 .ok_or_else(|| anyhow!("registration.centre_id"))?,
             machine: resident_domain::ids::MachineId::parse(&self.config.registration.machine_id)

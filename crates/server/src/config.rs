@@ -98,6 +98,10 @@ pub struct CardConfig {
     pub issuer: String,
     /// Folder of the card-signing keys (default `<data_dir>/keys/card-signing`); shared by all replicas.
     pub keys_dir: Option<PathBuf>,
+    /// Minutes after a credential request during which its request id alone (MOSIP's contract) reads
+    /// its status, cancels it and downloads, once, a card protected with the resident's own key; 0:
+    /// never, the ownership headers are always needed.
+    pub request_id_minutes: u32,
 }
 
 impl Default for CardConfig {
@@ -111,6 +115,7 @@ impl Default for CardConfig {
             colour: "#14467a".into(),
             issuer: "resident-services".into(),
             keys_dir: None,
+            request_id_minutes: 60,
         }
     }
 }

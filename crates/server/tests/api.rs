@@ -26,6 +26,9 @@ mod update;
 #[path = "api/cards.rs"]
 mod cards;
 
+#[path = "api/credentials.rs"]
+mod credentials;
+
 #[path = "api/browser.rs"]
 mod browser;
 

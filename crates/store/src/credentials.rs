@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use resident_domain::StoreError;
 use resident_domain::clock::{epoch_ms, from_epoch_ms};
 use resident_domain::credential::{
-    CREDENTIAL_JOB, CredentialData, CredentialJob, CredentialRecord, CredentialStatus, CredentialStore, Policy,
+    CREDENTIAL_JOB, CredentialData, CredentialJob, CredentialRecord, CredentialStatus, CredentialStore, DataChange,
+    Policy,
 };
 use resident_domain::history::{EventId, IdentityToken};
 use resident_domain::ports::Effects;
@@ -30,7 +31,7 @@ fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<Policy, StoreError> {
 }
 
 const COLUMNS: &str = "request_id, identity_id, token_id, event_id, partner_id, credential_type, status, attributes, \
-    encrypt, created_at, updated_at";
+    encrypt, created_at, updated_at, fetched_by_request_id_at";
 
 fn record_from_row(row: &sqlx::any::AnyRow) -> Result<CredentialRecord, StoreError> {
     let event: String = row.try_get("event_id").map_err(db_err)?;
@@ -48,6 +49,10 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<CredentialRecord, StoreErr
         encrypt: row.try_get::<i64, _>("encrypt").map_err(db_err)? != 0,
         created_at: from_epoch_ms(row.try_get("created_at").map_err(db_err)?),
         updated_at: from_epoch_ms(row.try_get("updated_at").map_err(db_err)?),
+        fetched_by_request_id_at: row
+            .try_get::<Option<i64>, _>("fetched_by_request_id_at")
+            .map_err(db_err)?
+            .map(from_epoch_ms),
     })
 }
 
@@ -140,21 +145,29 @@ impl CredentialStore for Store {
         request_id: &str,
         from: CredentialStatus,
         to: CredentialStatus,
-        data: Option<&CredentialData>,
+        data: DataChange<'_>,
         effects: &Effects,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let sealed = match data {
-            Some(d) => Some(self.vault().seal(format!("credential/{request_id}").as_bytes(), &d.bytes)?),
-            None => None,
+        let (content_type, sealed, clear) = match data {
+            DataChange::Keep => (None, None, false),
+            DataChange::Set(d) => (
+                Some(d.content_type.clone()),
+                Some(self.vault().seal(format!("credential/{request_id}").as_bytes(), &d.bytes)?),
+                false,
+            ),
+            DataChange::Clear => (None, None, true),
         };
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         let moved = sqlx::query(
-            "UPDATE credential_request SET status = $1, content_type = COALESCE($2, content_type), \
-             data = COALESCE($3, data), updated_at = $4 WHERE request_id = $5 AND status = $6 RETURNING event_id",
+            "UPDATE credential_request SET status = $1, \
+             content_type = CASE WHEN $2 = 1 THEN NULL ELSE COALESCE($3, content_type) END, \
+             data = CASE WHEN $2 = 1 THEN NULL ELSE COALESCE($4, data) END, updated_at = $5 \
+             WHERE request_id = $6 AND status = $7 RETURNING event_id",
         )
         .bind(to.code())
-        .bind(data.map(|d| d.content_type.clone()))
+        .bind(flag(clear))
+        .bind(content_type)
         .bind(sealed)
         .bind(epoch_ms(now))
         .bind(request_id)
@@ -179,6 +192,33 @@ impl CredentialStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn record_download(
+        &self,
+        request_id: &str,
+        by_request_id: bool,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        if by_request_id {
+            let claimed = sqlx::query(
+                "UPDATE credential_request SET fetched_by_request_id_at = $1 \
+                 WHERE request_id = $2 AND fetched_by_request_id_at IS NULL",
+            )
+            .bind(epoch_ms(now))
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if claimed.rows_affected() != 1 {
+                return Ok(false);
+            }
+        }
         self.apply_effects(&mut tx, effects, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)

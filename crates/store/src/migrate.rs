@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_security.sql"),
         include_str!("../migrations/postgres/0008_security.sql"),
     ),
+    (
+        9,
+        "credential_access",
+        include_str!("../migrations/sqlite/0009_credential_access.sql"),
+        include_str!("../migrations/postgres/0009_credential_access.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -58,11 +58,16 @@ on_both!(
     a_keyed_record_cannot_be_forged_by_rechaining,
     a_checkpoint_catches_a_cut_tail_and_reordering,
     reordered_records_are_found,
+    a_credential_moves_once_and_its_request_id_downloads_once,
 );
 
 #[path = "store/security.rs"]
 mod security;
 use security::*;
+
+#[path = "store/credentials.rs"]
+mod credentials;
+use credentials::*;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();

@@ -40,6 +40,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::PolicyMissing
         | ResidentError::PolicyNotFound
         | ResidentError::InvalidId
+        | ResidentError::RequestIdAlone
         | ResidentError::CredentialRequestNotFound
         | ResidentError::CredentialIssued
         | ResidentError::CardNotReady

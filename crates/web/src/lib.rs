@@ -97,6 +97,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::credential::status))
         .routes(routes!(api::credential::card))
         .routes(routes!(api::credential::cancel))
+        // an empty request id is MOSIP's RES-SER-29, not an unknown route
+        .route("/req/card/", axum::routing::get(api::credential::empty_request_id))
+        .route("/req/credential/status/", axum::routing::get(api::credential::empty_request_id))
+        .route("/req/credential/cancel/", axum::routing::get(api::credential::empty_request_id))
         .routes(routes!(api::credential::types))
         .routes(routes!(api::credential::policy))
         .merge(

@@ -42,6 +42,8 @@ pub struct Services {
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,
+    /// How long a credential request id works on its own (`card.request_id_minutes`).
+    pub request_id_window: time::Duration,
     /// Centre and machine ids in the RIDs of resident requests (MOSIP `resident.center.id`/`machine.id`).
     pub centre: resident_domain::ids::CentreId,
     pub machine: resident_domain::ids::MachineId,

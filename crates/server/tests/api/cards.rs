@@ -15,11 +15,7 @@ use tower::ServiceExt;
 
 use super::{AMINA, JANE, TestApp, check_request, envelope};
 
-on_both!(
-    a_resident_downloads_their_card_and_it_verifies,
-    a_printed_card_goes_from_new_to_delivered,
-    credentials_hold_only_what_the_policy_allows_and_only_their_owner_sees_them,
-);
+on_both!(a_resident_downloads_their_card_and_it_verifies, a_printed_card_goes_from_new_to_delivered,);
 
 const PRINT_KEY: &str = "print-partner-key-0123456789";
 const OTHER_PRINT_KEY: &str = "other-print-partner-key-0123";
@@ -52,7 +48,7 @@ impl TestApp {
         self.post_raw("/resident/v1/req/euin", body).await
     }
 
-    async fn jwks_keys(&self) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
+    pub(crate) async fn jwks_keys(&self) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
         let (status, jwks) = self.call("GET", "/.well-known/jwks.json", &[], Body::empty()).await;
         assert_eq!(status, StatusCode::OK);
         resident_card::keys::keys_from_jwks(&jwks).unwrap()
@@ -326,175 +322,4 @@ async fn card_verify_checks_a_card_and_a_qr_payload_offline() {
     let (_, out, _) = run(&["keys"]);
     assert_eq!(out.lines().filter(|l| l.contains("created")).count(), 2, "{out}");
     assert!(t.app.store.recent_audit(5).await.unwrap().iter().any(|a| a.event_id == "RES-CRD-001"));
-}
-
-impl TestApp {
-    /// Ownership headers with a fresh OTP (the clock moves on so OTP flooding limits are not hit).
-    async fn owner_headers(&self, uin: &str, trn: &str) -> Vec<(String, String)> {
-        self.clock.advance(time::Duration::seconds(70));
-        let otp = self.otp_for(uin, trn).await;
-        vec![("x-individual-id".into(), uin.into()), ("x-transaction-id".into(), trn.into()), ("x-otp".into(), otp)]
-    }
-
-    async fn get_as(&self, uri: &str, headers: &[(String, String)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let mut req = Request::builder().method("GET").uri(uri);
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let res = self.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-        let (status, h) = (res.status(), res.headers().clone());
-        (status, h, res.into_body().collect().await.unwrap().to_bytes().to_vec())
-    }
-
-    pub(crate) async fn ask_credential(&self, uin: &str, trn: &str, request: Value) -> Value {
-        self.clock.advance(time::Duration::seconds(70));
-        let otp = self.otp_for(uin, trn).await;
-        let mut r = json!({"transactionID": trn, "individualId": uin, "otp": otp});
-        r.as_object_mut().unwrap().extend(request.as_object().unwrap().clone());
-        self.post(
-            "/resident/v1/req/credential",
-            json!({"id": "mosip.resident.credential.request", "version": "v1", "request": r}),
-        )
-        .await
-        .1
-    }
-}
-
-async fn credentials_hold_only_what_the_policy_allows_and_only_their_owner_sees_them(kind: Db) {
-    use resident_domain::credential::{CredentialStore, Policy};
-    let Some(t) = TestApp::new(kind).await else { return };
-    t.add_partner("cred-01", "Credential_Partner", "cred-partner-key-0123456789").await;
-    for (ty, attrs) in [("qrcode", vec!["fullName", "dateOfBirth"]), ("euin", vec!["fullName", "UIN", "photo"])] {
-        let policy = Policy {
-            policy_id: format!("p-{ty}"),
-            policy_name: format!("{ty} policy"),
-            partner_id: "cred-01".into(),
-            credential_type: ty.into(),
-            attributes: attrs.into_iter().map(String::from).collect(),
-            created_at: resident_testkit::t0(),
-        };
-        t.app.store.set_policy(&policy, &Effects::default(), resident_testkit::t0()).await.unwrap();
-    }
-    let (_, types) = t.call("GET", "/resident/v1/credential/types", &[], Body::empty()).await;
-    let qr = types["credentialTypes"].as_array().unwrap().iter().find(|c| c["id"] == "qrcode").unwrap();
-    assert_eq!(qr["issuers"], json!([{"code": "cred-01", "name": "cred-01 Ltd"}]));
-    let (_, policy) =
-        t.call("GET", "/resident/v1/req/policy/partnerId/cred-01/credentialType/qrcode", &[], Body::empty()).await;
-    let names: Vec<&str> = policy["response"]["policies"]["shareableAttributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["attributeName"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["fullName", "dateOfBirth"]);
-    let (_, none) =
-        t.call("GET", "/resident/v1/req/policy/partnerId/cred-01/credentialType/vercred", &[], Body::empty()).await;
-    assert_eq!(none["errors"][0]["errorCode"], "PMS_PRT_064", "MOSIP 1.2.1 passes partner management's code: {none}");
-
-    // beyond the policy, or without one: refused
-    let r = t
-        .ask_credential(
-            JANE,
-            "4000000001",
-            json!({"credentialType": "qrcode", "issuer": "cred-01", "sharableAttributes": ["email"]}),
-        )
-        .await;
-    assert_eq!(r["errors"][0]["message"], "Invalid Input Parameter- sharableAttributes/email", "{r}");
-    let r = t.ask_credential(JANE, "4000000002", json!({"credentialType": "vercred", "issuer": "cred-01"})).await;
-    assert_eq!(r["errors"][0]["errorCode"], "RES-SER-426", "{r}");
-
-    // a QR credential with the policy's attributes, issued by the worker
-    let r = t
-        .ask_credential(
-            JANE,
-            "4000000003",
-            json!({"credentialType": "qrcode", "issuer": "cred-01", "encrypt": "false"}),
-        )
-        .await;
-    assert_eq!(r["errors"], Value::Null, "{r}");
-    let request_id = r["response"]["requestId"].as_str().unwrap().to_owned();
-    assert_eq!(t.app.store.credential_request(&request_id).await.unwrap().unwrap().status.code(), "NEW");
-    // (asking for the ownership OTP runs the worker, which issues the credential)
-    let jane = t.owner_headers(JANE, "4000000004").await;
-    let (_, _, body) = t.get_as(&format!("/resident/v1/req/credential/status/{request_id}"), &jane).await;
-    let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body["response"]["statusCode"], "ISSUED", "{body}");
-    t.run_jobs().await;
-    let jane = t.owner_headers(JANE, "4000000005").await;
-    let (status, headers, token) = t.get_as(&format!("/resident/v1/req/card/{request_id}"), &jane).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["content-type"], "application/jwt");
-    let claims = resident_card::jws::verify(std::str::from_utf8(&token).unwrap(), &t.jwks_keys().await).unwrap().claims;
-    assert_eq!(claims["fullName"][0]["value"], "Jane Doe");
-    assert_eq!(claims["dateOfBirth"], "1990/05/12");
-    for absent in ["email", "phone", "UIN", "gender", "photo"] {
-        assert!(claims.get(absent).is_none(), "{absent} is not in the policy");
-    }
-    assert_eq!(claims["issuedTo"], "cred-01");
-
-    // nobody else learns anything about it; a malformed id is RES-SER-29; no headers, no answer
-    let amina = t.owner_headers(AMINA, "4000000006").await;
-    let (_, _, body) = t.get_as(&format!("/resident/v1/req/credential/status/{request_id}"), &amina).await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["errors"][0]["errorCode"], "RES-SER-458");
-    let amina = t.owner_headers(AMINA, "4000000007").await;
-    let (_, _, body) = t.get_as("/resident/v1/req/credential/status/not-a-uuid", &amina).await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["errors"][0]["errorCode"], "RES-SER-29");
-    let (_, _, body) = t.get_as(&format!("/resident/v1/req/card/{request_id}"), &[]).await;
-    assert_eq!(
-        serde_json::from_slice::<Value>(&body).unwrap()["errors"][0]["message"],
-        "Invalid Input Parameter- X-Individual-Id"
-    );
-    // an issued credential cannot be cancelled
-    let jane = t.owner_headers(JANE, "4000000008").await;
-    let (_, _, body) = t.get_as(&format!("/resident/v1/req/credential/cancel/{request_id}"), &jane).await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["errors"][0]["errorCode"], "RES-SER-24");
-
-    // a card credential protected with the resident's key; cancelled before it is issued, it never is
-    t.clock.advance(time::Duration::minutes(11));
-    let r = t
-        .ask_credential(
-            JANE,
-            "4000000009",
-            json!({"credentialType": "euin", "issuer": "cred-01", "encrypt": true, "encryptionKey": "abc123"}),
-        )
-        .await;
-    let euin_id = r["response"]["requestId"].as_str().unwrap().to_owned();
-    // the ownership OTP first: asking for an OTP runs the worker, which would issue the request
-    let jane = t.owner_headers(JANE, "4000000011").await;
-    let r = t
-        .ask_credential(JANE, "4000000010", json!({"credentialType": "euin", "issuer": "cred-01", "encrypt": true}))
-        .await;
-    let cancelled_id = r["response"]["requestId"].as_str().unwrap().to_owned();
-    let (_, _, body) = t.get_as(&format!("/resident/v1/req/credential/cancel/{cancelled_id}"), &jane).await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["errors"], Value::Null);
-    t.run_jobs().await;
-    t.clock.advance(time::Duration::minutes(11));
-    let jane = t.owner_headers(JANE, "4000000012").await;
-    let (_, headers, pdf) = t.get_as(&format!("/resident/v1/req/card/{euin_id}"), &jane).await;
-    assert_eq!(headers["content-type"], "application/pdf");
-    let claims =
-        resident_card::jws::verify(&resident_card::credential_in_pdf(&pdf, "abc123").unwrap(), &t.jwks_keys().await)
-            .unwrap()
-            .claims;
-    assert_eq!(claims["uin"], JANE, "the policy shares the UIN");
-    let cancelled = t.app.store.credential_request(&cancelled_id).await.unwrap().unwrap();
-    assert_eq!(cancelled.status.code(), "CANCELLED");
-    assert!(t.app.store.credential_data(&cancelled_id).await.unwrap().is_none());
-    // the generated PIN went to the resident; the history shows the shares
-    let mails: Vec<String> = std::fs::read_dir(t.db.dir.path().join("outbox"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("RS_CRE_REQ_SUCCESS") && p.extension().is_some_and(|e| e == "json"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-    assert!(
-        mails.iter().any(|m| m.contains(&cancelled_id) && m.split(|c: char| !c.is_ascii_digit()).any(|w| w.len() == 6))
-    );
-    let token = t.app.store.token_for(&resident_domain::ids::Uin::parse(JANE).unwrap());
-    let events = t.app.store.events_for(&token, 0, 100).await.unwrap();
-    assert!(
-        events
-            .iter()
-            .any(|e| e.aid.as_deref() == Some(request_id.as_str()) && e.status_code == "DATA_SHARED_SUCCESSFULLY")
-    );
 }

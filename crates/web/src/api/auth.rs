@@ -83,6 +83,10 @@ impl<'a> Call<'a> {
         self.now
     }
 
+    pub(crate) fn audit(&self) -> &AuditContext {
+        &self.audit
+    }
+
     /// Checks the request's OTP (see [`authorise_with_otp`]).
     pub(crate) async fn authorise(
         &self,

@@ -1,7 +1,9 @@
 //! Credentials for partners, MOSIP 1.2.0's `/req/credential` family. Requesting needs the OTP in the
-//! body, as in MOSIP. Unlike MOSIP 1.2.0, status, card and cancel also need proof of ownership: the
-//! headers `X-Individual-Id`, `X-Transaction-Id` and `X-OTP` (an OTP requested for that identity), and
-//! they answer only about the caller's own requests.
+//! body, as in MOSIP. Status, card and cancel take MOSIP's request id alone for a while after the
+//! request (`card.request_id_minutes`; the card once, and only when it is protected with the
+//! resident's own key), or proof of ownership at any time: the headers `X-Individual-Id`,
+//! `X-Transaction-Id` and `X-OTP` (an OTP requested for that identity), which answer only about the
+//! caller's own requests. The rules are the domain's (`credential::access`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
 use resident_domain::auth_usecases::Done;
 use resident_domain::credential::{
-    CREDENTIAL_TYPES, CredentialAsk, CredentialStatus, cancel_credential, credential_types, owned_request,
-    request_credential,
+    CREDENTIAL_TYPES, CredentialAsk, Proof, cancel_credential, credential_status, credential_types,
+    download_credential, request_credential,
 };
 use resident_domain::ids::IndividualId;
 use serde::Serialize;
@@ -126,17 +128,33 @@ const MAX_ENCRYPTION_KEY: usize = 8192;
 const MAX_ATTRIBUTES: usize = 64;
 const MAX_ATTRIBUTE_NAME: usize = 64;
 
-/// The identity the headers prove ownership of.
-async fn owner(call: &Call<'_>, headers: &HeaderMap) -> Result<resident_domain::ports::Resolved, ResidentError> {
+/// The identity the ownership headers prove, or `None` when none of them is sent (the request id
+/// alone). Sending some of them and not the others is an input error.
+async fn owner(
+    call: &Call<'_>,
+    headers: &HeaderMap,
+) -> Result<Option<resident_domain::ports::Resolved>, ResidentError> {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
-    let id =
-        h("x-individual-id").and_then(IndividualId::parse).ok_or_else(|| ResidentError::invalid("X-Individual-Id"))?;
-    let trn = h("x-transaction-id").ok_or_else(|| ResidentError::invalid("X-Transaction-Id"))?;
-    let otp = h("x-otp").ok_or_else(|| ResidentError::invalid("X-OTP"))?;
-    call.authorise(&id, trn, otp).await
+    let (id, trn, otp) = (h("x-individual-id"), h("x-transaction-id"), h("x-otp"));
+    if id.is_none() && trn.is_none() && otp.is_none() {
+        return Ok(None);
+    }
+    let id = id.and_then(IndividualId::parse).ok_or_else(|| ResidentError::invalid("X-Individual-Id"))?;
+    let trn = trn.ok_or_else(|| ResidentError::invalid("X-Transaction-Id"))?;
+    let otp = otp.ok_or_else(|| ResidentError::invalid("X-OTP"))?;
+    call.authorise(&id, trn, otp).await.map(Some)
 }
 
-/// The status of one of my credential requests. Needs `X-Individual-Id`, `X-Transaction-Id`, `X-OTP`.
+fn proof<'a>(state: &AppState, who: Option<&'a resident_domain::ports::Resolved>) -> Proof<'a> {
+    match who {
+        Some(who) => Proof::Owner(who),
+        None => Proof::RequestId { window: state.request_id_window },
+    }
+}
+
+/// The status of a credential request: NEW, ISSUED, PRINTED (a print partner's card is ready),
+/// FAILED or CANCELLED. The request id alone works for `card.request_id_minutes` after the request;
+/// the ownership headers (`X-Individual-Id`, `X-Transaction-Id`, `X-OTP`) at any time.
 #[utoipa::path(get, path = "/req/credential/status/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
     responses((status = 200, description = "Status, or a MOSIP error envelope (RES-SER-29, RES-SER-458, RES-SER-422)", body = CredentialStatusResponse)))]
 pub async fn status(
@@ -148,10 +166,18 @@ pub async fn status(
     let call = Call::new(&state, &meta, "mosip.resident.credential.status");
     let result = async {
         let who = owner(&call, &headers).await?;
-        let r = owned_request(state.credentials.as_ref(), &who, &request_id).await?;
+        let r = credential_status(
+            state.credentials.as_ref(),
+            state.audit.as_ref(),
+            call.audit(),
+            proof(&state, who.as_ref()),
+            &request_id,
+            call.now(),
+        )
+        .await?;
         Ok((
             CredentialStatusResponse {
-                id: who.uin.masked(),
+                id: individual(&state, &r.identity_id, who.as_ref()).await?,
                 request_id: r.request_id,
                 status_code: r.status.code().into(),
             },
@@ -162,10 +188,26 @@ pub async fn status(
     call.finish(result).await
 }
 
-/// Download an issued credential of mine: a card (`application/pdf`) or a signed credential
-/// (`application/jwt`). RES-SER-509 until it is issued. Needs the ownership headers.
+/// The masked UIN a status or cancel answer names.
+async fn individual(
+    state: &AppState,
+    identity_id: &str,
+    who: Option<&resident_domain::ports::Resolved>,
+) -> Result<String, ResidentError> {
+    if let Some(who) = who {
+        return Ok(who.uin.masked());
+    }
+    let stored = state.identities.identity_by_id(identity_id).await?;
+    Ok(stored.map(|s| s.uin.masked()).unwrap_or_default())
+}
+
+/// Download an issued credential: a card (`application/pdf`) or a signed credential
+/// (`application/jwt`). RES-SER-509 until it is issued (for a print partner: printed). The request
+/// id alone downloads it once, within `card.request_id_minutes`, and only a card protected with the
+/// resident's own key (`encrypt` with their `encryptionKey` or the PIN sent to them); otherwise the
+/// ownership headers are needed.
 #[utoipa::path(get, path = "/req/card/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
-    responses((status = 200, description = "The credential, or a MOSIP error envelope")))]
+    responses((status = 200, description = "The credential, or a MOSIP error envelope (RES-SER-29, RES-SER-458, RES-SER-509)")))]
 pub async fn card(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -175,11 +217,14 @@ pub async fn card(
     let call = Call::new(&state, &meta, "mosip.resident.credential.card");
     let result = async {
         let who = owner(&call, &headers).await?;
-        let r = owned_request(state.credentials.as_ref(), &who, &request_id).await?;
-        if r.status != CredentialStatus::Issued {
-            return Err(ResidentError::CardNotReady);
-        }
-        state.credentials.credential_data(&request_id).await?.ok_or(ResidentError::CardNotReady)
+        download_credential(
+            state.credentials.as_ref(),
+            call.audit(),
+            proof(&state, who.as_ref()),
+            &request_id,
+            call.now(),
+        )
+        .await
     }
     .await;
     match result {
@@ -193,14 +238,16 @@ pub async fn card(
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{request_id}.{ext}\"")) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Err(e) => call.finish::<()>(Err(e)).await,
     }
 }
 
-/// Cancel a credential request of mine that is still NEW (RES-SER-24 once it is issued). Needs the
-/// ownership headers.
+/// Cancel (withdraw) a credential request: not yet issued, it never is; issued or printed, its
+/// artefact is deleted. The resident is told. RES-SER-24 once it is cancelled or failed. The request
+/// id alone works within `card.request_id_minutes`; the ownership headers at any time.
 #[utoipa::path(get, path = "/req/credential/cancel/{requestId}", tag = tags::RESIDENT, params(("requestId" = String, Path, description = "A UUID")),
     responses((status = 200, description = "{requestId, id}, or a MOSIP error envelope", body = CredentialRequestResponse)))]
 pub async fn cancel(
@@ -212,11 +259,25 @@ pub async fn cancel(
     let call = Call::new(&state, &meta, "mosip.resident.credential.cancel");
     let result = async {
         let who = owner(&call, &headers).await?;
-        let r = cancel_credential(&call.ctx(), state.credentials.as_ref(), &who, &request_id).await?;
-        Ok((CredentialRequestResponse { id: who.uin.masked(), request_id: r.request_id }, None))
+        let r = cancel_credential(
+            &call.ctx(),
+            state.credentials.as_ref(),
+            state.identities.as_ref(),
+            proof(&state, who.as_ref()),
+            &request_id,
+        )
+        .await?;
+        let id = individual(&state, &r.identity_id, who.as_ref()).await?;
+        Ok((CredentialRequestResponse { id, request_id: r.request_id }, None))
     }
     .await;
     call.finish(result).await
+}
+
+/// `/req/card/`, `/req/credential/status/` and `/req/credential/cancel/` with an empty request id:
+/// RES-SER-29, as MOSIP answers.
+pub async fn empty_request_id(State(state): State<AppState>) -> Response {
+    crate::error::ApiError::new(ResidentError::InvalidId, None, "v1", state.clock.now()).into_response()
 }
 
 /// The credential types and the partners that may receive each (MOSIP's credential-service shape).

@@ -1,8 +1,15 @@
 //! Credentials for partners (MOSIP's `/req/credential` family on an embedded partner management):
 //! a resident asks for a credential of a type to be issued to a partner; the partner's policy for that
 //! type says which attributes it may receive, and the credential holds only those. Issuing runs as a
-//! job. Unlike MOSIP 1.2.0, reading a request's status, downloading it and cancelling it need proof
-//! that the caller owns it (an OTP for the same identity).
+//! job ([`issue`]); for a print partner the embedded print service then renders the card (MOSIP's
+//! `PRINTED`). Status, download and cancel ([`access`]) take MOSIP's request id alone for a short
+//! time, or proof that the caller owns the request.
+
+mod access;
+mod issue;
+
+pub use access::{Proof, cancel_credential, credential_status, download_credential};
+pub use issue::Issuer;
 
 use std::collections::BTreeMap;
 
@@ -12,11 +19,10 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
-use crate::card::{CardIssuer, CardRequest, CardType, card_password};
 use crate::error::{ResidentError, StoreError};
 use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
 use crate::ids::IndividualId;
-use crate::ports::{AuthRepository, Effects, IdentityRegistry, Partner, Resolved};
+use crate::ports::{AuthRepository, Effects, Partner, Resolved};
 
 /// The credential types this service issues: `(id, name, description)`.
 pub const CREDENTIAL_TYPES: [(&str, &str, &str); 4] = [
@@ -115,7 +121,10 @@ impl Policy {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CredentialStatus {
     New,
+    /// The credential is made (for a print partner: handed to the print service).
     Issued,
+    /// A print partner's card is rendered and ready (MOSIP's print service's `PRINTED`).
+    Printed,
     Failed,
     Cancelled,
 }
@@ -125,14 +134,31 @@ impl CredentialStatus {
         match self {
             CredentialStatus::New => "NEW",
             CredentialStatus::Issued => "ISSUED",
+            CredentialStatus::Printed => "PRINTED",
             CredentialStatus::Failed => "FAILED",
             CredentialStatus::Cancelled => "CANCELLED",
         }
     }
     pub fn parse(code: &str) -> Option<Self> {
-        [CredentialStatus::New, CredentialStatus::Issued, CredentialStatus::Failed, CredentialStatus::Cancelled]
-            .into_iter()
-            .find(|s| s.code() == code)
+        [
+            CredentialStatus::New,
+            CredentialStatus::Issued,
+            CredentialStatus::Printed,
+            CredentialStatus::Failed,
+            CredentialStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+
+    /// Whether the request has an artefact to download.
+    pub fn downloadable(self) -> bool {
+        matches!(self, CredentialStatus::Issued | CredentialStatus::Printed)
+    }
+
+    /// Whether the request can still be cancelled (withdrawn).
+    pub fn open(self) -> bool {
+        matches!(self, CredentialStatus::New | CredentialStatus::Issued | CredentialStatus::Printed)
     }
 }
 
@@ -151,6 +177,8 @@ pub struct CredentialRecord {
     pub encrypt: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// When the request id alone fetched the artefact (it can once).
+    pub fetched_by_request_id_at: Option<OffsetDateTime>,
 }
 
 /// An issued credential's content.
@@ -190,18 +218,36 @@ pub trait CredentialStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn credential_request(&self, request_id: &str) -> Result<Option<CredentialRecord>, StoreError>;
-    /// Moves a request from `from` to `to` (storing `data` when issued), with its history status and
-    /// effects; `false` when it was no longer at `from`.
+    /// Moves a request from `from` to `to` (and its artefact as `data` says), with its history status
+    /// and effects; `false` when it was no longer at `from`.
     async fn move_credential(
         &self,
         request_id: &str,
         from: CredentialStatus,
         to: CredentialStatus,
-        data: Option<&CredentialData>,
+        data: DataChange<'_>,
         effects: &Effects,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     async fn credential_data(&self, request_id: &str) -> Result<Option<CredentialData>, StoreError>;
+    /// Records a download with its effects (the audit record). With `by_request_id`, only the first
+    /// such download counts: `false` when the request id alone had already fetched it.
+    async fn record_download(
+        &self,
+        request_id: &str,
+        by_request_id: bool,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What a status change does to a request's artefact.
+#[derive(Debug, Clone, Copy)]
+pub enum DataChange<'a> {
+    Keep,
+    Set(&'a CredentialData),
+    /// A cancelled request keeps nothing.
+    Clear,
 }
 
 /// What a resident asks for.
@@ -308,55 +354,11 @@ pub async fn request_credential(
         encrypt: ask.encrypt,
         created_at: ctx.now,
         updated_at: ctx.now,
+        fetched_by_request_id_at: None,
     };
     let job = CredentialJob { request_id: request_id.clone(), encryption_key: Some(key) };
     store.create_credential_request(&record, &job, &effects, ctx.now).await?;
     Ok(Done { value: request_id, message, event_id })
-}
-
-/// The request, if it exists and belongs to the authorised identity (the same answer otherwise:
-/// nobody learns that someone else's request exists).
-pub async fn owned_request(
-    store: &dyn CredentialStore,
-    who: &Resolved,
-    request_id: &str,
-) -> Result<CredentialRecord, ResidentError> {
-    if !valid_request_id(request_id) {
-        return Err(ResidentError::InvalidId);
-    }
-    match store.credential_request(request_id).await? {
-        Some(r) if r.token == who.token => Ok(r),
-        _ => Err(ResidentError::CredentialRequestNotFound),
-    }
-}
-
-/// Cancels a request that is still NEW.
-pub async fn cancel_credential(
-    ctx: &AuthContext<'_>,
-    store: &dyn CredentialStore,
-    who: &Resolved,
-    request_id: &str,
-) -> Result<CredentialRecord, ResidentError> {
-    let record = owned_request(store, who, request_id).await?;
-    if record.status != CredentialStatus::New {
-        return Err(ResidentError::CredentialIssued);
-    }
-    let effects = Effects {
-        audit: vec![crate::audit::AuditEvent::CredentialCancelled.record(
-            ctx.audit,
-            ctx.now,
-            Some((request_id.to_owned(), "REQUEST_ID")),
-            format!("{} for partner {} cancelled", record.credential_type, record.partner_id),
-        )],
-        ..Effects::default()
-    };
-    if !store
-        .move_credential(request_id, CredentialStatus::New, CredentialStatus::Cancelled, None, &effects, ctx.now)
-        .await?
-    {
-        return Err(ResidentError::CredentialIssued);
-    }
-    Ok(CredentialRecord { status: CredentialStatus::Cancelled, updated_at: ctx.now, ..record })
 }
 
 /// Only the policy's attributes, from the identity (language-tagged values keep all languages;
@@ -383,95 +385,6 @@ pub fn shared_attributes(
         }
     }
     out
-}
-
-/// What issuing needs.
-pub struct Issuer<'a> {
-    pub store: &'a dyn CredentialStore,
-    pub identities: &'a dyn IdentityRegistry,
-    pub cards: &'a dyn CardIssuer,
-    pub templates: &'a crate::notification::Templates,
-    pub audit: &'a crate::audit::AuditContext,
-    pub first_language: &'a str,
-    pub now: OffsetDateTime,
-}
-
-impl Issuer<'_> {
-    /// Issues a NEW request (a job): builds the credential from the identity, keeps it, tells the
-    /// resident. Does nothing for a request that is no longer NEW.
-    pub async fn issue(&self, job: &CredentialJob) -> Result<bool, ResidentError> {
-        let Some(record) = self.store.credential_request(&job.request_id).await? else { return Ok(false) };
-        if record.status != CredentialStatus::New {
-            return Ok(false);
-        }
-        let stored = self
-            .identities
-            .identity_by_id(&record.identity_id)
-            .await?
-            .ok_or_else(|| ResidentError::Internal("the identity of a credential request is gone".into()))?;
-        let data = if is_card_type(&record.credential_type) {
-            let password = match (&job.encryption_key, record.encrypt) {
-                (Some(k), true) => k.clone(),
-                _ => card_password(&stored.identity, self.first_language)
-                    .ok_or_else(|| ResidentError::Internal("no card password".into()))?,
-            };
-            // a card shows what a card shows; the policy decides whether the UIN is in full
-            let card_type =
-                if record.attributes.iter().any(|a| a == "UIN") { CardType::Uin } else { CardType::MaskedUin };
-            let photo = stored.documents.iter().find(|d| d.category == "photo");
-            let card = self
-                .cards
-                .issue(&CardRequest {
-                    identity: &stored.identity,
-                    uin: &stored.uin,
-                    card_type,
-                    photo,
-                    issued_at: self.now,
-                    password,
-                })
-                .map_err(ResidentError::Internal)?;
-            CredentialData { content_type: "application/pdf".into(), bytes: card.pdf }
-        } else {
-            let mut claims =
-                Value::Object(shared_attributes(&stored.identity, &stored.uin, &stored.documents, &record.attributes));
-            claims["credentialType"] = Value::String(record.credential_type.clone());
-            claims["issuedTo"] = Value::String(record.partner_id.clone());
-            claims["iat"] = json!(self.now.unix_timestamp());
-            let token = self.cards.sign(&claims).map_err(ResidentError::Internal)?;
-            CredentialData { content_type: "application/jwt".into(), bytes: token.into_bytes() }
-        };
-        let vars = BTreeMap::from([
-            ("RID", record.request_id.clone()),
-            ("status", "ISSUED".to_owned()),
-            ("eventId", record.event_id.to_string()),
-        ]);
-        let effects = Effects {
-            audit: vec![crate::audit::AuditEvent::CredentialIssued.record(
-                self.audit,
-                self.now,
-                Some((record.request_id.clone(), "REQUEST_ID")),
-                format!(
-                    "{} issued to {} with {}",
-                    record.credential_type,
-                    record.partner_id,
-                    record.attributes.join(",")
-                ),
-            )],
-            notifications: self.templates.messages("RS_CRE_STATUS", &stored.identity, &vars),
-            ..Effects::default()
-        };
-        self.store
-            .move_credential(
-                &record.request_id,
-                CredentialStatus::New,
-                CredentialStatus::Issued,
-                Some(&data),
-                &effects,
-                self.now,
-            )
-            .await
-            .map_err(Into::into)
-    }
 }
 
 /// The partners that may receive each credential type.

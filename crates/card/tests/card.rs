@@ -169,7 +169,7 @@ fn a_card_opens_only_with_its_password_and_its_qr_verifies() {
     // render, decode the QR, verify what it says
     let png = dir.path().join("card");
     let out = Command::new("pdftoppm")
-        .args(["-upw", &password, "-r", "200", "-png", "-singlefile", path.to_str().unwrap(), png.to_str().unwrap()])
+        .args(["-upw", &password, "-r", "300", "-png", "-singlefile", path.to_str().unwrap(), png.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -358,6 +358,7 @@ impl App {
             rate_limits: self.config.rate_limit.clone(),
             // counted in memory, added to the shared rows every 250 ms: no write per request
             rate_counter: resident_store::throttle::BufferedCounter::spawn(self.store.clone()),
+            draining: Default::default(),
         })))
     }
 

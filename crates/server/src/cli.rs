@@ -373,6 +373,8 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     if state.service_key_sha256.is_none() {
         tracing::info!("platform.service_key is not set: the embedded ID Repository endpoints answer 401");
     }
+    let draining = state.draining.clone();
+    let rate_limits = state.rate_limits.clone();
     let router = resident_web::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let (stop, stopped) = watch::channel(false);
@@ -385,16 +387,24 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     });
     tracing::info!(%addr, backend = ?app.store.backend(), "Resident Services listening on http://{addr}/resident/v1 (API docs: /resident/v1/swagger-ui/)");
     let mut wait_stop = stopped.clone();
+    let http = &app.config.http;
+    let limits = crate::http::Limits {
+        header_read_timeout: std::time::Duration::from_secs(http.header_read_timeout_seconds),
+        max_connections_per_client: http.max_connections_per_client,
+        drain: std::time::Duration::from_secs(http.drain_seconds),
+        shutdown_deadline: std::time::Duration::from_secs(http.shutdown_deadline_seconds),
+    };
     // the peer's address reaches the handlers (per-client throttling)
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown_signal() => {}
-                _ = wait_stop.changed() => {}
-            }
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await?;
+    let all_finished = crate::http::serve(listener, router, limits, rate_limits, draining, async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = wait_stop.changed() => {}
+        }
+    })
+    .await;
+    if all_finished {
+        tracing::info!("every request in flight finished");
+    }
     let _ = stop.send(true);
     if let Some((w, h, c)) = worker {
         let _ = w.await;

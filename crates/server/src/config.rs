@@ -43,6 +43,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub log: LogConfig,
     pub worker: WorkerConfig,
+    pub http: HttpConfig,
     pub audit: AuditConfig,
     pub otp: resident_domain::otp::OtpPolicy,
     pub vid: VidConfig,
@@ -323,6 +324,34 @@ pub struct WorkerConfig {
     pub housekeeping_minutes: u64,
 }
 
+/// The HTTP server's own limits and its shutdown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// A client must send a request's headers within this many seconds (an idle keep-alive
+    /// connection too): half-sent requests cannot hold connections or shutdown.
+    pub header_read_timeout_seconds: u64,
+    /// Open connections one client address (an IPv6 /64) may hold; a trusted proxy
+    /// (`rate_limit.trusted_proxies`) is not limited. 0: no limit.
+    pub max_connections_per_client: usize,
+    /// On SIGTERM: seconds the health endpoint answers 503 while requests are still served, so a
+    /// load balancer stops sending new ones.
+    pub drain_seconds: u64,
+    /// Then: seconds requests in flight get to finish before the server closes what is left.
+    pub shutdown_deadline_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_seconds: 10,
+            max_connections_per_client: 64,
+            drain_seconds: 5,
+            shutdown_deadline_seconds: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuditConfig {
@@ -357,6 +386,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             log: LogConfig::default(),
             worker: WorkerConfig::default(),
+            http: HttpConfig::default(),
             audit: AuditConfig::default(),
             otp: resident_domain::otp::OtpPolicy::default(),
             vid: VidConfig::default(),
@@ -439,8 +469,10 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: Overrides)
     }
     let vars: Vec<(String, String)> =
         env.iter().filter(|(k, _)| k.starts_with("RESIDENT_") && k != "RESIDENT_CONFIG").cloned().collect();
-    // the variables are passed in, so tests never touch the process environment
-    fig = fig.merge(EnvSlice { vars });
+    // the variables are passed in, so tests never touch the process environment; the defaults say
+    // which keys are text (an all-digit centre id or password is still text)
+    let defaults = serde_json::to_value(Config::default()).map_err(|e| e.to_string())?;
+    fig = fig.merge(EnvSlice { vars, defaults });
     fig = fig.merge(Serialized::defaults(overrides));
 
     let known = key_paths(&serde_json::to_value(Config::default()).map_err(|e| e.to_string())?);
@@ -481,6 +513,19 @@ fn key_paths(v: &Value) -> BTreeSet<String> {
 /// The environment provider over an explicit list of variables (so tests need not touch the process env).
 struct EnvSlice {
     vars: Vec<(String, String)>,
+    /// The default configuration: a key whose default is text (or unset, which is always text or a
+    /// path here) takes the variable as it is; others parse it (numbers, booleans).
+    defaults: Value,
+}
+
+impl EnvSlice {
+    fn is_text(&self, key: &str) -> Option<bool> {
+        let mut v = &self.defaults;
+        for part in key.split('.') {
+            v = v.get(part)?;
+        }
+        Some(matches!(v, Value::String(_) | Value::Null))
+    }
 }
 
 impl figment::Provider for EnvSlice {
@@ -498,9 +543,9 @@ impl figment::Provider for EnvSlice {
                 continue;
             }
             // digits with a leading zero (an OTP such as 012345, an id) are text: as a number they
-            // would lose the zero
+            // would lose the zero; so is anything for a key that takes text
             let leading_zero = v.len() > 1 && v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit());
-            let value: FValue = if leading_zero {
+            let value: FValue = if leading_zero || self.is_text(&key) == Some(true) {
                 FValue::from(v.clone())
             } else {
                 v.parse().unwrap_or_else(|_| FValue::from(v.clone()))
@@ -555,6 +600,9 @@ impl Config {
         self.rate_limit.validate().map_err(|e| format!("configuration: {e}"))?;
         if self.audit.checkpoint_seconds < 1 {
             return Err("configuration: `audit.checkpoint_seconds` must be at least 1".into());
+        }
+        if self.http.header_read_timeout_seconds < 1 {
+            return Err("configuration: `http.header_read_timeout_seconds` must be at least 1".into());
         }
         resident_store::Backend::from_url(&self.database_url())
             .map_err(|e| format!("configuration: `database_url`: {e}"))?;
@@ -759,6 +807,33 @@ mod tests {
             load(None, &e, Overrides::default()).unwrap().config.database_url(),
             "postgres://postgres@127.0.0.1:5432/resident"
         );
+    }
+
+    #[test]
+    fn all_digit_values_are_text_where_the_key_takes_text() {
+        let loaded = load(
+            None,
+            &env(&[
+                ("RESIDENT_REGISTRATION__CENTRE_ID", "10002"),
+                ("RESIDENT_SMTP__PASSWORD", "123456"),
+                ("RESIDENT_SMTP__PORT", "2525"),
+                ("RESIDENT_SMS__BEARER_TOKEN", "987654321"),
+                ("RESIDENT_PROFILE", "development"),
+                ("RESIDENT_OTP__FIXED_CODE", "111111"),
+                ("RESIDENT_RATE_LIMIT__ENABLED", "false"),
+                ("RESIDENT_UPDATE__LIMITS__FULLNAME", "3"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        let c = loaded.config;
+        assert_eq!(c.registration.centre_id, "10002");
+        assert_eq!(c.smtp.password.as_ref().map(|p| p.0.as_str()), Some("123456"));
+        assert_eq!(c.smtp.port, 2525, "numbers stay numbers");
+        assert_eq!(c.sms.bearer_token.as_ref().map(|p| p.0.as_str()), Some("987654321"));
+        assert_eq!(c.otp.fixed_code.as_deref(), Some("111111"));
+        assert!(!c.rate_limit.enabled);
+        assert_eq!(c.update.limits.get("fullname"), Some(&3), "an open table still parses numbers");
     }
 
     #[test]

@@ -49,6 +49,36 @@ fn documents_of(line: &Value) -> Result<Vec<NewDocument>, String> {
     Ok(out)
 }
 
+/// How often the import says how far it is when it has no terminal to draw a bar on.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Progress as log lines (a container, a pipe): count, rate and time left, every [`LOG_EVERY`].
+struct ProgressLog {
+    total: u64,
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl ProgressLog {
+    fn tick(&mut self, done: u64) {
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last) < LOG_EVERY {
+            return;
+        }
+        self.last = now;
+        let elapsed = now.duration_since(self.started).as_secs_f64().max(0.001);
+        let rate = done as f64 / elapsed;
+        let left = if rate > 0.0 { (self.total.saturating_sub(done)) as f64 / rate } else { 0.0 };
+        tracing::info!(
+            lines = done,
+            of = self.total,
+            per_second = rate.round() as u64,
+            seconds_left = left.round() as u64,
+            "importing"
+        );
+    }
+}
+
 pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportReport> {
     let total = BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
         .lines()
@@ -58,12 +88,17 @@ pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportRe
         ProgressStyle::with_template("{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let start = std::time::Instant::now();
+    let mut log = (!show_progress).then_some(ProgressLog { total, started: start, last: start });
     let ctx = app.operator_context();
     let mut report = ImportReport::default();
     let reader = BufReader::new(std::fs::File::open(path)?);
     for (idx, line) in reader.lines().enumerate() {
         let number = idx as u64 + 1;
         bar.inc(1);
+        if let Some(log) = log.as_mut() {
+            log.tick(number);
+        }
         let line = line.with_context(|| format!("reading line {number}"))?;
         if line.trim().is_empty() {
             continue;

@@ -41,6 +41,9 @@ mod security;
 #[path = "api/compat.rs"]
 mod compat;
 
+#[path = "api/serving.rs"]
+mod serving;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,
@@ -319,20 +322,29 @@ async fn check_status_refuses_bad_input_like_mosip(kind: Db) {
         assert_eq!(got["response"], Value::Null);
         assert_eq!(got["id"], "mosip.resident.checkstatus");
     }
+    let json = [("content-type", "application/json")];
     for raw in ["{not json", "", "\u{0}\u{1}", "{\"id\": \"mosip.resident.checkstatus\", "] {
-        let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &[], raw.to_owned()).await;
+        let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &json, raw.to_owned()).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(got["errors"][0]["errorCode"], "RES-SER-418", "{raw:?} -> {got}");
     }
+    // a body not declared JSON is not read, however good its JSON
+    let good = check_request("10001100010000120261101090100").to_string();
+    for declared in [&[("content-type", "text/plain")][..], &[]] {
+        let (status, got) = t.call("POST", "/resident/v1/rid/check-status", declared, good.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got["errors"][0]["errorCode"], "RES-SER-418", "{declared:?} -> {got}");
+        assert!(got["errors"][0]["message"].as_str().unwrap().contains("Content-Type: application/json"));
+    }
     // a huge body is refused, not buffered without limit
-    let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &[], vec![b' '; 3 * 1024 * 1024]).await;
+    let (status, got) = t.call("POST", "/resident/v1/rid/check-status", &json, vec![b' '; 3 * 1024 * 1024]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["errors"][0]["errorCode"], "RES-SER-418");
 
     // nothing changed, and every refusal was audited
     assert_eq!(t.app.store.count_registrations().await.unwrap(), before_regs);
     let after_audit = audit_total(&t).await;
-    assert_eq!(after_audit - before_audit, cases.len() as i64 + 5);
+    assert_eq!(after_audit - before_audit, cases.len() as i64 + 7);
     assert!(t.app.store.recent_audit(1).await.unwrap()[0].request_id.is_some(), "audit links to the request id");
 }
 
@@ -371,7 +383,12 @@ async fn idrepo_create_needs_the_service_key_and_validates(kind: Db) {
     assert_eq!(t.app.store.count_identities().await.unwrap(), before);
 
     let auth = format!("Bearer {SERVICE_KEY}");
-    let (status, got) = t.call("POST", uri, &[("authorization", &auth)], body.clone()).await;
+    // the right key, a body not declared JSON: not read
+    let (_, got) = t.call("POST", uri, &[("authorization", &auth), ("content-type", "text/plain")], body.clone()).await;
+    assert_eq!(got["errors"][0]["errorCode"], "IDR-IDC-002", "{got}");
+    assert_eq!(t.app.store.count_identities().await.unwrap(), before);
+    let (status, got) =
+        t.call("POST", uri, &[("authorization", &auth), ("content-type", "application/json")], body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["response"]["status"], "ACTIVATED");
     assert_eq!(got["response"]["alreadyPresent"], false);
@@ -380,7 +397,7 @@ async fn idrepo_create_needs_the_service_key_and_validates(kind: Db) {
 
     // MOSIP's cookie form works too, and the same registration is recognised
     let cookie = format!("Authorization={SERVICE_KEY}");
-    let (_, again) = t.call("POST", uri, &[("cookie", &cookie)], body).await;
+    let (_, again) = t.call("POST", uri, &[("cookie", &cookie), ("content-type", "application/json")], body).await;
     assert_eq!(again["response"]["alreadyPresent"], true);
     assert_eq!(again["response"]["identity"]["UIN"], uin.as_str());
     let stored = t.app.store.find_identity(&resident_domain::ids::Uin::parse(&uin).unwrap()).await.unwrap().unwrap();
@@ -389,17 +406,21 @@ async fn idrepo_create_needs_the_service_key_and_validates(kind: Db) {
     // bad input names the field and stores nothing
     let mid = t.app.store.count_identities().await.unwrap();
     let bad = create_request("10002100020000220261126090000", "12ab").to_string();
-    let (status, got) = t.call("POST", uri, &[("authorization", &auth)], bad).await;
+    let (status, got) =
+        t.call("POST", uri, &[("authorization", &auth), ("content-type", "application/json")], bad).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["errors"][0]["errorCode"], "IDR-IDC-002");
     assert_eq!(got["errors"][0]["message"], "Invalid Input Parameter - identity/phone");
     let mut no_request = create_request("x", "9812345670");
     no_request.as_object_mut().unwrap().remove("request");
-    let (_, got) = t.call("POST", uri, &[("authorization", &auth)], no_request.to_string()).await;
+    let (_, got) = t
+        .call("POST", uri, &[("authorization", &auth), ("content-type", "application/json")], no_request.to_string())
+        .await;
     assert_eq!(got["errors"][0]["message"], "Missing Input Parameter - request");
     let mut taken = create_request("10002100020000320261126090000", "9812345670");
     taken["request"]["identity"]["UIN"] = json!("5075291708");
-    let (_, got) = t.call("POST", uri, &[("authorization", &auth)], taken.to_string()).await;
+    let (_, got) =
+        t.call("POST", uri, &[("authorization", &auth), ("content-type", "application/json")], taken.to_string()).await;
     assert_eq!(got["errors"][0]["errorCode"], "IDR-IDC-012", "a demo resident's UIN is taken");
     assert_eq!(t.app.store.count_identities().await.unwrap(), mid);
 }
@@ -1132,7 +1153,7 @@ async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
         .call(
             "POST",
             "/idauthentication/v1/otp/bank-01",
-            &[("authorization", &auth)],
+            &[("authorization", &auth), ("content-type", "application/json")],
             partner_otp("EMAIL", "P000000005").to_string(),
         )
         .await;
@@ -1141,7 +1162,7 @@ async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
         .call(
             "POST",
             "/idauthentication/v1/otp/bank-01",
-            &[("authorization", &auth)],
+            &[("authorization", &auth), ("content-type", "application/json")],
             partner_otp("PHONE", "P000000006").to_string(),
         )
         .await;
@@ -1178,7 +1199,7 @@ async fn relying_party_is_refused_while_locked_and_accepted_after(kind: Db) {
         .call(
             "POST",
             "/idauthentication/v1/otp/bank-01",
-            &[("authorization", &auth)],
+            &[("authorization", &auth), ("content-type", "application/json")],
             partner_otp("PHONE", "P000000009").to_string(),
         )
         .await;

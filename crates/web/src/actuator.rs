@@ -11,6 +11,10 @@ use crate::{AppState, tags};
 #[utoipa::path(get, path = "/actuator/health", tag = tags::OPERATIONS,
     responses((status = 200, description = "UP"), (status = 503, description = "DOWN: the database does not answer")))]
 pub async fn health(State(state): State<AppState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        // shutting down: still serving, but no longer ready for new work
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "OUT_OF_SERVICE"}))).into_response();
+    }
     match state.health.ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "UP", "components": {"db": {"status": "UP"}}})))
             .into_response(),

@@ -140,6 +140,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(state.rate_limits.max_concurrent));
+    let state_for_drain = state.clone();
+    // the JSON APIs take only bodies declared JSON (the portal's forms are not theirs)
+    let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_json));
     let app = api
         .merge(portal::routes())
         .merge(SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui")).url(format!("{CONTEXT_PATH}/openapi.json"), doc))
@@ -149,5 +152,6 @@ pub fn router(state: AppState) -> Router {
             error::bare_error(StatusCode::NOT_FOUND, "RES-SER-411", "API resource is not available").into_response()
         })
         .with_state(state);
-    middleware::apply(app).layer(axum::middleware::from_fn_with_state(permits, throttle::shed))
+    let closing = axum::middleware::from_fn_with_state(state_for_drain, middleware::close_when_draining);
+    middleware::apply(app).layer(axum::middleware::from_fn_with_state(permits, throttle::shed)).layer(closing)
 }

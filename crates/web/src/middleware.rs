@@ -104,3 +104,88 @@ pub fn apply(router: Router) -> Router {
             )),
     )
 }
+
+/// Whether the request declares a JSON body: `application/json` or `application/<something>+json`,
+/// parameters (a charset) allowed.
+pub fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The resident API reads only a body declared JSON: anything else (`text/plain`, a form, no type)
+/// is refused before any handler runs (RES-SER-418 in MOSIP's envelope, audited like any refused
+/// input), so nothing is done for it. A request without a body has nothing to declare. The platform
+/// APIs check their caller first and the type after ([`crate::envelope::declared_json_body`]).
+pub async fn require_json(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::body::HttpBody as _;
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    let resident_api =
+        req.extensions().get::<MatchedPath>().is_some_and(|p| p.as_str().starts_with(crate::CONTEXT_PATH));
+    let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
+        && req.body().size_hint().exact() != Some(0);
+    if resident_api && has_body && !declares_json(req.headers()) {
+        let e = not_json();
+        let now = state.clock.now();
+        let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let meta = crate::api::RequestMeta { request_id };
+        let record = resident_domain::audit::AuditEvent::InputInvalid.record(
+            &meta.audit_context(&state, "resident"),
+            now,
+            None,
+            format!("{}: {} {}", req.uri().path(), e.code(), e.message()),
+        );
+        if let Err(err) = state.audit.append(record).await {
+            tracing::error!(error = %err, "could not audit a refused request");
+        }
+        return crate::error::ApiError::new(e, None, "v1", now).into_response();
+    }
+    next.run(req).await
+}
+
+/// RES-SER-418 for a body that is not declared JSON.
+pub fn not_json() -> resident_domain::ResidentError {
+    resident_domain::ResidentError::BadRequest(
+        "the body must be JSON, declared with Content-Type: application/json".into(),
+    )
+}
+
+/// While the server drains, every response closes its connection, so clients stop reusing
+/// keep-alive connections before the listener goes away.
+pub async fn close_when_draining(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::declares_json;
+
+    #[test]
+    fn only_json_media_types_are_json() {
+        let with = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::CONTENT_TYPE, v.parse().unwrap());
+            declares_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        for not in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/json"] {
+            assert!(!with(not), "{not}");
+        }
+        assert!(!declares_json(&axum::http::HeaderMap::new()));
+    }
+}

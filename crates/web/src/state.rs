@@ -58,6 +58,8 @@ pub struct Services {
     /// Per-client throttling: the limits and the shared counters.
     pub rate_limits: resident_domain::throttle::RateLimits,
     pub rate_counter: Arc<dyn resident_domain::throttle::RateCounter>,
+    /// Set when the server shuts down: the health endpoint fails and responses close their connection.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone)]

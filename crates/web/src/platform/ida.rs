@@ -46,6 +46,13 @@ pub async fn partner_otp(
 ) -> Response {
     const API: &str = "mosip.identity.otp";
     match authorised_partner(&state, &headers, &partner_id).await {
+        Ok(_) if !crate::middleware::declares_json(&headers) => ida_answer(
+            API,
+            None,
+            state.clock.now(),
+            None,
+            Some(ResidentError::Ida("IDA-MLC-009", "Invalid Input Parameter - Content-Type".into())),
+        ),
         Ok(partner) => {
             let audit = meta.audit_context(&state, &format!("partner:{}", partner.id));
             let requester = Requester::Partner { id: partner.id.clone(), name: partner.name.clone() };
@@ -101,6 +108,9 @@ pub async fn partner_auth(
     let result: Result<Value, ResidentError> = async {
         let partner = authorised_partner(&state, &headers, &partner_id).await?;
         let audit = meta.audit_context(&state, &format!("partner:{}", partner.id));
+        if !crate::middleware::declares_json(&headers) {
+            return Err(ResidentError::Ida("IDA-MLC-009", "Invalid Input Parameter - Content-Type".into()));
+        }
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
         transaction_id = text(&body, "transactionID").map(str::to_owned);
         let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));

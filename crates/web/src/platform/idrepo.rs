@@ -66,6 +66,9 @@ pub async fn create(State(state): State<AppState>, meta: RequestMeta, headers: H
     let result = async {
         // the key first: a caller without it gets nothing read, let alone 16 MB buffered
         super::require_service(&state, &headers)?;
+        if !crate::middleware::declares_json(&headers) {
+            return Err(ResidentError::IdRepoInvalidInput("Content-Type".into()));
+        }
         let body = axum::body::to_bytes(body, BODY_LIMIT)
             .await
             .map_err(|_| ResidentError::IdRepoInvalidInput("request".into()))?;

@@ -161,6 +161,9 @@ pub async fn report(
     let now = state.clock.now();
     let result = async {
         let partner = super::require_partner(&state, &headers, &partner_id, "Print_Partner").await?;
+        if !crate::middleware::declares_json(&headers) {
+            return Err(crate::middleware::not_json());
+        }
         let body: Value = body
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())

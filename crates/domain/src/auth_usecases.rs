@@ -222,6 +222,8 @@ pub async fn request_otp_as(
             "PARTNER_OTP"
         }
     };
+    // a mail that arrives after its OTP expired is never sent (a worker may be down meanwhile)
+    let expires = crate::clock::epoch_ms(ctx.now) + ctx.otp_policy.validity_seconds * 1000;
     let messages: Vec<OutgoingMessage> = ctx
         .templates
         .messages(template, &who.identity, &vars)
@@ -230,6 +232,7 @@ pub async fn request_otp_as(
             Channel::Email => channels.contains(&OtpChannel::Email),
             Channel::Sms => channels.contains(&OtpChannel::Phone),
         })
+        .map(|m| OutgoingMessage { not_after: Some(expires), ..m })
         .collect();
     let channel_names: Vec<&str> = channels.iter().map(|c| c.code()).collect();
     let effects = Effects {

@@ -24,6 +24,17 @@ pub struct OutgoingMessage {
     pub subject: Option<String>,
     pub body: String,
     pub template: String,
+    /// Never delivered after this moment (epoch ms): an OTP's message is worthless, and misleading,
+    /// once the OTP has expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<i64>,
+}
+
+impl OutgoingMessage {
+    /// Whether the message is too late to deliver at `now`.
+    pub fn expired(&self, now: time::OffsetDateTime) -> bool {
+        self.not_after.is_some_and(|t| crate::clock::epoch_ms(now) > t)
+    }
 }
 
 impl std::fmt::Debug for OutgoingMessage {
@@ -134,6 +145,7 @@ impl Templates {
                 subject,
                 body,
                 template: code.to_owned(),
+                not_after: None,
             });
         }
         if let (Some(to), Some(body)) = (identity.text("phone"), sms) {
@@ -143,6 +155,7 @@ impl Templates {
                 subject: None,
                 body,
                 template: code.to_owned(),
+                not_after: None,
             });
         }
         out

@@ -350,6 +350,7 @@ mod tests {
             subject: Some("One-time password / كلمة مرور".into()),
             body: "Your code is 123456.\nجين".into(),
             template: "OTP".into(),
+            not_after: None,
         }
     }
 

@@ -45,9 +45,13 @@ impl JobHandler for NotificationJob {
         resident_store::auth::NOTIFICATION_JOB
     }
 
-    async fn run(&self, payload: &str, _now: time::OffsetDateTime) -> Result<(), String> {
+    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
         let message: OutgoingMessage =
             serde_json::from_str(payload).map_err(|e| format!("bad notification job: {e}"))?;
+        if message.expired(now) {
+            tracing::warn!(template = %message.template, channel = ?message.channel, "not delivered: it came too late (its OTP has expired)");
+            return Ok(());
+        }
         self.0.deliver(&message).await
     }
 }
@@ -384,6 +388,7 @@ impl App {
         let mut worker = Worker::new(self.store.clone(), self.clock.clone(), handlers);
         worker.poll = Duration::from_millis(self.config.worker.poll_millis);
         worker.lease = Duration::from_secs(self.config.worker.lease_seconds);
+        worker.job_timeout = Duration::from_secs(self.config.worker.job_timeout_seconds);
         worker
     }
 

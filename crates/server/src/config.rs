@@ -319,7 +319,11 @@ pub struct WorkerConfig {
     /// Run the job worker inside `serve`.
     pub in_process: bool,
     pub poll_millis: u64,
+    /// A job is leased for this long and the lease renewed every third of it while the job runs: a
+    /// worker that dies (SIGKILL) leaves its job to another within this many seconds.
     pub lease_seconds: u64,
+    /// A job that runs longer is stopped and retried later.
+    pub job_timeout_seconds: u64,
     /// How often expired portal sessions, their drafts and orphan update packets are deleted.
     pub housekeeping_minutes: u64,
 }
@@ -436,7 +440,13 @@ impl Default for LogConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        WorkerConfig { in_process: true, poll_millis: 500, lease_seconds: 300, housekeeping_minutes: 15 }
+        WorkerConfig {
+            in_process: true,
+            poll_millis: 500,
+            lease_seconds: 15,
+            job_timeout_seconds: 120,
+            housekeeping_minutes: 15,
+        }
     }
 }
 
@@ -600,6 +610,9 @@ impl Config {
         self.rate_limit.validate().map_err(|e| format!("configuration: {e}"))?;
         if self.audit.checkpoint_seconds < 1 {
             return Err("configuration: `audit.checkpoint_seconds` must be at least 1".into());
+        }
+        if self.worker.lease_seconds < 3 {
+            return Err("configuration: `worker.lease_seconds` must be at least 3".into());
         }
         if self.http.header_read_timeout_seconds < 1 {
             return Err("configuration: `http.header_read_timeout_seconds` must be at least 1".into());

@@ -116,6 +116,24 @@ impl Store {
         .transpose()
     }
 
+    /// Extends the lease of a job this worker holds; false when it was lost to another worker.
+    pub async fn renew_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query("UPDATE job SET locked_until = $1 WHERE id = $2 AND locked_by = $3")
+            .bind(epoch_ms(now) + lease.as_millis() as i64)
+            .bind(&job.id)
+            .bind(worker)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
     /// Deletes a finished job; false when the lease was lost to another worker meanwhile.
     pub async fn complete_job(&self, job: &Job, worker: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM job WHERE id = $1 AND locked_by = $2")
@@ -175,7 +193,9 @@ pub struct Worker {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     clock: Arc<dyn Clock>,
     id: String,
+    /// Short, and renewed every third of it while a job runs: a dead worker's job is free again soon.
     pub lease: Duration,
+    pub job_timeout: Duration,
     pub poll: Duration,
 }
 
@@ -186,7 +206,8 @@ impl Worker {
             handlers: handlers.into_iter().map(|h| (h.kind(), h)).collect(),
             clock,
             id: format!("worker-{}", uuid::Uuid::new_v4()),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(15),
+            job_timeout: Duration::from_secs(120),
             poll: Duration::from_millis(500),
         }
     }
@@ -203,10 +224,13 @@ impl Worker {
         };
         let result = match self.handlers.get(job.kind.as_str()) {
             None => Err(format!("no handler for job kind {:?}", job.kind)),
-            Some(h) => match tokio::time::timeout(self.lease / 2, h.run(&job.payload, now)).await {
-                Ok(r) => r,
-                Err(_) => Err("timed out".into()),
-            },
+            Some(h) => {
+                let run = tokio::time::timeout(self.job_timeout, h.run(&job.payload, now));
+                tokio::select! {
+                    r = run => r.unwrap_or_else(|_| Err("timed out".into())),
+                    never = self.keep_leased(&job) => match never {},
+                }
+            }
         };
         match result {
             Ok(()) => {
@@ -221,6 +245,21 @@ impl Worker {
             }
         }
         Ok(true)
+    }
+
+    /// Renews the job's lease every third of it, for as long as it is polled (never returns).
+    async fn keep_leased(&self, job: &Job) -> std::convert::Infallible {
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match self.store.renew_job(job, &self.id, self.clock.now(), self.lease).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(job = %job.id, kind = %job.kind, "lease lost to another worker"),
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease"),
+            }
+        }
     }
 
     /// Works the queue until `shutdown` turns true; the job in hand is finished first.

@@ -40,6 +40,7 @@ on_both!(
     group_committed_audit_records_chain,
     service_history_is_owned_by_its_token,
     a_dead_workers_job_runs_again_once,
+    a_running_job_keeps_its_lease_and_a_dead_workers_is_free_within_it,
     failed_jobs_back_off_then_die,
     ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restart,
     otps_expire_are_single_use_and_bound_to_their_transaction,
@@ -387,6 +388,9 @@ impl JobHandler for Counting {
         if payload == "fail" {
             return Err("asked to fail".into());
         }
+        if payload == "slow" {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
@@ -411,6 +415,35 @@ async fn a_dead_workers_job_runs_again_once(kind: Db) {
     assert!(!store.complete_job(&claimed, "worker-a").await.unwrap(), "the dead worker cannot complete it late");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert!(store.job_counts().await.unwrap().is_empty());
+}
+
+async fn a_running_job_keeps_its_lease_and_a_dead_workers_is_free_within_it(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let clock: Arc<dyn resident_domain::clock::Clock> = Arc::new(resident_domain::clock::SystemClock);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let worker = |runs: &Arc<AtomicUsize>| {
+        let mut w = Worker::new(store.clone(), clock.clone(), vec![Arc::new(Counting(runs.clone()))]);
+        w.lease = Duration::from_millis(600);
+        w
+    };
+    // a job that runs 2.5 leases long is renewed while it runs: nobody else takes it
+    store.enqueue_job("count", "slow", clock.now(), clock.now()).await.unwrap();
+    let a = worker(&runs);
+    let running = tokio::spawn(async move { a.run_once().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let b = worker(&runs);
+    assert!(!b.run_once().await.unwrap(), "the running job's lease was renewed");
+    assert!(running.await.unwrap());
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(store.job_counts().await.unwrap().is_empty(), "done once");
+
+    // a worker that dies holding a job: free again once its short lease runs out
+    store.enqueue_job("count", "ok", clock.now(), clock.now()).await.unwrap();
+    store.claim_job("worker-dead", clock.now(), Duration::from_millis(600)).await.unwrap().unwrap();
+    assert!(!b.run_once().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(b.run_once().await.unwrap(), "taken over within the lease, not minutes later");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
 async fn failed_jobs_back_off_then_die(kind: Db) {

@@ -26,6 +26,7 @@ on_both!(
     the_audit_chain_is_anchored_by_a_checkpoint,
     a_refused_recipient_is_named_nowhere,
     looking_at_notifications_changes_nothing,
+    an_otp_message_is_never_delivered_after_its_otp_expired,
 );
 
 fn partner_otp(trn: &str) -> Value {
@@ -523,4 +524,25 @@ async fn looking_at_notifications_changes_nothing(kind: Db) {
     assert!(seen.status.is_redirection(), "{}", seen.status);
     let now = bell(&t.page("GET", "/account", &jar, &[]).await.body);
     assert!(!now.chars().any(|c| c.is_ascii_digit()), "{now}");
+}
+
+async fn an_otp_message_is_never_delivered_after_its_otp_expired(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let otp_messages = |t: &TestApp| {
+        std::fs::read_dir(t.db.dir.path().join("outbox"))
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().to_string_lossy().contains("-OTP-")).count())
+            .unwrap_or(0)
+    };
+    // the worker is down when the OTP is asked for, and back after it expired (180 s)
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "5000000001", &["PHONE", "EMAIL"])).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    t.clock.advance(time::Duration::seconds(181));
+    assert!(t.run_jobs().await >= 2, "the jobs are done…");
+    assert_eq!(otp_messages(&t), 0, "…without sending a dead OTP");
+    // in time, it is sent
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, "5000000002", &["PHONE"])).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    t.clock.advance(time::Duration::seconds(170));
+    t.run_jobs().await;
+    assert!(otp_messages(&t) >= 1);
 }

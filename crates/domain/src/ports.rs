@@ -87,6 +87,20 @@ pub trait IdentityRegistry: Send + Sync {
         ctx: &AuditContext,
         now: OffsetDateTime,
     ) -> Result<CreatedIdentity, StoreError>;
+    /// Many identities at once (an import): for each, what [`create_identity`](Self::create_identity)
+    /// would answer; a store may do them in far fewer transactions.
+    async fn create_identities(
+        &self,
+        batch: Vec<NewIdentity>,
+        ctx: &AuditContext,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Result<CreatedIdentity, StoreError>>, StoreError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            out.push(self.create_identity(new, ctx, now).await);
+        }
+        Ok(out)
+    }
     async fn find_identity(&self, uin: &Uin) -> Result<Option<StoredIdentity>, StoreError>;
     /// The identity with this internal id (as update requests and print jobs refer to it).
     async fn identity_by_id(&self, identity_id: &str) -> Result<Option<StoredIdentity>, StoreError>;

@@ -85,3 +85,51 @@ pub async fn create_identity(
         other => other.into(),
     })
 }
+
+/// Adds many identities at once (an import): each is validated as [`create_identity`] validates it
+/// (a refusal audited on its own), and the valid ones go to the registry in one batch. One answer per
+/// command, in order.
+pub async fn create_identities(
+    registry: &dyn IdentityRegistry,
+    audit: &dyn AuditLog,
+    schema: &IdentitySchema,
+    ctx: &AuditContext,
+    cmds: Vec<CreateIdentity>,
+    now: OffsetDateTime,
+) -> Result<Vec<Result<CreatedIdentity, ResidentError>>, ResidentError> {
+    let mut answers: Vec<Option<Result<CreatedIdentity, ResidentError>>> = Vec::with_capacity(cmds.len());
+    let mut valid = Vec::new();
+    for cmd in cmds {
+        match schema.validate_new(&cmd.document, now) {
+            Ok(identity) => {
+                valid.push(NewIdentity { identity, registration_id: cmd.registration_id, documents: cmd.documents });
+                answers.push(None);
+            }
+            Err(e) => {
+                audit
+                    .append(AuditEvent::IdentityRejected.record(
+                        ctx,
+                        now,
+                        None,
+                        format!("{} {}", e.code(), e.message()),
+                    ))
+                    .await?;
+                answers.push(Some(Err(e)));
+            }
+        }
+    }
+    let mut created = registry.create_identities(valid, ctx, now).await?.into_iter();
+    Ok(answers
+        .into_iter()
+        .map(|a| match a {
+            Some(refused) => refused,
+            None => match created.next() {
+                Some(r) => r.map_err(|e| match e {
+                    StoreError::Conflict(_) => ResidentError::IdRepoRecordExists,
+                    other => other.into(),
+                }),
+                None => Err(ResidentError::Internal("the registry answered fewer identities than it was given".into())),
+            },
+        })
+        .collect())
+}

@@ -54,6 +54,16 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Opens `path` for writing, created (or emptied) as 0600: for output written as it is produced.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    private_options(&mut options);
+    let file = options.open(path)?;
+    tighten(path)?;
+    Ok(file)
+}
+
 /// Writes `path` whole or not at all (temporary file, sync, rename), as 0600; its folder is created
 /// private when missing.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -259,16 +259,28 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Import { file, uins } => {
             let app = App::open(config, Schema::Migrate).await?;
-            let report = crate::import::run(&app, &file, std::io::IsTerminal::is_terminal(&std::io::stderr())).await?;
+            // the UIN list is written as the import goes, into a private file renamed into place at the end
+            let mut out = match &uins {
+                Some(path) => {
+                    let tmp = path.with_extension("partial");
+                    let file =
+                        resident_files::create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+                    Some((tmp, std::io::BufWriter::new(file)))
+                }
+                None => None,
+            };
+            let report = crate::import::run(
+                &app,
+                &file,
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                out.as_mut().map(|(_, w)| w as &mut dyn std::io::Write),
+            )
+            .await?;
             app.store.close().await;
-            if let Some(out) = uins {
-                let lines: String = report
-                    .uins
-                    .iter()
-                    .map(|(line, uin)| format!("{}\n", serde_json::json!({"line": line, "UIN": uin})))
-                    .collect();
-                resident_files::write_atomic(&out, lines.as_bytes())
-                    .with_context(|| format!("writing {}", out.display()))?;
+            if let (Some((tmp, mut w)), Some(path)) = (out, &uins) {
+                std::io::Write::flush(&mut w)?;
+                drop(w);
+                std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
             }
             println!(
                 "imported {}, already present {}, rejected {}",

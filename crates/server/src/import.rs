@@ -3,7 +3,7 @@
 //! (`registrationId` and `documents` optional; `value` is base64). Bad lines are reported with their
 //! number and reason and skipped; a re-run is idempotent.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -13,7 +13,7 @@ use resident_domain::ResidentError;
 use resident_domain::ids::Rid;
 use resident_domain::ports::{CreateOutcome, NewDocument, RegistrationRepository};
 use resident_domain::registration::Registration;
-use resident_domain::usecases::{CreateIdentity, create_identity};
+use resident_domain::usecases::{CreateIdentity, create_identities};
 use serde_json::Value;
 
 use crate::app::App;
@@ -25,8 +25,6 @@ pub struct ImportReport {
     pub rejected: u64,
     /// (line number, reason) for every rejected line.
     pub problems: Vec<(u64, String)>,
-    /// (line number, UIN) of every line imported or already present.
-    pub uins: Vec<(u64, String)>,
 }
 
 fn documents_of(line: &Value) -> Result<Vec<NewDocument>, String> {
@@ -79,7 +77,25 @@ impl ProgressLog {
     }
 }
 
-pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportReport> {
+/// Lines sent to the registry together: one transaction each.
+const BATCH: usize = 500;
+
+/// One parsed line waiting for its batch.
+struct Pending {
+    number: u64,
+    registration_id: Option<String>,
+    cmd: CreateIdentity,
+}
+
+/// Imports the file. `uins_out` receives `{"line", "UIN"}` for every line imported or already
+/// present, as it goes (memory stays flat whatever the file's size). A second run of the same file
+/// imports nothing twice: every line is recognised by its registration id or its content.
+pub async fn run(
+    app: &App,
+    path: &Path,
+    show_progress: bool,
+    mut uins_out: Option<&mut dyn Write>,
+) -> Result<ImportReport> {
     let total = BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
         .lines()
         .count() as u64;
@@ -93,65 +109,91 @@ pub async fn run(app: &App, path: &Path, show_progress: bool) -> Result<ImportRe
     let ctx = app.operator_context();
     let mut report = ImportReport::default();
     let reader = BufReader::new(std::fs::File::open(path)?);
-    for (idx, line) in reader.lines().enumerate() {
+    let mut pending: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut lines = reader.lines().enumerate().peekable();
+    while let Some((idx, line)) = lines.next() {
         let number = idx as u64 + 1;
-        bar.inc(1);
-        if let Some(log) = log.as_mut() {
-            log.tick(number);
-        }
         let line = line.with_context(|| format!("reading line {number}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let outcome: Result<CreateOutcome, String> = async {
-            let value: Value = serde_json::from_str(&line).map_err(|e| format!("not JSON ({e})"))?;
-            if !value.is_object() {
-                return Err("not a JSON object".to_owned());
+        if !line.trim().is_empty() {
+            match parse_line(&line) {
+                Ok((registration_id, cmd)) => pending.push(Pending { number, registration_id, cmd }),
+                Err(reason) => reject(&bar, &mut report, number, reason),
             }
-            let documents = documents_of(&value)?;
-            let registration_id = value.get("registrationId").and_then(Value::as_str).map(str::to_owned);
-            let doc = serde_json::json!({ "identity": value.get("identity").cloned().unwrap_or(Value::Null) });
-            create_identity(
-                &app.store,
-                &app.store,
-                &app.schema,
-                &ctx,
-                CreateIdentity { document: doc, registration_id, documents },
-                app.clock.now(),
-            )
-            .await
-            .map(|c| {
-                report.uins.push((number, c.uin.expose().to_owned()));
-                c.outcome
-            })
-            .map_err(|e: ResidentError| match e.internal_detail() {
-                Some(detail) => format!("{}: {detail}", e.code()),
-                None => format!("{} {}", e.code(), e.message()),
-            })
         }
-        .await;
-        // the registration that produced the identity, when the line names one: its RID then answers
-        // PROCESSED to /rid/check-status
-        if outcome.is_ok()
-            && let Some(rid) = serde_json::from_str::<Value>(&line)
-                .ok()
-                .and_then(|v| v.get("registrationId").and_then(Value::as_str).map(str::to_owned))
-                .and_then(|r| Rid::parse(&r).ok())
-            && app.store.find_registration(&rid).await?.is_none()
-        {
-            let (registration, stages) = Registration::imported(rid, app.clock.now());
-            app.store.record_registration(&registration, &stages, &ctx).await?;
-        }
-        match outcome {
-            Ok(CreateOutcome::Created) => report.imported += 1,
-            Ok(CreateOutcome::AlreadyPresent) => report.already_present += 1,
-            Err(reason) => {
-                bar.suspend(|| eprintln!("line {number}: {reason}"));
-                report.rejected += 1;
-                report.problems.push((number, reason));
+        if pending.len() >= BATCH || lines.peek().is_none() {
+            let done = pending.last().map(|p| p.number).unwrap_or(number);
+            import_batch(app, &ctx, std::mem::take(&mut pending), &bar, &mut report, &mut uins_out).await?;
+            bar.set_position(done.max(number));
+            if let Some(log) = log.as_mut() {
+                log.tick(number);
             }
         }
     }
     bar.finish_and_clear();
     Ok(report)
+}
+
+fn reject(bar: &ProgressBar, report: &mut ImportReport, number: u64, reason: String) {
+    bar.suspend(|| eprintln!("line {number}: {reason}"));
+    report.rejected += 1;
+    report.problems.push((number, reason));
+}
+
+fn parse_line(line: &str) -> Result<(Option<String>, CreateIdentity), String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    if !value.is_object() {
+        return Err("not a JSON object".to_owned());
+    }
+    let documents = documents_of(&value)?;
+    let registration_id = value.get("registrationId").and_then(Value::as_str).map(str::to_owned);
+    let document = serde_json::json!({ "identity": value.get("identity").cloned().unwrap_or(Value::Null) });
+    Ok((registration_id.clone(), CreateIdentity { document, registration_id, documents }))
+}
+
+async fn import_batch(
+    app: &App,
+    ctx: &resident_domain::audit::AuditContext,
+    batch: Vec<Pending>,
+    bar: &ProgressBar,
+    report: &mut ImportReport,
+    uins_out: &mut Option<&mut dyn Write>,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (meta, cmds): (Vec<(u64, Option<String>)>, Vec<CreateIdentity>) =
+        batch.into_iter().map(|p| ((p.number, p.registration_id), p.cmd)).unzip();
+    let answers = create_identities(&app.store, &app.store, &app.schema, ctx, cmds, app.clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+    for ((number, registration_id), answer) in meta.into_iter().zip(answers) {
+        match answer {
+            Ok(created) => {
+                match created.outcome {
+                    CreateOutcome::Created => report.imported += 1,
+                    CreateOutcome::AlreadyPresent => report.already_present += 1,
+                }
+                if let Some(out) = uins_out.as_mut() {
+                    writeln!(out, "{}", serde_json::json!({"line": number, "UIN": created.uin.expose()}))?;
+                }
+                // the registration that produced the identity, when the line names one: its RID then
+                // answers PROCESSED to /rid/check-status
+                if let Some(rid) = registration_id.and_then(|r| Rid::parse(&r).ok())
+                    && app.store.find_registration(&rid).await?.is_none()
+                {
+                    let (registration, stages) = Registration::imported(rid, app.clock.now());
+                    app.store.record_registration(&registration, &stages, ctx).await?;
+                }
+            }
+            Err(e) => reject(bar, report, number, describe(&e)),
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: &ResidentError) -> String {
+    match e.internal_detail() {
+        Some(detail) => format!("{}: {detail}", e.code()),
+        None => format!("{} {}", e.code(), e.message()),
+    }
 }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::{Store, audit, db_err};
 
-const MAX_ALLOCATION_TRIES: usize = 32;
+pub(crate) const MAX_ALLOCATION_TRIES: usize = 32;
 
 /// An identity row, decrypted.
 pub(crate) struct IdentityRow {
@@ -31,7 +31,7 @@ pub(crate) struct IdentityRow {
 }
 
 impl Store {
-    fn source_key(&self, new: &NewIdentity) -> String {
+    pub(crate) fn source_key(&self, new: &NewIdentity) -> String {
         match &new.registration_id {
             Some(rid) => self.vault().lookup_hash("registration", rid),
             None => self.vault().lookup_hash("identity", &String::from_utf8_lossy(&new.identity.canonical_bytes())),
@@ -249,6 +249,15 @@ impl IdentityRegistry for Store {
         audit::append_in(&mut tx, self.vault(), &[record]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(CreatedIdentity { uin, outcome: CreateOutcome::Created })
+    }
+
+    async fn create_identities(
+        &self,
+        batch: Vec<NewIdentity>,
+        ctx: &AuditContext,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Result<CreatedIdentity, StoreError>>, StoreError> {
+        self.create_identity_batch(batch, ctx, now).await
     }
 
     async fn find_identity(&self, uin: &Uin) -> Result<Option<StoredIdentity>, StoreError> {

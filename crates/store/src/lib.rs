@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod history;
 pub mod identities;
+mod import;
 pub mod jobs;
 pub mod migrate;
 pub mod packets;

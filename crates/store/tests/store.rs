@@ -41,6 +41,7 @@ on_both!(
     service_history_is_owned_by_its_token,
     a_dead_workers_job_runs_again_once,
     a_running_job_keeps_its_lease_and_a_dead_workers_is_free_within_it,
+    a_batch_of_identities_answers_as_one_by_one_would,
     failed_jobs_back_off_then_die,
     ten_thousand_otp_guesses_never_succeed_and_the_freeze_survives_a_restart,
     otps_expire_are_single_use_and_bound_to_their_transaction,
@@ -444,6 +445,51 @@ async fn a_running_job_keeps_its_lease_and_a_dead_workers_is_free_within_it(kind
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(b.run_once().await.unwrap(), "taken over within the lease, not minutes later");
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+async fn a_batch_of_identities_answers_as_one_by_one_would(kind: Db) {
+    use resident_domain::ports::CreateOutcome::{AlreadyPresent, Created};
+    let Some((_db, store)) = fresh(kind).await else { return };
+    let earlier = store.create_identity(person("Stored Before"), &ctx(), t0()).await.unwrap();
+    let with_uin =
+        |name: &str, uin: &Uin| NewIdentity { identity: person(name).identity.with_uin(uin), ..person(name) };
+    let free = Uin::parse("7509619239").unwrap();
+    let registered = |name: &str, rid: &str| NewIdentity { registration_id: Some(rid.into()), ..person(name) };
+    let before = store.recent_audit(1000).await.unwrap().len();
+    let batch = vec![
+        person("New One"),
+        person("Stored Before"),
+        person("New One"),
+        with_uin("Takes A Stored UIN", &earlier.uin),
+        with_uin("Brings Its Own UIN", &free),
+        registered("By Registration", "10001100010000120261101090100"),
+        registered("Same Registration, Other Content", "10001100010000120261101090100"),
+    ];
+    let answers = store.create_identities(batch, &ctx(), t0()).await.unwrap();
+    let outcome = |i: usize| answers[i].as_ref().map(|c| c.outcome);
+    assert_eq!(outcome(0), Ok(Created));
+    assert_eq!(outcome(1), Ok(AlreadyPresent));
+    assert_eq!(answers[1].as_ref().unwrap().uin, earlier.uin);
+    assert_eq!(outcome(2), Ok(AlreadyPresent), "the same content twice in one batch");
+    assert_eq!(answers[2].as_ref().unwrap().uin, answers[0].as_ref().unwrap().uin);
+    assert!(matches!(answers[3], Err(resident_domain::StoreError::Conflict(_))), "{:?}", answers[3]);
+    assert_eq!(answers[4].as_ref().unwrap().uin, free);
+    assert_eq!(outcome(5), Ok(Created));
+    assert_eq!(outcome(6), Ok(AlreadyPresent), "one registration, one identity");
+    // every UIN is distinct and findable; each stored or recognised line is audited
+    let created: Vec<&Uin> = [0, 4, 5].iter().map(|i| &answers[*i].as_ref().unwrap().uin).collect();
+    for uin in &created {
+        assert!(store.find_identity(uin).await.unwrap().is_some());
+    }
+    assert_eq!(created.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+    assert_eq!(store.recent_audit(1000).await.unwrap().len() - before, 4, "three created, one recognised");
+    store.verify_audit_chain().await.unwrap();
+    // the same file again: nothing twice
+    let again = store
+        .create_identities(vec![person("New One"), with_uin("Brings Its Own UIN", &free)], &ctx(), t0())
+        .await
+        .unwrap();
+    assert!(again.iter().all(|a| a.as_ref().unwrap().outcome == AlreadyPresent), "{again:?}");
 }
 
 async fn failed_jobs_back_off_then_die(kind: Db) {

@@ -86,23 +86,33 @@ pub async fn create_identity(
     })
 }
 
-/// Adds many identities at once (an import): each is validated as [`create_identity`] validates it
-/// (a refusal audited on its own), and the valid ones go to the registry in one batch. One answer per
-/// command, in order.
+/// An identity of an import, checked against the schema (pure: an import does this on another thread
+/// while the previous batch is stored).
+pub fn prepare_identity(
+    schema: &IdentitySchema,
+    cmd: CreateIdentity,
+    now: OffsetDateTime,
+) -> Result<NewIdentity, ResidentError> {
+    let identity = schema.validate_new(&cmd.document, now)?;
+    Ok(NewIdentity { identity, registration_id: cmd.registration_id, documents: cmd.documents })
+}
+
+/// Adds many identities at once (an import), each already checked by [`prepare_identity`]: a refusal
+/// is audited as [`create_identity`] audits it, and the valid ones go to the registry in one batch.
+/// One answer per line, in order.
 pub async fn create_identities(
     registry: &dyn IdentityRegistry,
     audit: &dyn AuditLog,
-    schema: &IdentitySchema,
     ctx: &AuditContext,
-    cmds: Vec<CreateIdentity>,
+    prepared: Vec<Result<NewIdentity, ResidentError>>,
     now: OffsetDateTime,
 ) -> Result<Vec<Result<CreatedIdentity, ResidentError>>, ResidentError> {
-    let mut answers: Vec<Option<Result<CreatedIdentity, ResidentError>>> = Vec::with_capacity(cmds.len());
+    let mut answers: Vec<Option<Result<CreatedIdentity, ResidentError>>> = Vec::with_capacity(prepared.len());
     let mut valid = Vec::new();
-    for cmd in cmds {
-        match schema.validate_new(&cmd.document, now) {
-            Ok(identity) => {
-                valid.push(NewIdentity { identity, registration_id: cmd.registration_id, documents: cmd.documents });
+    for p in prepared {
+        match p {
+            Ok(new) => {
+                valid.push(new);
                 answers.push(None);
             }
             Err(e) => {

@@ -13,7 +13,7 @@ use resident_domain::ResidentError;
 use resident_domain::ids::Rid;
 use resident_domain::ports::{CreateOutcome, NewDocument, RegistrationRepository};
 use resident_domain::registration::Registration;
-use resident_domain::usecases::{CreateIdentity, create_identities};
+use resident_domain::usecases::{CreateIdentity, create_identities, prepare_identity};
 use serde_json::Value;
 
 use crate::app::App;
@@ -80,16 +80,65 @@ impl ProgressLog {
 /// Lines sent to the registry together: one transaction each.
 const BATCH: usize = 500;
 
-/// One parsed line waiting for its batch.
-struct Pending {
+/// One line, read and checked, waiting for its batch to be stored.
+struct Prepared {
     number: u64,
     registration_id: Option<String>,
-    cmd: CreateIdentity,
+    identity: Result<resident_domain::ports::NewIdentity, ResidentError>,
+}
+
+/// What the reading thread hands over: a batch, a line that is not an identity at all, or how far
+/// it has read.
+enum Read {
+    Batch(Vec<Prepared>, u64),
+    Rejected(u64, String),
+    Failed(anyhow::Error),
+}
+
+/// Reads, parses and checks the file's lines on a thread of its own, a batch at a time, so the next
+/// batch is ready while this one is stored.
+fn read_batches(
+    path: std::path::PathBuf,
+    schema: std::sync::Arc<resident_domain::identity::IdentitySchema>,
+    now: time::OffsetDateTime,
+    to: tokio::sync::mpsc::Sender<Read>,
+) {
+    let run = || -> Result<()> {
+        let reader = BufReader::new(std::fs::File::open(&path)?);
+        let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+        let mut number = 0;
+        for line in reader.lines() {
+            number += 1;
+            let line = line.with_context(|| format!("reading line {number}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_line(&line) {
+                Ok((registration_id, cmd)) => {
+                    batch.push(Prepared { number, registration_id, identity: prepare_identity(&schema, cmd, now) })
+                }
+                Err(reason) => {
+                    if to.blocking_send(Read::Rejected(number, reason)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if batch.len() >= BATCH && to.blocking_send(Read::Batch(std::mem::take(&mut batch), number)).is_err() {
+                return Ok(());
+            }
+        }
+        let _ = to.blocking_send(Read::Batch(batch, number));
+        Ok(())
+    };
+    if let Err(e) = run() {
+        let _ = to.blocking_send(Read::Failed(e));
+    }
 }
 
 /// Imports the file. `uins_out` receives `{"line", "UIN"}` for every line imported or already
 /// present, as it goes (memory stays flat whatever the file's size). A second run of the same file
-/// imports nothing twice: every line is recognised by its registration id or its content.
+/// imports nothing twice: every line is recognised by its registration id or its content, so an
+/// interrupted import is resumed by running it again.
 pub async fn run(
     app: &App,
     path: &Path,
@@ -108,27 +157,25 @@ pub async fn run(
     let mut log = (!show_progress).then_some(ProgressLog { total, started: start, last: start });
     let ctx = app.operator_context();
     let mut report = ImportReport::default();
-    let reader = BufReader::new(std::fs::File::open(path)?);
-    let mut pending: Vec<Pending> = Vec::with_capacity(BATCH);
-    let mut lines = reader.lines().enumerate().peekable();
-    while let Some((idx, line)) = lines.next() {
-        let number = idx as u64 + 1;
-        let line = line.with_context(|| format!("reading line {number}"))?;
-        if !line.trim().is_empty() {
-            match parse_line(&line) {
-                Ok((registration_id, cmd)) => pending.push(Pending { number, registration_id, cmd }),
-                Err(reason) => reject(&bar, &mut report, number, reason),
-            }
-        }
-        if pending.len() >= BATCH || lines.peek().is_none() {
-            let done = pending.last().map(|p| p.number).unwrap_or(number);
-            import_batch(app, &ctx, std::mem::take(&mut pending), &bar, &mut report, &mut uins_out).await?;
-            bar.set_position(done.max(number));
-            if let Some(log) = log.as_mut() {
-                log.tick(number);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = {
+        let (path, schema, now) = (path.to_owned(), app.schema.clone(), app.clock.now());
+        tokio::task::spawn_blocking(move || read_batches(path, schema, now, tx))
+    };
+    while let Some(read) = rx.recv().await {
+        match read {
+            Read::Rejected(number, reason) => reject(&bar, &mut report, number, reason),
+            Read::Failed(e) => return Err(e),
+            Read::Batch(batch, read_to) => {
+                import_batch(app, &ctx, batch, &bar, &mut report, &mut uins_out).await?;
+                bar.set_position(read_to);
+                if let Some(log) = log.as_mut() {
+                    log.tick(read_to);
+                }
             }
         }
     }
+    reader.await.context("the reading thread")?;
     bar.finish_and_clear();
     Ok(report)
 }
@@ -153,7 +200,7 @@ fn parse_line(line: &str) -> Result<(Option<String>, CreateIdentity), String> {
 async fn import_batch(
     app: &App,
     ctx: &resident_domain::audit::AuditContext,
-    batch: Vec<Pending>,
+    batch: Vec<Prepared>,
     bar: &ProgressBar,
     report: &mut ImportReport,
     uins_out: &mut Option<&mut dyn Write>,
@@ -161,9 +208,9 @@ async fn import_batch(
     if batch.is_empty() {
         return Ok(());
     }
-    let (meta, cmds): (Vec<(u64, Option<String>)>, Vec<CreateIdentity>) =
-        batch.into_iter().map(|p| ((p.number, p.registration_id), p.cmd)).unzip();
-    let answers = create_identities(&app.store, &app.store, &app.schema, ctx, cmds, app.clock.now())
+    let (meta, prepared): (Vec<(u64, Option<String>)>, Vec<_>) =
+        batch.into_iter().map(|p| ((p.number, p.registration_id), p.identity)).unzip();
+    let answers = create_identities(&app.store, &app.store, ctx, prepared, app.clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
     for ((number, registration_id), answer) in meta.into_iter().zip(answers) {

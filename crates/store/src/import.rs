@@ -133,17 +133,22 @@ impl Store {
 
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         // UINs: the given ones are claimed or refused; the others drawn until free
-        let claim = |candidates: Vec<(usize, Uin)>| {
-            let hashes: Vec<(usize, Uin, String)> = candidates
-                .into_iter()
-                .map(|(i, u)| {
-                    let h = self.vault().lookup_hash("uin", u.expose());
-                    (i, u, h)
-                })
-                .collect();
-            hashes
+        // a candidate's hash once per statement: of two lines that drew (or were given) the same UIN,
+        // only the first may claim it; a drawn one tries again, a given one is refused
+        let claim = |candidates: Vec<(usize, Uin)>, plans: &mut Vec<Plan>, given: bool| {
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut out: Vec<(usize, Uin, String)> = Vec::with_capacity(candidates.len());
+            for (i, u) in candidates {
+                let h = self.vault().lookup_hash("uin", u.expose());
+                if seen.insert(h.clone()) {
+                    out.push((i, u, h));
+                } else if given {
+                    plans[i] = Plan::Done(Err(StoreError::Conflict("UIN already exists".into())));
+                }
+            }
+            out
         };
-        let mut to_claim = claim(given);
+        let mut to_claim = claim(given, &mut plans, true);
         let mut drawn = false;
         for attempt in 0..=MAX_ALLOCATION_TRIES {
             if !drawn {
@@ -165,7 +170,7 @@ impl Store {
                     }
                     break;
                 }
-                to_claim = claim(pending);
+                to_claim = claim(pending, &mut plans, false);
             }
             let mut claimed: HashSet<String> = HashSet::new();
             for chunk in to_claim.chunks(ROWS) {

@@ -205,6 +205,11 @@ async fn connect(url: &str, max: u32, timeout: Duration) -> Result<AnyPool, Stor
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
+                    // 64 MiB of page cache per connection (SQLite's default is 2 MiB): with a few
+                    // million identities the indexes' pages are otherwise read back from the OS at every
+                    // batch of an import
+                    conn.execute("PRAGMA cache_size = -65536").await?;
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
                 }
                 Ok(())
             })

@@ -464,6 +464,7 @@ async fn a_batch_of_identities_answers_as_one_by_one_would(kind: Db) {
         with_uin("Brings Its Own UIN", &free),
         registered("By Registration", "10001100010000120261101090100"),
         registered("Same Registration, Other Content", "10001100010000120261101090100"),
+        with_uin("Brings The Same UIN Again", &free),
     ];
     let answers = store.create_identities(batch, &ctx(), t0()).await.unwrap();
     let outcome = |i: usize| answers[i].as_ref().map(|c| c.outcome);
@@ -476,6 +477,11 @@ async fn a_batch_of_identities_answers_as_one_by_one_would(kind: Db) {
     assert_eq!(answers[4].as_ref().unwrap().uin, free);
     assert_eq!(outcome(5), Ok(Created));
     assert_eq!(outcome(6), Ok(AlreadyPresent), "one registration, one identity");
+    assert!(
+        matches!(answers[7], Err(resident_domain::StoreError::Conflict(_))),
+        "one UIN, one identity: {:?}",
+        answers[7]
+    );
     // every UIN is distinct and findable; each stored or recognised line is audited
     let created: Vec<&Uin> = [0, 4, 5].iter().map(|i| &answers[*i].as_ref().unwrap().uin).collect();
     for uin in &created {

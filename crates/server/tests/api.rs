@@ -44,6 +44,9 @@ mod compat;
 #[path = "api/serving.rs"]
 mod serving;
 
+#[path = "api/replicas.rs"]
+mod replicas;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

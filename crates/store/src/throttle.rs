@@ -5,7 +5,9 @@
 //! the server uses: it counts in memory and adds its hits to the same rows every
 //! [`BufferedCounter::FLUSH`], so a counted request costs no database write. A bucket first seen in a
 //! window is read from the database, so what other replicas counted is known from the start; after
-//! that, other replicas' hits are known as of the last flush (a few hundred milliseconds).
+//! that, other replicas' hits are known as of the last flush (a few hundred milliseconds), and a
+//! bucket this process has not counted in since is read again before it decides (a flush learns only
+//! the totals of the buckets it writes).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -81,6 +83,8 @@ struct Tally {
     known: i64,
     /// Hits of this process not yet added to the database.
     pending: i64,
+    /// When `known` was read or learned.
+    learned: std::time::Instant,
 }
 
 type Tallies = HashMap<(String, i64), Tally>;
@@ -130,6 +134,7 @@ impl BufferedCounter {
                     if let Some(entry) = t.get_mut(&(bucket, start)) {
                         entry.pending -= tally.pending;
                         entry.known = total;
+                        entry.learned = std::time::Instant::now();
                     }
                 }
                 Err(e) => {
@@ -159,20 +164,34 @@ impl BufferedCounter {
 impl RateCounter for BufferedCounter {
     async fn hit(&self, bucket: &str, window_start_ms: i64, expires_at_ms: i64) -> Result<i64, StoreError> {
         let key = (bucket.to_owned(), window_start_ms);
-        let (seen, size) = {
+        // a bucket this process has nothing pending for learns nothing at the flushes: what it knows
+        // may be old (another replica may have counted since), so it is read again before it decides
+        let (seen, fresh, size) = {
             let t = self.tallies()?;
-            (t.contains_key(&key), t.len())
+            let entry = t.get(&key);
+            let fresh = entry.is_some_and(|e| e.pending > 0 || e.learned.elapsed() <= Self::FLUSH);
+            (entry.is_some(), fresh, t.len())
         };
         if !seen && size >= Self::MAX_BUCKETS {
             return self.store.add_hits(bucket, window_start_ms, expires_at_ms, 1).await;
         }
-        if !seen {
-            // first sight in this window: what the other replicas counted so far
+        if !fresh {
+            // first sight in this window, or a quiet bucket: what every replica counted so far
             let known = self.store.hits(bucket, window_start_ms).await?;
-            self.tallies()?.entry(key.clone()).or_insert(Tally { expires_at_ms, known, pending: 0 });
+            let mut t = self.tallies()?;
+            let entry = t.entry(key.clone()).or_insert(Tally {
+                expires_at_ms,
+                known,
+                pending: 0,
+                learned: std::time::Instant::now(),
+            });
+            // the database's total includes what this process flushed; what it holds back stays pending
+            entry.known = entry.known.max(known);
+            entry.learned = std::time::Instant::now();
         }
         let mut t = self.tallies()?;
-        let entry = t.entry(key).or_insert(Tally { expires_at_ms, known: 0, pending: 0 });
+        let entry =
+            t.entry(key).or_insert(Tally { expires_at_ms, known: 0, pending: 0, learned: std::time::Instant::now() });
         entry.pending += 1;
         Ok(entry.known + entry.pending)
     }

@@ -25,33 +25,17 @@ const BATCH: usize = 512;
 const INSERT_CHUNK: usize = 64;
 const AUDIT_COLUMNS: usize = 20;
 
-/// `INSERT … VALUES ($1, …, $20), ($21, …)` for `rows` records. Only placeholders are generated; no
-/// value ever becomes SQL text. SQLite gets anonymous `?` placeholders: sqlx looks every named one up
-/// with `sqlite3_bind_parameter_name`, which scans a list, so `$n` costs O(n²) per statement.
+/// `INSERT … VALUES ($1, …, $20), ($21, …)` for `rows` records (see [`crate::values_sql`]).
 fn insert_sql(rows: usize, anonymous: bool) -> String {
-    let mut sql = String::from(
+    crate::values_sql(
         "INSERT INTO audit_log (seq, event_id, event_name, event_type, action_at, host_name, host_ip, app_id, \
          app_name, session_user_id, session_user_name, module_id, module_name, ref_id, ref_id_type, description, \
-         created_by, request_id, prev_hash, hash) VALUES ",
-    );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..AUDIT_COLUMNS {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if anonymous {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", row * AUDIT_COLUMNS + col + 1));
-            }
-        }
-        sql.push(')');
-    }
-    sql
+         created_by, request_id, prev_hash, hash)",
+        rows,
+        AUDIT_COLUMNS,
+        anonymous,
+        "",
+    )
 }
 
 /// The bytes a record's link covers: the previous link and every field, each length-prefixed (so no

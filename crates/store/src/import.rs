@@ -14,38 +14,10 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::identities::MAX_ALLOCATION_TRIES;
-use crate::{Store, audit, db_err};
+use crate::{Store, audit, db_err, values_sql};
 
 /// Rows per multi-row statement (PostgreSQL takes at most 65,535 parameters, SQLite 32,766).
 const ROWS: usize = 500;
-
-/// `prefix VALUES (…), (…) suffix` for `rows` rows of `cols` placeholders: only placeholders are
-/// generated, never values. SQLite gets anonymous `?` (see `audit::insert_sql`).
-fn values_sql(prefix: &str, rows: usize, cols: usize, anonymous: bool, suffix: &str) -> String {
-    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * cols * 6);
-    sql.push_str(prefix);
-    sql.push_str(" VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..cols {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if anonymous {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", row * cols + col + 1));
-            }
-        }
-        sql.push(')');
-    }
-    sql.push(' ');
-    sql.push_str(suffix);
-    sql
-}
 
 /// `IN (…)` placeholders for `n` values.
 fn in_list(n: usize, anonymous: bool) -> String {

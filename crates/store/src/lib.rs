@@ -317,6 +317,35 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// `prefix VALUES (…), (…) suffix` for `rows` rows of `cols` placeholders: only placeholders are
+/// generated, never values. SQLite gets anonymous `?` placeholders: sqlx looks every named one up with
+/// `sqlite3_bind_parameter_name`, which scans a list, so `$n` costs O(n²) per statement.
+pub(crate) fn values_sql(prefix: &str, rows: usize, cols: usize, anonymous: bool, suffix: &str) -> String {
+    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * cols * 6);
+    sql.push_str(prefix);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..cols {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", row * cols + col + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(suffix);
+    sql
+}
+
 pub(crate) fn flag(v: bool) -> i64 {
     i64::from(v)
 }

@@ -47,6 +47,9 @@ mod serving;
 #[path = "api/replicas.rs"]
 mod replicas;
 
+#[path = "api/malformed.rs"]
+mod malformed;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

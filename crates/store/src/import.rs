@@ -120,13 +120,11 @@ impl Store {
             }
             out
         };
+        // the first round claims the given UINs (one taken already is refused, not redrawn); each later
+        // round draws for the lines still pending
         let mut to_claim = claim(given, &mut plans, true);
-        let mut drawn = false;
         for attempt in 0..=MAX_ALLOCATION_TRIES {
-            if !drawn {
-                // the given UINs go first, alone: a collision there is a refusal, not a redraw
-                drawn = true;
-            } else {
+            if attempt > 0 {
                 let pending: Vec<(usize, Uin)> = plans
                     .iter()
                     .enumerate()

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{CredentialData, CredentialRecord, CredentialStatus, CredentialStore, DataChange, valid_request_id};
+use super::{
+    CredentialData, CredentialRecord, CredentialStatus, CredentialStore, DataChange, request_audit, valid_request_id,
+};
 use crate::audit::{AuditContext, AuditEvent};
 use crate::auth_usecases::AuthContext;
 use crate::error::ResidentError;
@@ -65,14 +67,7 @@ pub async fn credential_status(
 ) -> Result<CredentialRecord, ResidentError> {
     let record = find(store, proof, request_id, now).await?;
     let detail = format!("status {} read {}", record.status.code(), proof.how());
-    audit_log
-        .append(AuditEvent::CredentialStatusRead.record(
-            audit,
-            now,
-            Some((request_id.to_owned(), "REQUEST_ID")),
-            detail,
-        ))
-        .await?;
+    audit_log.append(request_audit(AuditEvent::CredentialStatusRead, audit, now, request_id, detail)).await?;
     Ok(record)
 }
 
@@ -100,12 +95,7 @@ pub async fn download_credential(
     }
     let detail = format!("{} ({}) downloaded {}", record.credential_type, record.status.code(), proof.how());
     let effects = Effects {
-        audit: vec![AuditEvent::CredentialDownloaded.record(
-            audit,
-            now,
-            Some((request_id.to_owned(), "REQUEST_ID")),
-            detail,
-        )],
+        audit: vec![request_audit(AuditEvent::CredentialDownloaded, audit, now, request_id, detail)],
         ..Effects::default()
     };
     if !store.record_download(request_id, by_id, &effects, now).await? {
@@ -145,12 +135,7 @@ pub async fn cancel_credential(
             proof.how()
         );
         let effects = Effects {
-            audit: vec![AuditEvent::CredentialCancelled.record(
-                ctx.audit,
-                ctx.now,
-                Some((request_id.to_owned(), "REQUEST_ID")),
-                detail,
-            )],
+            audit: vec![request_audit(AuditEvent::CredentialCancelled, ctx.audit, ctx.now, request_id, detail)],
             notifications: stored
                 .map(|s| ctx.templates.messages("RS_CRE_STATUS", &s.identity, &vars))
                 .unwrap_or_default(),

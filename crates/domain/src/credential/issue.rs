@@ -11,6 +11,7 @@ use super::{
     CredentialData, CredentialJob, CredentialRecord, CredentialStatus, CredentialStore, DataChange, is_card_type,
     shared_attributes,
 };
+use crate::audit::AuditEvent;
 use crate::card::{CardIssuer, CardRequest, CardType, card_password};
 use crate::error::ResidentError;
 use crate::ports::{AuthRepository, Effects, IdentityRegistry, StoredIdentity};
@@ -68,7 +69,7 @@ impl Issuer<'_> {
             // the resident hears once: when the credential is issued, or for a print partner when
             // the card is printed
             let tell = !for_printer;
-            let effects = self.effects(&record, &stored, crate::audit::AuditEvent::CredentialIssued, detail, tell);
+            let effects = self.effects(&record, &stored, AuditEvent::CredentialIssued, "ISSUED", detail, tell);
             let to = CredentialStatus::Issued;
             if !self
                 .store
@@ -83,7 +84,7 @@ impl Issuer<'_> {
         if record.status == CredentialStatus::Issued && for_printer {
             let pdf = self.card(&record, &stored, job)?;
             let detail = format!("{} for {} printed as a card", record.credential_type, record.partner_id);
-            let effects = self.effects(&record, &stored, crate::audit::AuditEvent::CredentialPrinted, detail, true);
+            let effects = self.effects(&record, &stored, AuditEvent::CredentialPrinted, "PRINTED", detail, true);
             let (from, to) = (CredentialStatus::Issued, CredentialStatus::Printed);
             progressed |= self
                 .store
@@ -137,18 +138,18 @@ impl Issuer<'_> {
         &self,
         record: &CredentialRecord,
         stored: &StoredIdentity,
-        event: crate::audit::AuditEvent,
+        event: AuditEvent,
+        status: &str,
         detail: String,
         tell: bool,
     ) -> Effects {
-        let status = if event == crate::audit::AuditEvent::CredentialPrinted { "PRINTED" } else { "ISSUED" };
         let vars = BTreeMap::from([
             ("RID", record.request_id.clone()),
             ("status", status.to_owned()),
             ("eventId", record.event_id.to_string()),
         ]);
         Effects {
-            audit: vec![event.record(self.audit, self.now, Some((record.request_id.clone(), "REQUEST_ID")), detail)],
+            audit: vec![super::request_audit(event, self.audit, self.now, &record.request_id, detail)],
             notifications: if tell {
                 self.templates.messages("RS_CRE_STATUS", &stored.identity, &vars)
             } else {

@@ -260,6 +260,17 @@ pub struct CredentialAsk {
     pub sharable_attributes: Vec<String>,
 }
 
+/// An audit record about one credential request.
+pub(crate) fn request_audit(
+    event: crate::audit::AuditEvent,
+    ctx: &crate::audit::AuditContext,
+    now: OffsetDateTime,
+    request_id: &str,
+    detail: String,
+) -> crate::audit::AuditRecord {
+    event.record(ctx, now, Some((request_id.to_owned(), "REQUEST_ID")), detail)
+}
+
 /// A request id is a UUID (MOSIP answers RES-SER-29 otherwise).
 pub fn valid_request_id(id: &str) -> bool {
     let parts: Vec<&str> = id.split('-').collect();

@@ -58,7 +58,8 @@ pub struct SmsGatewayConfig {
     pub url: Option<String>,
     /// `POST` (the body is `body_template`) or `GET` (`$to` and `$message` are substituted in the URL).
     pub method: String,
-    /// With `$to` and `$message`, escaped for `content_type` (JSON, form or plain text).
+    /// With `$to`, `$message` and `$id` (the delivery's key, the same when a message is sent again),
+    /// escaped for `content_type` (JSON, form or plain text).
     pub body_template: String,
     pub content_type: String,
     pub username: Option<String>,
@@ -106,15 +107,16 @@ fn json_escape(s: &str) -> String {
 }
 
 impl SmsGateway {
-    fn render(&self, template: &str, to: &str, message: &str, escape: fn(&str) -> String) -> String {
-        template.replace("$to", &escape(to)).replace("$message", &escape(message))
+    fn render(&self, template: &str, to: &str, message: &str, key: &str, escape: fn(&str) -> String) -> String {
+        // the message last: its text may itself contain "$to" or "$id"
+        template.replace("$to", &escape(to)).replace("$id", &escape(key)).replace("$message", &escape(message))
     }
 
-    async fn send(&self, to: &str, message: &str) -> Result<(), String> {
+    async fn send(&self, to: &str, message: &str, key: &str) -> Result<(), String> {
         let c = &self.config;
         let url = c.url.as_deref().unwrap_or_default();
         let mut req = if c.method.eq_ignore_ascii_case("GET") {
-            self.client.get(self.render(url, to, message, form_escape))
+            self.client.get(self.render(url, to, message, key, form_escape))
         } else {
             let escape: fn(&str) -> String = if c.content_type.contains("json") {
                 json_escape
@@ -127,9 +129,12 @@ impl SmsGateway {
                 &c.body_template,
                 to,
                 message,
+                key,
                 escape,
             ))
         };
+        // gateways that support it drop a second request with the same key
+        req = req.header("Idempotency-Key", key);
         if let Some(token) = &c.bearer_token {
             req = req.bearer_auth(token);
         } else if let Some(user) = &c.username {
@@ -214,9 +219,14 @@ impl Notifier {
         &self.outbox
     }
 
-    fn email_message(&self, msg: &OutgoingMessage) -> Result<Message, String> {
+    fn email_message(&self, msg: &OutgoingMessage, key: &str) -> Result<Message, String> {
         let to: Mailbox = msg.to.parse().map_err(|_| "the email address does not parse".to_owned())?;
+        // the same Message-ID each time this message is sent again: mail systems that see a second
+        // copy (a retry after a crash between the server's acceptance and our record of it) can
+        // recognise it
+        let key: String = key.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
         Message::builder()
+            .message_id(Some(format!("<{key}@{}>", self.from.email.domain())))
             .from(self.from.clone())
             .to(to)
             .subject(msg.subject.clone().unwrap_or_default())
@@ -225,12 +235,13 @@ impl Notifier {
             .map_err(|e| format!("building the email: {e}"))
     }
 
-    /// Names sort in the order this process delivered them, even within one millisecond.
-    fn file_name(&self, msg: &OutgoingMessage, ext: &str) -> PathBuf {
-        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let stamp = std::time::SystemTime::UNIX_EPOCH.elapsed().map(|d| d.as_millis()).unwrap_or(0);
-        let seq = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1_000_000;
-        self.outbox.join(format!("{stamp}-{seq:06}-{}-{}.{ext}", msg.template, uuid::Uuid::new_v4().simple()))
+    /// One name per delivery key: delivering the same message again (a job retried after a crash)
+    /// replaces the file instead of adding a second one. Names sort in the order the messages were
+    /// queued (a job id is a UUIDv7, whose first bits are its creation time).
+    fn file_name(&self, msg: &OutgoingMessage, key: &str, ext: &str) -> PathBuf {
+        let stamp = delivery_stamp(key);
+        let key: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        self.outbox.join(format!("{stamp}-{}-{key}.{ext}", msg.template))
     }
 
     /// A file in the outbox (0600 in a 0700 folder: it holds OTPs), written whole or not at all.
@@ -241,13 +252,17 @@ impl Notifier {
             .map_err(|e| format!("outbox write: {e}"))
     }
 
-    /// Delivers one message. An error is retried by the job queue.
-    pub async fn deliver(&self, msg: &OutgoingMessage) -> Result<(), String> {
+    /// Delivers one message. An error is retried by the job queue. `key` names this delivery (the
+    /// job's id): delivering the same key again is idempotent where the channel allows it. The outbox
+    /// keeps one file per key; an SMS gateway gets it as `Idempotency-Key` (and `$id` in its
+    /// template); SMTP cannot promise it (a crash after the server accepted the message and before
+    /// the job was recorded done sends it again), so the copy carries the same Message-ID.
+    pub async fn deliver(&self, msg: &OutgoingMessage, key: &str) -> Result<(), String> {
         match msg.channel {
             Channel::Email => {
-                let email = self.email_message(msg)?;
+                let email = self.email_message(msg, key)?;
                 match &self.email {
-                    EmailChannel::Outbox => self.write_file(self.file_name(msg, "eml"), email.formatted()).await,
+                    EmailChannel::Outbox => self.write_file(self.file_name(msg, key, "eml"), email.formatted()).await,
                     EmailChannel::Smtp { transport } => {
                         // a server's refusal usually quotes the recipient: it goes to the log and the job
                         transport.send(email).await.map(|_| ()).map_err(|e| scrub(&format!("SMTP: {e}"), &msg.to))
@@ -255,15 +270,27 @@ impl Notifier {
                 }
             }
             Channel::Sms if self.sms.is_some() => match &self.sms {
-                Some(gateway) => gateway.send(&msg.to, &msg.body).await.map_err(|e| scrub(&e, &msg.to)),
+                Some(gateway) => gateway.send(&msg.to, &msg.body, key).await.map_err(|e| scrub(&e, &msg.to)),
                 None => Ok(()),
             },
             Channel::Sms => {
                 let json = serde_json::json!({"to": msg.to, "message": msg.body, "template": msg.template});
                 let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
-                self.write_file(self.file_name(msg, "json"), bytes).await
+                self.write_file(self.file_name(msg, key, "json"), bytes).await
             }
         }
+    }
+}
+
+/// The creation time (epoch ms) of a UUIDv7 delivery key, so the outbox sorts in queueing order and
+/// a re-delivery keeps its name; the current time for any other key.
+fn delivery_stamp(key: &str) -> u128 {
+    match uuid::Uuid::parse_str(key).ok().and_then(|u| u.get_timestamp()) {
+        Some(ts) => {
+            let (secs, nanos) = ts.to_unix();
+            u128::from(secs) * 1000 + u128::from(nanos / 1_000_000)
+        }
+        None => std::time::SystemTime::UNIX_EPOCH.elapsed().map(|d| d.as_millis()).unwrap_or(0),
     }
 }
 
@@ -358,8 +385,8 @@ mod tests {
     async fn the_outbox_holds_an_eml_and_a_json() {
         let dir = tempfile::tempdir().unwrap();
         let n = Notifier::new(dir.path().join("outbox"), &SmtpConfig::default()).unwrap();
-        n.deliver(&msg(Channel::Email, "jane@example.org")).await.unwrap();
-        n.deliver(&msg(Channel::Sms, "9876543210")).await.unwrap();
+        n.deliver(&msg(Channel::Email, "jane@example.org"), KEY).await.unwrap();
+        n.deliver(&msg(Channel::Sms, "9876543210"), "0190a0b0-0000-7000-8000-000000000002").await.unwrap();
         let mut files: Vec<_> = std::fs::read_dir(n.outbox()).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         assert_eq!(files.len(), 2);
@@ -367,10 +394,40 @@ mod tests {
         let text = std::fs::read_to_string(eml).unwrap();
         assert!(text.contains("To: jane@example.org"), "{text}");
         assert!(text.contains("Subject: One-time password / =?utf-8?b?"), "non-ASCII words are encoded: {text}");
+        assert!(text.contains(&format!("Message-ID: <{KEY}@resident.invalid>")), "{text}");
         let sms = files.iter().find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(sms).unwrap()).unwrap();
         assert_eq!(v["to"], "9876543210");
         assert!(v["message"].as_str().unwrap().contains("123456"));
+    }
+
+    /// A job id (UUIDv7, created 2024-07-11).
+    const KEY: &str = "0190a0b0-0000-7000-8000-000000000001";
+
+    #[tokio::test]
+    async fn delivering_a_message_again_under_its_key_leaves_one_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Notifier::new(dir.path().join("outbox"), &SmtpConfig::default()).unwrap();
+        let names = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(n.outbox())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        for _ in 0..3 {
+            n.deliver(&msg(Channel::Sms, "9876543210"), KEY).await.unwrap();
+        }
+        assert_eq!(names(), ["1720682807296-OTP-0190a0b0000070008000000000000001.json"], "named by the key's time");
+        n.deliver(&msg(Channel::Email, "jane@example.org"), KEY).await.unwrap();
+        n.deliver(&msg(Channel::Sms, "9876543210"), "0190a0af-0000-7000-8000-000000000009").await.unwrap();
+        let names = names();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names[0].starts_with("1720682741760-"), "an earlier job sorts first: {names:?}");
+        // a key that is not a UUIDv7 (no time in it) still names one file, and nothing else gets in
+        n.deliver(&msg(Channel::Sms, "9876543210"), "../x").await.unwrap();
+        assert!(std::fs::read_dir(dir.path()).unwrap().count() == 1, "nothing written beside the outbox");
     }
 
     #[tokio::test]
@@ -384,7 +441,8 @@ mod tests {
                 let keep = keep.clone();
                 async move {
                     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                    keep.lock().unwrap().push((auth, body));
+                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    keep.lock().unwrap().push((format!("{auth} {key}"), body));
                     if headers.get("x-fail").is_some() {
                         axum::http::StatusCode::BAD_GATEWAY
                     } else {
@@ -403,10 +461,10 @@ mod tests {
             ..SmsGatewayConfig::default()
         };
         let n = Notifier::with_sms(dir.path().join("outbox"), &SmtpConfig::default(), &sms).unwrap();
-        n.deliver(&msg(Channel::Sms, "9876543210")).await.unwrap();
+        n.deliver(&msg(Channel::Sms, "9876543210"), KEY).await.unwrap();
         let got = seen.lock().unwrap().clone();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].0, "Bearer gw-token");
+        assert_eq!(got[0].0, format!("Bearer gw-token {KEY}"), "the delivery's key goes along");
         let body: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
         assert_eq!(body["to"], "9876543210");
         assert_eq!(body["message"], "Your code is 123456.\nجين", "escaped for JSON and back");
@@ -414,13 +472,13 @@ mod tests {
         // a gateway that refuses is an error, so the job queue retries
         let down = SmsGatewayConfig { url: Some("http://127.0.0.1:9/sms".into()), ..SmsGatewayConfig::default() };
         let n = Notifier::with_sms(dir.path().join("outbox"), &SmtpConfig::default(), &down).unwrap();
-        assert!(n.deliver(&msg(Channel::Sms, "9876543210")).await.is_err());
+        assert!(n.deliver(&msg(Channel::Sms, "9876543210"), KEY).await.is_err());
     }
 
     #[tokio::test]
     async fn a_bad_address_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let n = Notifier::new(dir.path().to_path_buf(), &SmtpConfig::default()).unwrap();
-        assert!(n.deliver(&msg(Channel::Email, "not an address")).await.is_err());
+        assert!(n.deliver(&msg(Channel::Email, "not an address"), KEY).await.is_err());
     }
 }

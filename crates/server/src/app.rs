@@ -14,7 +14,7 @@ use resident_domain::update::{Pipeline, StageJob, UpdatePolicy};
 use resident_domain::vid::VidPolicy;
 use resident_notify::{Notifier, SmsGatewayConfig, SmtpConfig, SmtpTls};
 use resident_packet::{PacketCrypto, PacketKeys};
-use resident_store::jobs::{JobHandler, Worker};
+use resident_store::jobs::{Job, JobHandler, Worker};
 use resident_store::packets::LocalPacketStore;
 use resident_store::{Backend, Store, StoreOptions, Vault};
 use resident_web::{AppState, HostInfo, Services};
@@ -45,14 +45,16 @@ impl JobHandler for NotificationJob {
         resident_store::auth::NOTIFICATION_JOB
     }
 
-    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
+    async fn run(&self, job: &Job, now: time::OffsetDateTime) -> Result<(), String> {
+        let payload = job.payload.as_str();
         let message: OutgoingMessage =
             serde_json::from_str(payload).map_err(|e| format!("bad notification job: {e}"))?;
         if message.expired(now) {
             tracing::warn!(template = %message.template, channel = ?message.channel, "not delivered: it came too late (its OTP has expired)");
             return Ok(());
         }
-        self.0.deliver(&message).await
+        // the job's id is the delivery's key: a retry after a crash is recognised as the same message
+        self.0.deliver(&message, &job.id).await
     }
 }
 
@@ -72,7 +74,8 @@ impl JobHandler for UpdateStageJob {
         resident_domain::update::UPDATE_STAGE_JOB
     }
 
-    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
+    async fn run(&self, job: &Job, now: time::OffsetDateTime) -> Result<(), String> {
+        let payload = job.payload.as_str();
         let job: StageJob = serde_json::from_str(payload).map_err(|e| format!("bad update-stage job: {e}"))?;
         let rid = resident_domain::ids::Rid::parse(&job.rid).map_err(|_| "bad RID in update-stage job".to_owned())?;
         let pipeline = Pipeline {
@@ -106,7 +109,8 @@ impl JobHandler for CredentialIssueJob {
         resident_domain::credential::CREDENTIAL_JOB
     }
 
-    async fn run(&self, payload: &str, now: time::OffsetDateTime) -> Result<(), String> {
+    async fn run(&self, job: &Job, now: time::OffsetDateTime) -> Result<(), String> {
+        let payload = job.payload.as_str();
         let job: resident_domain::credential::CredentialJob =
             serde_json::from_str(payload).map_err(|e| format!("bad credential job: {e}"))?;
         let issuer = resident_domain::credential::Issuer {

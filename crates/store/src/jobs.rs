@@ -184,7 +184,8 @@ impl Store {
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     fn kind(&self) -> &'static str;
-    async fn run(&self, payload: &str, now: OffsetDateTime) -> Result<(), String>;
+    /// Runs `job` (its `payload`; its `id` is the same on every attempt, a key for idempotent effects).
+    async fn run(&self, job: &Job, now: OffsetDateTime) -> Result<(), String>;
 }
 
 /// A worker loop: claim, run, complete or retry with exponential backoff.
@@ -225,7 +226,7 @@ impl Worker {
         let result = match self.handlers.get(job.kind.as_str()) {
             None => Err(format!("no handler for job kind {:?}", job.kind)),
             Some(h) => {
-                let run = tokio::time::timeout(self.job_timeout, h.run(&job.payload, now));
+                let run = tokio::time::timeout(self.job_timeout, h.run(&job, now));
                 tokio::select! {
                     r = run => r.unwrap_or_else(|_| Err("timed out".into())),
                     never = self.keep_leased(&job) => match never {},

@@ -385,7 +385,8 @@ impl JobHandler for Counting {
     fn kind(&self) -> &'static str {
         "count"
     }
-    async fn run(&self, payload: &str, _now: time::OffsetDateTime) -> Result<(), String> {
+    async fn run(&self, job: &resident_store::jobs::Job, _now: time::OffsetDateTime) -> Result<(), String> {
+        let payload = job.payload.as_str();
         if payload == "fail" {
             return Err("asked to fail".into());
         }

@@ -3,58 +3,19 @@
 //! portal session started on one works on the other, a per-client limit holds across both, and every
 //! job is worked once. PostgreSQL only (SQLite is one process's database).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use resident_testkit::{Db, TestDb};
 use serde_json::{Value, json};
 
 use super::JANE;
+use super::procs::{Proc, http, json_post, otp_in, outbox};
 
 /// `/req/otp`'s body, stamped now (the replicas run on the real clock).
 fn otp_request(individual: &str, trn: &str, channels: &[&str]) -> Value {
     json!({"id": "mosip.identity.otp.internal", "version": "1.0", "transactionID": trn,
            "requestTime": resident_domain::clock::mosip_datetime(resident_domain::clock::Clock::now(&resident_domain::clock::SystemClock)),
            "individualId": individual, "otpChannel": channels})
-}
-
-struct Replica {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 exchange on a new connection: status, raw head, body.
-fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
-}
-
-fn json_post(addr: SocketAddr, path: &str, body: &Value) -> Value {
-    let (_, _, text) = http(addr, "POST", path, &[("content-type", "application/json")], &body.to_string());
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 fn form(fields: &[(&str, &str)]) -> String {
@@ -80,90 +41,51 @@ fn hidden(body: &str, name: &str) -> String {
     body[at..].split('"').next().unwrap().to_owned()
 }
 
-/// OTP messages in the shared outbox, oldest first.
-fn otp_messages(dir: &std::path::Path) -> Vec<Value> {
-    let mut files: Vec<_> =
-        std::fs::read_dir(dir.join("outbox")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
-    files.retain(|p: &std::path::PathBuf| {
-        p.extension().is_some_and(|e| e == "json") && p.to_string_lossy().contains("-OTP-")
-    });
-    files.sort();
-    files.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
-}
-
-/// The OTP in the newest message, once `count` messages are there (a worker of either replica sends it).
+/// The OTP in the newest OTP message, once `count` of them are there (a worker of either replica sends it).
 fn otp_number(dir: &std::path::Path, count: usize) -> String {
     let until = Instant::now() + Duration::from_secs(20);
     loop {
-        let messages = otp_messages(dir);
+        let messages = outbox(dir, "-OTP-");
         if messages.len() >= count {
-            let text = messages.last().unwrap()["message"].as_str().unwrap().to_owned();
-            return text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+            return otp_in(&messages.last().unwrap().1);
         }
         assert!(Instant::now() < until, "no OTP message {count} (have {})", messages.len());
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-fn start(db: &TestDb, envs: &[(&str, &str)]) -> Replica {
-    let addr: SocketAddr =
-        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-            .parse()
-            .unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_resident"));
-    c.args(["--data-dir", &db.dir.path().display().to_string(), "--database-url", &db.url, "serve"])
-        .env_remove("RESIDENT_CONFIG")
-        .env("RESIDENT_LISTEN", addr.to_string())
-        .env("RESIDENT_WORKER__POLL_MILLIS", "100")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    let replica = Replica { child: c.spawn().unwrap(), addr };
-    let until = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() || http(addr, "GET", "/resident/v1/actuator/health", &[], "").0 != 200 {
-        assert!(Instant::now() < until, "a replica did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    replica
+fn start(db: &TestDb, envs: &[(&str, &str)]) -> Proc {
+    super::procs::serve(db, super::procs::free_addr(), &[], envs)
 }
 
 #[tokio::test]
 async fn two_replicas_share_otps_sessions_limits_and_the_queue() {
     let Some(db) = TestDb::new(Db::Postgres).await else { return };
     let dir = db.dir.path().to_owned();
-    let seeded = Command::new(env!("CARGO_BIN_EXE_resident"))
-        .args(["--data-dir", &dir.display().to_string(), "--database-url", &db.url, "demo"])
-        .env_remove("RESIDENT_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    super::procs::run(&db, &["demo"]);
     let limits = [("RESIDENT_RATE_LIMIT__OTP_ISSUE", "6"), ("RESIDENT_RATE_LIMIT__WINDOW_SECONDS", "600")];
     let (a, b) = (start(&db, &limits), start(&db, &limits));
 
     // an OTP asked for on A authorises a request on B
-    let r = json_post(a.addr, "/resident/v1/req/otp", &otp_request(JANE, "6000000001", &["PHONE"]));
+    let r = json_post(a.addr(), "/resident/v1/req/otp", &otp_request(JANE, "6000000001", &["PHONE"]));
     assert_eq!(r["errors"], Value::Null, "{r}");
     let otp = otp_number(&dir, 1);
     let history = json!({"id": "mosip.resident.authhistory", "version": "v1",
         "requesttime": resident_domain::clock::mosip_datetime(resident_domain::clock::Clock::now(&resident_domain::clock::SystemClock)),
         "request": {"transactionID": "6000000001", "individualId": JANE, "otp": otp}});
-    let r = json_post(b.addr, "/resident/v1/req/auth-history", &history);
+    let r = json_post(b.addr(), "/resident/v1/req/auth-history", &history);
     assert_eq!(r["errors"], Value::Null, "B accepts A's OTP: {r}");
     // and once used, on neither again
-    let r = json_post(a.addr, "/resident/v1/req/auth-history", &history);
+    let r = json_post(a.addr(), "/resident/v1/req/auth-history", &history);
     assert_ne!(r["errors"], Value::Null, "{r}");
 
     // a portal session started on B (login on B) works on A
-    let (_, head, page) = http(b.addr, "GET", "/login", &[], "");
+    let (_, head, page) = http(b.addr(), "GET", "/login", &[], "");
     let csrf_cookie = cookie(&head, "rs_csrf").expect("csrf cookie");
     let token = hidden(&page, "csrf");
     let form_headers = [("content-type", "application/x-www-form-urlencoded"), ("cookie", csrf_cookie.as_str())];
     let (_, _, sent) = http(
-        b.addr,
+        b.addr(),
         "POST",
         "/login",
         &form_headers,
@@ -172,7 +94,7 @@ async fn two_replicas_share_otps_sessions_limits_and_the_queue() {
     let trn = hidden(&sent, "transaction_id");
     let otp = otp_number(&dir, 2);
     let (_, head, _) = http(
-        b.addr,
+        b.addr(),
         "POST",
         "/login/otp",
         &form_headers,
@@ -180,7 +102,7 @@ async fn two_replicas_share_otps_sessions_limits_and_the_queue() {
     );
     let session = cookie(&head, "rs_session").expect("a session cookie after the OTP");
     let jar = format!("{csrf_cookie}; {session}");
-    let (status, _, account) = http(a.addr, "GET", "/account", &[("cookie", jar.as_str())], "");
+    let (status, _, account) = http(a.addr(), "GET", "/account", &[("cookie", jar.as_str())], "");
     assert_eq!(status, 200, "A knows B's session");
     assert!(account.contains("Jane"), "{account}");
 
@@ -191,7 +113,7 @@ async fn two_replicas_share_otps_sessions_limits_and_the_queue() {
         // the counters reach the shared rows every 250 ms
         std::thread::sleep(Duration::from_millis(400));
         let (status, _, body) = http(
-            replica.addr,
+            replica.addr(),
             "POST",
             "/resident/v1/req/otp",
             &[("content-type", "application/json")],
@@ -207,7 +129,7 @@ async fn two_replicas_share_otps_sessions_limits_and_the_queue() {
 
     // every job was worked once: one message per OTP asked for (2 + 4), none twice
     std::thread::sleep(Duration::from_secs(2));
-    let messages = otp_messages(&dir);
+    let messages = outbox(&dir, "-OTP-");
     assert_eq!(messages.len(), 6, "{messages:?}");
     drop((a, b));
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod envelope;
 pub mod error;
 pub mod middleware;
+mod openapi;
 pub mod platform;
 pub mod portal;
 pub mod state;
@@ -132,20 +133,29 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The router and its OpenAPI document, with each operation's MOSIP contract applied.
+fn documented_routes() -> (Router<AppState>, serde_json::Value) {
+    let (router, doc) = routes();
+    (router, openapi::finish(&doc))
+}
+
 /// The OpenAPI document the router serves (also written to `docs/openapi.json`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().1
+pub fn openapi() -> serde_json::Value {
+    documented_routes().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = routes();
+    let (api, doc) = documented_routes();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(state.rate_limits.max_concurrent));
     let state_for_drain = state.clone();
     // the JSON APIs take only bodies declared JSON (the portal's forms are not theirs)
     let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_json));
     let app = api
         .merge(portal::routes())
-        .merge(SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui")).url(format!("{CONTEXT_PATH}/openapi.json"), doc))
+        .merge(
+            SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui"))
+                .external_url_unchecked(format!("{CONTEXT_PATH}/openapi.json"), doc),
+        )
         // after routing: the route template decides which limits a request counts toward
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), throttle::throttle))
         .fallback(|| async {

@@ -9,14 +9,7 @@
 #
 # RESIDENT_BIN (default: build the debug binary), PGHOST/PGPORT/PGUSER as usual.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if [ -z "${RESIDENT_BIN:-}" ]; then
-  (cd "$ROOT" && cargo build -q --bin resident)
-  RESIDENT_BIN="$TARGET/debug/resident"
-fi
-BIN="$RESIDENT_BIN"
-unset RESIDENT_BIN
+source "$(dirname "$0")/common.sh"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 WORK="$(mktemp -d)"
 SRC_DB="resident_bk_src_$$" DST_DB="resident_bk_dst_$$"

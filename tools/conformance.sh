@@ -16,14 +16,7 @@ if [ -z "${HARNESS:-}" ]; then
   [ -d "$HARNESS" ] || HARNESS=/work/shared/mosip-conformance
 fi
 [ -f "$HARNESS/conformance.py" ] || { echo "no conformance harness at $HARNESS (set HARNESS)" >&2; exit 2; }
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if [ -z "${RESIDENT_BIN:-}" ]; then
-  (cd "$ROOT" && cargo build -q --bin resident)
-  RESIDENT_BIN="$TARGET/debug/resident"
-fi
-# not exported to the server: it would read RESIDENT_BIN as a configuration key
-BIN="$RESIDENT_BIN"
-unset RESIDENT_BIN
+source "$(dirname "$0")/common.sh"
 WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
@@ -31,7 +24,6 @@ cleanup() {
   [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { local p=$1; while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done; echo "$p"; }
 PORT="$(free_port 18299)"
 SMTP_PORT="$(free_port 12525)"
 

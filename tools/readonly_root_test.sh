@@ -6,21 +6,13 @@
 #
 # Environment: RESIDENT_BIN (default: build the debug binary).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if [ -z "${RESIDENT_BIN:-}" ]; then
-  (cd "$ROOT" && cargo build -q --bin resident)
-  RESIDENT_BIN="$TARGET/debug/resident"
-fi
-BIN="$RESIDENT_BIN"
-unset RESIDENT_BIN
+source "$(dirname "$0")/common.sh"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/data" "$WORK/log"
 cp "$BIN" "$WORK/resident"
 chown 65532:65532 "$WORK/data"
 chmod 0755 "$WORK"
-free_port() { local p=$1; while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done; echo "$p"; }
 PORT="$(free_port 18499)"
 export WORK PORT
 unshare -m --propagation private bash -euo pipefail -c '

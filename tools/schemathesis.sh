@@ -8,14 +8,7 @@
 # Environment: RESIDENT_BIN (default: build the debug binary), EXAMPLES (per operation, default 40),
 # SEED (default: a new one, printed by schemathesis), DATABASE_URL (default: SQLite in a temporary folder).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if [ -z "${RESIDENT_BIN:-}" ]; then
-  (cd "$ROOT" && cargo build -q --bin resident)
-  RESIDENT_BIN="$TARGET/debug/resident"
-fi
-BIN="$RESIDENT_BIN"
-unset RESIDENT_BIN
+source "$(dirname "$0")/common.sh"
 WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
@@ -23,7 +16,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { local p=$1; while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done; echo "$p"; }
 PORT="$(free_port 18399)"
 
 python3 -m venv "$WORK/venv"
@@ -52,6 +44,8 @@ curl -fsS "http://127.0.0.1:$PORT/resident/v1/actuator/health" >/dev/null || { c
 SEED_ARG=()
 [ -n "${SEED:-}" ] && SEED_ARG=(--seed "$SEED")
 # one worker: the generator is not safe across threads on every Python (an AST recursion error)
+# from the work folder: schemathesis keeps its cache (.schemathesis/) where it runs
+cd "$WORK"
 SCHEMATHESIS_HOOKS="$ROOT/tools/schemathesis_hooks.py" "$WORK/venv/bin/st" --config-file "$ROOT/tools/schemathesis.toml" \
   run "$ROOT/docs/openapi.json" --url "http://127.0.0.1:$PORT" \
   --checks all --exclude-checks negative_data_rejection \

@@ -176,6 +176,8 @@ fn delivered(dir: &std::path::Path) -> Vec<String> {
         .unwrap_or_else(|_| Vec::new());
     files
         .into_iter()
+        // a write a kill cut short leaves its `.NAME.PID.part`: not a message, nobody reads it
+        .filter(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "eml" || e == "json"))
         .map(|p: std::path::PathBuf| {
             let text = std::fs::read_to_string(&p).unwrap();
             if p.extension().is_some_and(|e| e == "json") {

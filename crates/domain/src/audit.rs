@@ -77,6 +77,8 @@ pub enum AuditEvent {
     PortalLogout,
     AuthHistoryExported,
     GrievanceRaised,
+    AccessLogViewed,
+    AccessNoticeChanged,
 }
 
 impl AuditEvent {
@@ -87,6 +89,7 @@ impl AuditEvent {
         const REG: (&str, &str) = ("RPR-RGS", "Registration status service");
         const RUP: (&str, &str) = ("RPR-RUP", "Resident update pipeline");
         const MVS: (&str, &str) = ("RPR-MVS", "Manual verification");
+        const DAL: (&str, &str) = ("RES-DAL", "Data access log");
         let (id, name, (mid, mname)) = match self {
             AuditEvent::RidStatus => ("RES-SER-101", "Checking RID status", RES),
             AuditEvent::RidStatusSuccess => ("RES-SER-200", "Request for checking RID status is success", RES),
@@ -119,6 +122,8 @@ impl AuditEvent {
             AuditEvent::PortalLogout => ("RES-SER-ATH-002", "Portal logout", RES),
             AuditEvent::AuthHistoryExported => ("RES-SER-104", "Authentication history downloaded", RES),
             AuditEvent::GrievanceRaised => ("RES-SER-512", "Grievance ticket raised", RES),
+            AuditEvent::AccessLogViewed => ("RES-DAL-001", "Data access log read", DAL),
+            AuditEvent::AccessNoticeChanged => ("RES-DAL-002", "Data access notice preference changed", DAL),
         };
         (id, name, mid, mname)
     }

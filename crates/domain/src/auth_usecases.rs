@@ -257,6 +257,7 @@ pub async fn request_otp_as(
             "Y",
             ctx.now,
         )],
+        accesses: vec![],
     };
     let new = NewOtp {
         requester: requester_of.key(),
@@ -414,6 +415,7 @@ pub(crate) fn success(
         notifications: messages,
         event: Some(ev),
         auth_transactions: vec![],
+        accesses: vec![],
     };
     (effects, message, event_id)
 }
@@ -443,6 +445,7 @@ pub(crate) async fn refuse(
         notifications: notify(ctx, who, template, vars),
         event: Some(ServiceEvent { status_comment: Some(error.message()), ..ev }),
         auth_transactions: vec![],
+        accesses: vec![],
     };
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(error)
@@ -613,6 +616,17 @@ pub struct Demographics {
 /// The attributes a partner's demographic policy can require, in IDA's request spelling.
 pub const DEMO_ATTRIBUTES: [&str; 5] = ["name", "dob", "gender", "phoneNumber", "emailId"];
 
+/// The identity field an IDA demographic attribute is compared with.
+fn identity_field(attribute: &str) -> &str {
+    match attribute {
+        "name" => "fullName",
+        "dob" => "dateOfBirth",
+        "phoneNumber" => "phone",
+        "emailId" => "email",
+        other => other,
+    }
+}
+
 /// What a partner must present and match when the operator set no policy for it: gender or a phone
 /// number alone says little about who someone is.
 pub const DEFAULT_DEMO_POLICY: [&str; 2] = ["name", "dob"];
@@ -745,9 +759,16 @@ pub async fn relying_party_authenticate(
     if cmd.otp.is_some() && locked(AuthType::OtpEmail) && locked(AuthType::OtpPhone) {
         errors.push(("IDA-MLC-019", "otp Auth Type is Locked for the UIN".into()));
     }
+    // the identity attributes a demographic match compared: a read the resident sees
+    let mut compared: Vec<String> = Vec::new();
     if errors.is_empty() {
         if let Some(d) = demo {
-            match ctx.repo.demo_attempt(&who, &partner.id, demo_matches(&who, d), ctx.otp_policy, ctx.now).await? {
+            let outcome =
+                ctx.repo.demo_attempt(&who, &partner.id, demo_matches(&who, d), ctx.otp_policy, ctx.now).await?;
+            if !matches!(outcome, DemoOutcome::Frozen { .. }) {
+                compared = d.presented().iter().map(|a| identity_field(a).to_owned()).collect();
+            }
+            match outcome {
                 DemoOutcome::Matched => {}
                 DemoOutcome::Mismatch => errors.push(("IDA-DEA-001", DEMO_MISMATCH.into())),
                 DemoOutcome::Frozen { .. } => errors.push((
@@ -803,6 +824,18 @@ pub async fn relying_party_authenticate(
             )
         }],
         auth_transactions: vec![auth_txn(&subject, &codes.join(","), ok, &comment, response, ctx.now)],
+        accesses: if compared.is_empty() {
+            Vec::new()
+        } else {
+            vec![crate::access::DataAccess::new(
+                who.token.clone(),
+                crate::access::Accessor::partner(partner),
+                compared,
+                crate::access::Purpose::Authentication { transaction_id: cmd.transaction_id.clone() },
+                crate::access::Channel::Api,
+                ctx.now,
+            )]
+        },
         ..Effects::default()
     };
     ctx.repo.record_effects(&effects, ctx.now).await?;

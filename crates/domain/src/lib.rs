@@ -1,5 +1,6 @@
 //! Resident Services domain. No IO: time and randomness come in as parameters.
 
+pub mod access;
 pub mod audit;
 pub mod auth_usecases;
 pub mod authtype;
@@ -7,6 +8,7 @@ pub mod card;
 pub mod clock;
 pub mod credential;
 pub mod error;
+pub mod grievance;
 pub mod history;
 pub mod housekeeping;
 pub mod identity;

@@ -149,6 +149,8 @@ pub struct Effects {
     pub notifications: Vec<crate::notification::OutgoingMessage>,
     pub event: Option<ServiceEvent>,
     pub auth_transactions: Vec<AuthTransaction>,
+    /// Reads of the resident's personal data by someone else ("who used my data").
+    pub accesses: Vec<crate::access::DataAccess>,
 }
 
 /// One authentication attempt against an identity (IDA's `auth_transaction`).

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::access::{Accessor, Channel, DataAccess, Purpose};
 use crate::audit::{AuditContext, AuditRecord};
 use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
 pub use crate::card::CardType;
@@ -215,6 +216,10 @@ pub struct PrintService<'a> {
     pub now: OffsetDateTime,
 }
 
+/// The identity fields a print partner gets to send the card: the address lines, then the postal code.
+const POSTAL_FIELDS: [&str; 7] =
+    ["addressLine1", "addressLine2", "addressLine3", "city", "province", "region", "postalCode"];
+
 /// A job a partner took: the card to print (its password given alongside) and where to send it.
 pub struct TakenJob {
     pub job: PrintJob,
@@ -346,6 +351,7 @@ impl PrintService<'_> {
                 notifications,
                 event: None,
                 auth_transactions: vec![],
+                accesses: vec![],
             },
         })
     }
@@ -378,7 +384,25 @@ impl PrintService<'_> {
             password: card_password.clone(),
         };
         let card = self.cards.issue(&request).map_err(ResidentError::Internal)?;
-        let change = self.change(&job, partner, PrintStatus::Issued, None, None).await?;
+        let mut change = self.change(&job, partner, PrintStatus::Issued, None, None).await?;
+        // the partner now holds the card and the address: the resident sees who, when and why
+        let mut what: Vec<String> = ["UIN", "fullName", "dateOfBirth", "gender"]
+            .into_iter()
+            .chain(POSTAL_FIELDS)
+            .filter(|f| *f == "UIN" || stored.identity.0.get(*f).is_some())
+            .map(str::to_owned)
+            .collect();
+        if photo.is_some() {
+            what.push("photo".into());
+        }
+        change.effects.accesses.push(DataAccess::new(
+            stored.token.clone(),
+            Accessor::partner(partner),
+            what,
+            Purpose::Printing { rid: job.rid.as_str().to_owned(), tracking_id: job.tracking_id.clone() },
+            Channel::Api,
+            self.now,
+        ));
         if !self.queue.move_print_job(&change, self.now).await? {
             return Ok(Err(PrintRefusal::NotYours));
         }
@@ -387,7 +411,7 @@ impl PrintService<'_> {
         if let Some(n) = stored.identity.localized("fullName", &lang) {
             recipient.push(n.to_owned());
         }
-        for f in ["addressLine1", "addressLine2", "addressLine3", "city", "province", "region"] {
+        for f in &POSTAL_FIELDS[..6] {
             if let Some(v) = stored.identity.localized(f, &lang).filter(|v| !v.trim().is_empty()) {
                 recipient.push(v.to_owned());
             }

@@ -655,6 +655,7 @@ pub async fn request_update(
 pub struct Pipeline<'a> {
     pub updates: &'a dyn UpdateRepository,
     pub audit_log: &'a dyn AuditLog,
+    pub accesses: &'a dyn crate::access::DataAccessLog,
     pub packets: &'a dyn PacketStore,
     pub codec: &'a dyn PacketCodec,
     pub schema: &'a IdentitySchema,
@@ -1012,8 +1013,14 @@ impl Pipeline<'_> {
         }
     }
 
-    /// Opens a packet waiting for manual verification for an operator (audited).
-    pub async fn inspect(&self, rid: &Rid) -> Result<(UpdateRecord, UpdatePacket, IdentityJson), ResidentError> {
+    /// Opens a packet waiting for manual verification for a named operator. The read is recorded
+    /// (audit, and an access the resident sees, with a message when they asked for one) before
+    /// anything is returned.
+    pub async fn inspect(
+        &self,
+        rid: &Rid,
+        operator: &crate::access::Operator,
+    ) -> Result<(UpdateRecord, UpdatePacket, IdentityJson), ResidentError> {
         let rec = self.updates.find_update(rid).await?.ok_or(ResidentError::RidNotFound)?;
         let (identity, _) = self.identity_of(&rec).await?;
         let bytes = self
@@ -1027,7 +1034,17 @@ impl Pipeline<'_> {
         })?;
         let record =
             self.audit(AuditEvent::VerificationViewed, &rec, format!("packet opened by {}", self.audit.session_user));
-        self.audit_log.append(record).await?;
+        // the operator sees the changed fields now and as proposed, and the documents
+        let what = rec.fields.iter().cloned().chain(packet.documents.iter().map(|d| d.category.clone())).collect();
+        let access = crate::access::DataAccess::new(
+            rec.token.clone(),
+            crate::access::Accessor::operator(operator),
+            what,
+            crate::access::Purpose::ManualVerification { rid: rec.rid.as_str().to_owned() },
+            crate::access::Channel::Cli,
+            self.now,
+        );
+        crate::access::record_operator_read(self.accesses, self.templates, &identity, access, record).await?;
         Ok((rec, packet, identity))
     }
 

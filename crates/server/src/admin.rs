@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use rand::RngCore;
+use resident_domain::access::{AccessQuery, AccessorKind, DataAccess, Operator};
 use resident_domain::audit::AuditEvent;
 use resident_domain::ports::{AuthRepository, Effects, Partner};
 
@@ -175,8 +176,18 @@ fn shown(value: Option<&Value>) -> String {
     }
 }
 
-pub async fn verification(app: &App, command: VerificationCommand) -> Result<i32> {
-    let audit = app.operator_context();
+/// The named operator (`--operator` or `RESIDENT_OPERATOR`), refused when missing.
+fn named(operator: Option<&str>) -> Result<Operator> {
+    Operator::parse(operator.unwrap_or("")).map_err(|e| anyhow!(e))
+}
+
+pub async fn verification(app: &App, operator: Option<&str>, command: VerificationCommand) -> Result<i32> {
+    // a decision without a name keeps the login name in the audit record; opening a packet needs one
+    let named_operator = operator.map(|o| named(Some(o))).transpose()?;
+    let audit = match &named_operator {
+        Some(o) => o.audit_context(app.host().name, app.host().ip),
+        None => app.operator_context(),
+    };
     let pipeline = app.pipeline(&audit);
     match command {
         VerificationCommand::List => {
@@ -192,8 +203,12 @@ pub async fn verification(app: &App, command: VerificationCommand) -> Result<i32
             Ok(0)
         }
         VerificationCommand::Show { rid, out } => {
+            let operator = named_operator.ok_or_else(|| {
+                anyhow!("opening a resident's update needs the operator's name: --operator NAME or RESIDENT_OPERATOR")
+            })?;
             let rid = parse_rid(&rid)?;
-            let (record, packet, current) = pipeline.inspect(&rid).await.map_err(|e| anyhow!(describe(&e)))?;
+            let (record, packet, current) =
+                pipeline.inspect(&rid, &operator).await.map_err(|e| anyhow!(describe(&e)))?;
             println!("RID        {}", record.rid.as_str());
             println!("stage      {}", record.stage.code());
             println!("received   {}", mosip_datetime(record.created_at));
@@ -358,4 +373,74 @@ pub async fn card(config: crate::config::Config, command: CardCommand) -> Result
             Ok(0)
         }
     }
+}
+
+/// `resident admin access-log`.
+pub struct AccessLogQuery {
+    pub identity: Option<String>,
+    pub operator: Option<String>,
+    pub reason: String,
+    pub by: Option<String>,
+    pub limit: u32,
+}
+
+pub async fn access_log(app: &App, q: AccessLogQuery) -> Result<i32> {
+    let by = Operator::parse(q.by.as_deref().unwrap_or(""))
+        .map_err(|_| anyhow!("name yourself: --by NAME or RESIDENT_OPERATOR (the query is recorded)"))?;
+    let reason = resident_domain::access::check_reason(&q.reason).map_err(|e| anyhow!(e))?;
+    if !(1..=10_000).contains(&q.limit) {
+        bail!("--limit must be 1 to 10000");
+    }
+    let now = app.clock.now();
+    let mut query = AccessQuery { limit: q.limit, ..AccessQuery::default() };
+    let mut masked = None;
+    match (&q.identity, &q.operator) {
+        (Some(id), None) => {
+            let id = resident_domain::ids::IndividualId::parse(id.trim())
+                .ok_or_else(|| anyhow!("--identity is neither a valid UIN nor a valid VID"))?;
+            let who = app
+                .store
+                .resolve(&id, now)
+                .await?
+                .ok_or_else(|| anyhow!("no identity has this {} (or the VID is no longer usable)", id.id_type()))?;
+            masked = Some(id.masked());
+            query.token = Some(who.token);
+        }
+        (None, Some(name)) => {
+            query.kind = Some(AccessorKind::Operator);
+            query.accessor_id = Some(Operator::parse(name).map_err(|e| anyhow!(e))?.name().to_owned());
+        }
+        _ => bail!("name what to look at: --identity UIN|VID or --operator NAME"),
+    }
+    let audit = by.audit_context(app.host().name, app.host().ip);
+    let list = resident_domain::access::oversight(&app.store, &by, &audit, &query, &reason, now)
+        .await
+        .map_err(|e| anyhow!(describe(&e)))?;
+    if let Some(m) = masked {
+        println!("identity {m}: {} records (this query is one of them)", list.len());
+    } else {
+        println!("reads by operator {}: {} records", query.accessor_id.as_deref().unwrap_or(""), list.len());
+    }
+    println!(
+        "{:<16}  {:<19}  {:<30}  {:<13}  {:<40}  {:<3}  WHAT",
+        "ACCESS", "WHEN (UTC)", "WHO", "WHY", "REFERENCE", "VIA"
+    );
+    for a in &list {
+        print_access(a);
+    }
+    Ok(0)
+}
+
+fn print_access(a: &DataAccess) {
+    let who = format!("{} {} ({})", a.accessor.kind.code().to_lowercase(), a.accessor.name, a.accessor.id);
+    println!(
+        "{:<16}  {:<19}  {:<30}  {:<13}  {:<40}  {:<3}  {}",
+        a.id.as_str(),
+        &mosip_datetime(a.at)[..19],
+        who,
+        a.purpose.code(),
+        a.purpose.reference(),
+        a.channel.code(),
+        a.what.join(",")
+    );
 }

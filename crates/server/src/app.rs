@@ -81,6 +81,7 @@ impl JobHandler for UpdateStageJob {
         let pipeline = Pipeline {
             updates: &self.store,
             audit_log: &self.store,
+            accesses: &self.store,
             packets: self.packets.as_ref(),
             codec: self.codec.as_ref(),
             schema: &self.schema,
@@ -331,7 +332,8 @@ impl App {
             sessions: store.clone(),
             drafts: store.clone(),
             history: store.clone(),
-            grievances: store,
+            grievances: store.clone(),
+            accesses: store,
             portal: resident_web::portal::PortalSettings {
                 authority: self.config.card.authority.clone(),
                 colour: self.config.card.colour.clone(),
@@ -506,6 +508,7 @@ impl App {
         Pipeline {
             updates: &self.store,
             audit_log: &self.store,
+            accesses: &self.store,
             packets: self.packets.as_ref(),
             codec: self.codec.as_ref(),
             schema: &self.schema,

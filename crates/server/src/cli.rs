@@ -90,8 +90,31 @@ pub enum AdminCommand {
     },
     /// Manual verification of updates that change name, date of birth or gender (configurable).
     Verification {
+        /// Who is at the keyboard: recorded with every decision, and shown to the resident whose data
+        /// `show` opens (required for `show`).
+        #[arg(long, env = "RESIDENT_OPERATOR", global = true, value_name = "NAME")]
+        operator: Option<String>,
         #[command(subcommand)]
         command: VerificationCommand,
+    },
+    /// Oversight: who read one identity's personal data (`--identity`), or what one operator read
+    /// (`--operator`), newest first. The query is recorded, and shown to the resident it names.
+    AccessLog {
+        /// The UIN or VID of the identity whose record to read.
+        #[arg(long, value_name = "UIN|VID", conflicts_with = "operator")]
+        identity: Option<String>,
+        /// The operator whose reads to list.
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        /// Why you are looking (recorded; shown to the resident for `--identity`).
+        #[arg(long)]
+        reason: String,
+        /// Who is asking.
+        #[arg(long, env = "RESIDENT_OPERATOR", value_name = "NAME")]
+        by: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Delete now what the worker deletes every `worker.housekeeping_minutes`: expired portal
     /// sessions and their drafts, update packets no update refers to (older than an hour).
@@ -302,6 +325,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
             code
         }
         Command::Card { command } => crate::admin::card(config, command).await,
+        Command::Admin { command: AdminCommand::AccessLog { identity, operator, reason, by, limit } } => {
+            let app = App::open(config, Schema::MustBeCurrent).await?;
+            let query = crate::admin::AccessLogQuery { identity, operator, reason, by, limit };
+            let code = crate::admin::access_log(&app, query).await;
+            app.store.close().await;
+            code
+        }
         Command::Admin { command: AdminCommand::Housekeeping } => {
             let app = App::open(config, Schema::MustBeCurrent).await?;
             let swept = app.housekeeper().once().await;
@@ -313,9 +343,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Admin { command: AdminCommand::Verification { command } } => {
+        Command::Admin { command: AdminCommand::Verification { operator, command } } => {
             let app = App::open(config, Schema::Migrate).await?;
-            let code = crate::admin::verification(&app, command).await;
+            let code = crate::admin::verification(&app, operator.as_deref(), command).await;
             app.store.close().await;
             code
         }

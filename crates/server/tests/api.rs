@@ -56,6 +56,9 @@ mod crash;
 #[path = "api/malformed.rs"]
 mod malformed;
 
+#[path = "api/data_access.rs"]
+mod data_access;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

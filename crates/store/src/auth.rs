@@ -124,6 +124,7 @@ impl Store {
             .await
             .map_err(db_err)?;
         }
+        crate::access::insert_in(conn, self, &effects.accesses).await?;
         audit::append_in(conn, self.vault(), &effects.audit).await
     }
 

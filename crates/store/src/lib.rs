@@ -5,6 +5,7 @@
 //! SQLite gets a single-connection writer pool (WAL, one writer) and a reader pool; PostgreSQL uses one
 //! pool for both.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod credentials;

@@ -63,6 +63,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_credential_access.sql"),
         include_str!("../migrations/postgres/0009_credential_access.sql"),
     ),
+    (
+        10,
+        "data_access",
+        include_str!("../migrations/sqlite/0010_data_access.sql"),
+        include_str!("../migrations/postgres/0010_data_access.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

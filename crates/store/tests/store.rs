@@ -61,6 +61,7 @@ on_both!(
     a_checkpoint_catches_a_cut_tail_and_reordering,
     reordered_records_are_found,
     a_credential_moves_once_and_its_request_id_downloads_once,
+    data_accesses_are_sealed_found_by_who_and_when_and_seen_by_their_owner,
 );
 
 #[path = "store/security.rs"]
@@ -70,6 +71,10 @@ use security::*;
 #[path = "store/credentials.rs"]
 mod credentials;
 use credentials::*;
+
+#[path = "store/access.rs"]
+mod access;
+use access::*;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();

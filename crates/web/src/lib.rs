@@ -92,6 +92,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::auth_lock))
         .routes(routes!(api::auth::auth_unlock))
         .routes(routes!(api::auth::auth_history))
+        .routes(routes!(api::data_access::by_otp))
+        .routes(routes!(api::data_access::by_session))
         .routes(routes!(api::auth::print_uin))
         .routes(routes!(api::card::euin))
         .routes(routes!(api::credential::request))

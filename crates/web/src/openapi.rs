@@ -274,6 +274,19 @@ fn contracts() -> Vec<Contract> {
         },
         Contract {
             method: "post",
+            path: "/req/data-access",
+            request: Some(resident_request(
+                Some("mosip.resident.dataaccess"),
+                otp_fields(
+                    &[],
+                    json!({"pageStart": {"type": ["string", "integer", "null"]}, "pageFetch": {"type": ["string", "integer", "null"]}}),
+                ),
+            )),
+            ok: ok_json(r("DataAccessResponse")),
+        },
+        Contract { method: "get", path: "/data-access", request: None, ok: ok_json(r("DataAccessResponse")) },
+        Contract {
+            method: "post",
             path: "/req/print-uin",
             request: Some(resident_request(
                 Some("mosip.resident.printuin"),
@@ -473,9 +486,16 @@ pub(crate) fn finish(doc: &OpenApi) -> Value {
         if let (Some(responses), Value::Object(common)) = (op["responses"].as_object_mut(), common_answers()) {
             responses.extend(common);
         }
+        if SESSION_OPERATIONS.contains(&(c.method, c.path)) {
+            op["responses"]["401"] = json!({"description": "No portal session (KER-ATH-401)",
+                "content": json_content(r("ErrorEnvelope"))});
+        }
     }
     v
 }
+
+/// The resident API's operations that take the portal's session cookie instead of an OTP.
+const SESSION_OPERATIONS: [(&str, &str); 1] = [("get", "/data-access")];
 
 #[cfg(test)]
 mod tests {

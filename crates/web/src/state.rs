@@ -38,6 +38,7 @@ pub struct Services {
     pub drafts: Arc<dyn resident_domain::ports::DraftStore>,
     pub history: Arc<dyn resident_domain::ports::ServiceHistory>,
     pub grievances: Arc<dyn resident_domain::ports::GrievanceStore>,
+    pub accesses: Arc<dyn resident_domain::access::DataAccessLog>,
     pub portal: crate::portal::PortalSettings,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,

@@ -11,6 +11,7 @@ use super::{
     CredentialData, CredentialJob, CredentialRecord, CredentialStatus, CredentialStore, DataChange, is_card_type,
     shared_attributes,
 };
+use crate::access::{Accessor, AccessorKind, Channel, DataAccess, Purpose};
 use crate::audit::AuditEvent;
 use crate::card::{CardIssuer, CardRequest, CardType, card_password};
 use crate::error::ResidentError;
@@ -46,11 +47,8 @@ impl Issuer<'_> {
             .identity_by_id(&record.identity_id)
             .await?
             .ok_or_else(|| ResidentError::Internal("the identity of a credential request is gone".into()))?;
-        let for_printer = self
-            .partners
-            .partner(&record.partner_id)
-            .await?
-            .is_some_and(|p| p.partner_type == PRINT_PARTNER && p.status == "ACTIVE");
+        let partner = self.partners.partner(&record.partner_id).await?;
+        let for_printer = partner.as_ref().is_some_and(|p| p.partner_type == PRINT_PARTNER && p.status == "ACTIVE");
         let mut progressed = false;
         if record.status == CredentialStatus::New {
             // a print partner receives the signed credential and prints the card from it; other
@@ -69,7 +67,27 @@ impl Issuer<'_> {
             // the resident hears once: when the credential is issued, or for a print partner when
             // the card is printed
             let tell = !for_printer;
-            let effects = self.effects(&record, &stored, AuditEvent::CredentialIssued, "ISSUED", detail, tell);
+            let mut effects = self.effects(&record, &stored, AuditEvent::CredentialIssued, "ISSUED", detail, tell);
+            // the partner receives these attributes: the resident sees it among who used their data
+            let accessor = match &partner {
+                Some(p) => Accessor::partner(p),
+                None => Accessor {
+                    kind: AccessorKind::Partner,
+                    id: record.partner_id.clone(),
+                    name: record.partner_id.clone(),
+                },
+            };
+            effects.accesses.push(DataAccess::new(
+                stored.token.clone(),
+                accessor,
+                record.attributes.clone(),
+                Purpose::Credential {
+                    request_id: record.request_id.clone(),
+                    credential_type: record.credential_type.clone(),
+                },
+                Channel::Api,
+                self.now,
+            ));
             let to = CredentialStatus::Issued;
             if !self
                 .store

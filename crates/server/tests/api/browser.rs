@@ -13,6 +13,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use resident_testkit::Db;
 use serde_json::{Value, json};
 
+use resident_domain::access::DataAccessLog as _;
+use resident_domain::clock::Clock as _;
+
 use super::{JANE, TestApp};
 
 const AXE: &str = include_str!("../assets/axe.min.js");
@@ -113,6 +116,17 @@ async fn accessible(c: &Client, page: &str) {
             .unwrap();
         panic!("{page} is wider than the window by {overflow} px: {culprits}");
     }
+    // nor a box inside it that scrolls sideways (a table's wrapper would show a scrollbar)
+    let scrolling = c
+        .execute(
+            "return [...document.querySelectorAll('body *')]
+               .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
+               .map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scrolling, json!([]), "{page} has a box that scrolls sideways");
     c.execute(AXE, vec![]).await.unwrap();
     let result = c
         .execute_async(
@@ -207,6 +221,8 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     assert!(c.find(Locator::Css("#lock-demo .govuk-tag--red")).await.is_ok(), "demo is locked");
     accessible(c, "locks").await;
     shot(c, &format!("{lang}-4-locks")).await;
+    c.execute("document.getElementById('lock-demo').scrollIntoView()", vec![]).await.unwrap();
+    shot(c, &format!("{lang}-4-locks-rows")).await;
     c.find(Locator::Css("#duration-demo option[value='3600']")).await.unwrap().click().await.unwrap();
     click(c, "#unlock-demo").await;
     c.wait().for_element(Locator::Css("#lock-demo .govuk-tag--green")).await.unwrap();
@@ -356,6 +372,55 @@ async fn journey(t: &TestApp, c: &Client, base: &str, lang: &str, downloads: &Pa
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
     assert!(notice.split(|ch: char| !(ch.is_ascii_hexdigit() || ch == '-')).any(|w| w.len() == 36), "{notice}");
     shot(c, &format!("{lang}-11-share")).await;
+
+    // who used my data: the partner that received the credential, an officer's oversight query
+    t.run_jobs().await;
+    let operator = resident_domain::access::Operator::parse("amina.k").unwrap();
+    let ctx = operator.audit_context("review-01".into(), "10.0.0.7".into());
+    let query = resident_domain::access::AccessQuery {
+        token: Some(t.identity(JANE).await.token),
+        limit: 10,
+        ..Default::default()
+    };
+    resident_domain::access::oversight(&t.app.store, &operator, &ctx, &query, "complaint 7", t.clock.now())
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/account")).await.unwrap();
+    click(c, "#data-access-link").await;
+    let table = c.wait().for_element(Locator::Id("data-access")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("First Bank") && table.contains("amina.k") && table.contains("complaint 7"), "{table}");
+    accessible(c, "who used my data").await;
+    shot(c, &format!("{lang}-12-data-access")).await;
+    c.execute("document.getElementById('data-access').scrollIntoView()", vec![]).await.unwrap();
+    shot(c, &format!("{lang}-12-data-access-entries")).await;
+    c.find(Locator::Css("#who option[value='OPERATOR']")).await.unwrap().click().await.unwrap();
+    click(c, "#filter").await;
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().query().is_some_and(|q| q.contains("who=OPERATOR")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let filtered = c.wait().for_element(Locator::Id("data-access")).await.unwrap().text().await.unwrap();
+    assert!(!filtered.contains("First Bank") && filtered.contains("amina.k"), "{filtered}");
+    click(c, "#pdf").await;
+    let pdf = pdf_text(&downloads.join("who-used-my-data.pdf")).await;
+    assert!(pdf.contains("amina.k"), "{pdf}");
+    // the choice to be told of officers' reads: the box shows it, ticking it changes it
+    let token = t.identity(JANE).await.token;
+    let before = t.app.store.tell_on_operator_read(&token).await.unwrap();
+    click(c, "#tell").await;
+    click(c, "#save-notice").await;
+    c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert_eq!(t.app.store.tell_on_operator_read(&token).await.unwrap(), !before);
+    click(c, "#data-access a[href^='/account/grievance']").await;
+    c.wait().for_element(Locator::Id("message")).await.unwrap();
+    accessible(c, "grievance about a use of my data").await;
+    // a grievance started from nowhere: choose what it is about
+    c.goto(&format!("{base}/account/grievance")).await.unwrap();
+    c.wait().for_element(Locator::Id("choose-accesses")).await.unwrap();
+    accessible(c, "grievance: choose").await;
+    shot(c, &format!("{lang}-13-grievance-choose")).await;
 
     // log out: the account is gone
     click(c, "header form button").await;

@@ -65,7 +65,13 @@ impl TestApp {
         self.app.store.add_partner(&p, &Effects::default(), resident_testkit::t0()).await.unwrap();
     }
 
-    async fn partner_call(&self, method: &str, uri: &str, key: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn partner_call(
+        &self,
+        method: &str,
+        uri: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let auth = format!("Bearer {key}");
         let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
         let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);

@@ -57,7 +57,7 @@ pub(crate) fn update_body(uin: &str, trn: &str, otp: &str, identity: Value, docs
 }
 
 impl TestApp {
-    async fn update(&self, uin: &str, trn: &str, identity: Value, docs: &[(&str, &[u8])]) -> Value {
+    pub(crate) async fn update(&self, uin: &str, trn: &str, identity: Value, docs: &[(&str, &[u8])]) -> Value {
         let otp = self.otp_for(uin, trn).await;
         let (status, r) = self.post("/resident/v1/req/update-uin", update_body(uin, trn, &otp, identity, docs)).await;
         assert_eq!(status, axum::http::StatusCode::OK, "{r}");
@@ -78,7 +78,7 @@ impl TestApp {
         stages.iter().map(|s| format!("{}:{}", s.transaction_type.code(), s.status)).collect()
     }
 
-    fn outbox_with(&self, template: &str) -> Vec<String> {
+    pub(crate) fn outbox_with(&self, template: &str) -> Vec<String> {
         std::fs::read_dir(self.db.dir.path().join("outbox"))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -184,7 +184,8 @@ async fn a_name_change_waits_for_an_operator(kind: Db) {
     let audit_ctx = t.app.operator_context();
     let pipeline = t.app.pipeline(&audit_ctx);
     let rid_v = Rid::parse(&rid).unwrap();
-    let (_, packet, current) = pipeline.inspect(&rid_v).await.unwrap();
+    let operator = resident_domain::access::Operator::parse("test-operator").unwrap();
+    let (_, packet, current) = pipeline.inspect(&rid_v, &operator).await.unwrap();
     assert_eq!(packet.changes()["fullName"][0]["value"], "Sara Kim-Lee");
     assert_eq!(current.localized("fullName", "eng"), Some("Sara Kim"));
     assert_eq!(pipeline.decide(&rid_v, true, "").await.unwrap(), StageOutcome::Moved(UpdateStage::Apply));
@@ -496,8 +497,26 @@ async fn operator_lists_shows_and_rejects_with_the_cli() {
             .args(args)
             .current_dir(&dir)
             .env("RUST_LOG", "warn")
+            .env_remove("RESIDENT_OPERATOR")
             .output()
             .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let access_log = |args: &[&str], operator: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_resident"));
+        c.args(["--data-dir", dir.to_str().unwrap(), "--database-url", &t.db.url, "admin", "access-log"])
+            .args(args)
+            .current_dir(&dir)
+            .env("RUST_LOG", "warn")
+            .env_remove("RESIDENT_OPERATOR");
+        if let Some(o) = operator {
+            c.env("RESIDENT_OPERATOR", o);
+        }
+        let out = c.output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -508,7 +527,12 @@ async fn operator_lists_shows_and_rejects_with_the_cli() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains(&rid) && out.contains("fullName"), "{out}");
     let docs = dir.join("review");
+    // nobody reads a resident's data without being named
     let (code, out, err) = run(&["show", &rid, "--out", docs.to_str().unwrap()]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--operator NAME or RESIDENT_OPERATOR") && !out.contains("Jane"), "{err}");
+    assert!(!docs.exists(), "nothing was written");
+    let (code, out, err) = run(&["show", &rid, "--out", docs.to_str().unwrap(), "--operator", "amina.k"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("now:      eng: Jane Doe") && out.contains("proposed: eng: Jane Doe-Smith"), "{out}");
     assert_eq!(std::fs::read(docs.join("proofOfIdentity.pdf")).unwrap(), pdf());
@@ -522,6 +546,25 @@ async fn operator_lists_shows_and_rejects_with_the_cli() {
     assert_eq!(code, Some(1), "a decided update cannot be decided again: {err}");
     assert_eq!(t.rid_status(&rid).await, "REJECTED");
     assert_eq!(t.identity(JANE).await.identity.localized("fullName", "eng"), Some("Jane Doe"));
+
+    // oversight: who read Jane's data, and what amina.k read; each query needs a name and a reason
+    let (code, _, err) = access_log(&["--identity", JANE, "--reason", "complaint 7"], None);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--by NAME or RESIDENT_OPERATOR"), "{err}");
+    let (code, _, err) = access_log(&["--identity", JANE, "--reason", ""], Some("sam"));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--reason"), "{err}");
+    let (code, out, err) = access_log(&["--identity", JANE, "--reason", "complaint 7"], Some("sam"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("MANUAL_VERIFICATION") && out.contains(&rid) && out.contains("amina.k"), "{out}");
+    assert!(out.contains("OVERSIGHT") && out.contains("complaint 7"), "the query itself is recorded: {out}");
+    assert!(!out.contains(JANE) && !out.contains("Jane Doe"), "{out}");
+    let (code, out, err) = access_log(&["--operator", "amina.k", "--reason", "quarterly review"], Some("sam"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("reads by operator amina.k: 1 records") && out.contains(&rid), "{out}");
+    let audit = t.app.store.recent_audit(20).await.unwrap();
+    assert!(audit.iter().any(|a| a.event_id == "RES-DAL-001" && a.session_user_id == "operator:sam"));
+    assert!(audit.iter().any(|a| a.event_id == "RPR-MVS-001" && a.session_user_id == "operator:amina.k"));
 }
 
 /// A process that dies between writing a packet and recording its update leaves an encrypted packet

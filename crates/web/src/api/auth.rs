@@ -520,7 +520,11 @@ pub struct AuthHistoryResponse {
     pub message: String,
 }
 
-fn page_value(request: &Map<String, Value>, key: &str, err: ResidentError) -> Result<Option<u32>, ResidentError> {
+pub(crate) fn page_value(
+    request: &Map<String, Value>,
+    key: &str,
+    err: ResidentError,
+) -> Result<Option<u32>, ResidentError> {
     match request.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),

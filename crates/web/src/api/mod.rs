@@ -4,6 +4,7 @@ pub mod auth;
 pub mod card;
 pub mod check_status;
 pub mod credential;
+pub mod data_access;
 pub mod update;
 
 use axum::extract::FromRequestParts;

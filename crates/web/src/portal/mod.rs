@@ -72,6 +72,18 @@ pub(crate) fn local_day(tz: &jiff::tz::TimeZone, at: time::OffsetDateTime) -> Op
     time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
 }
 
+/// The resident logged in to the portal with this request's session cookie, if any.
+pub(crate) async fn session_resident(state: &AppState, headers: &HeaderMap) -> Option<Resolved> {
+    Visit::new(state, headers, None).await.who(state).await
+}
+
+/// The first moment of a calendar day in the residents' time zone.
+pub(crate) fn day_start(tz: &jiff::tz::TimeZone, day: time::Date) -> Option<time::OffsetDateTime> {
+    let d = jiff::civil::Date::new(i16::try_from(day.year()).ok()?, day.month() as i8, day.day() as i8).ok()?;
+    let ts = tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight())).ok()?;
+    time::OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
+}
+
 /// An IANA time zone (`Africa/Casablanca`, `UTC`), or `None` if there is no such zone.
 pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
     jiff::tz::TimeZone::get(name).ok()
@@ -358,7 +370,10 @@ impl Visit {
             request_id: Some(request_id.clone()).filter(|r: &String| r != "-"),
         };
         let unread = match &session {
-            Some(s) => state.history.unread_count(&s.token, &NOTIFIED_TYPES).await.unwrap_or(0),
+            Some(s) => {
+                state.history.unread_count(&s.token, &NOTIFIED_TYPES).await.unwrap_or(0)
+                    + state.accesses.unread_accesses(&s.token).await.unwrap_or(0)
+            }
             None => 0,
         };
         Visit { lang, session, csrf, set_cookies, audit, now, request_id, unread }
@@ -473,6 +488,10 @@ pub fn routes() -> Router<AppState> {
         .route("/account/auth-history", get(pages::auth_history))
         .route("/account/auth-history.csv", get(pages::auth_history_csv))
         .route("/account/auth-history.pdf", get(pages::auth_history_pdf))
+        .route("/account/data-access", get(pages::data_access))
+        .route("/account/data-access.csv", get(pages::data_access_csv))
+        .route("/account/data-access.pdf", get(pages::data_access_pdf))
+        .route("/account/data-access/notice", post(pages::data_access_notice))
         .route("/account/update/acknowledgement", get(pages::update_acknowledgement))
         .route("/account/share", get(pages::share).post(pages::share_send))
         .route("/account/notifications", get(pages::notifications).post(pages::notifications_seen))

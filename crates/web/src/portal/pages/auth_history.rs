@@ -56,7 +56,7 @@ const AUTH_PAGE: usize = 20;
 /// The most a resident's history page reads (the newest).
 const AUTH_READ: u32 = 2_000;
 
-fn day(value: &str) -> Result<Option<time::Date>, ()> {
+pub(super) fn day(value: &str) -> Result<Option<time::Date>, ()> {
     let v = &crate::portal::typed_digits(value);
     if v.is_empty() {
         return Ok(None);

@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use resident_domain::audit::AuditEvent;
+use resident_domain::grievance::{GrievanceRefusal, Grievances};
 use resident_domain::ports::Resolved;
 use serde::Deserialize;
 
@@ -29,11 +29,62 @@ pub(crate) struct GrievanceQuery {
     event: Option<String>,
 }
 
-/// The event, if it is one of this resident's.
-async fn own_event(state: &AppState, who: &Resolved, value: Option<&str>) -> Option<resident_domain::history::EventId> {
-    let id = resident_domain::history::EventId::parse(value?.trim())?;
-    let event = state.history.event(&id).await.ok()??;
-    (event.token == who.token).then_some(id)
+fn grievances<'a>(state: &'a AppState, visit: &'a Visit) -> Grievances<'a> {
+    Grievances {
+        history: state.history.as_ref(),
+        accesses: state.accesses.as_ref(),
+        store: state.grievances.as_ref(),
+        templates: &state.templates,
+        audit: &visit.audit,
+        now: visit.now,
+    }
+}
+
+struct Choice {
+    id: String,
+    label: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/grievance_choose.html")]
+struct ChoosePage<'a> {
+    p: &'a Page,
+    requests: Vec<Choice>,
+    accesses: Vec<Choice>,
+}
+
+/// No event named: the resident picks one of their recent requests or uses of their data.
+async fn choose(state: &AppState, visit: &Visit, who: &Resolved) -> Response {
+    let events = match state.history.events_for(&who.token, 0, 20).await {
+        Ok(e) => e,
+        Err(e) => return failure(state, visit, &e.into()),
+    };
+    let uses =
+        match resident_domain::access::own_accesses(state.accesses.as_ref(), &who.token, &Default::default(), 0, 20)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return failure(state, visit, &e),
+        };
+    let p = visit.page(state);
+    let requests = events
+        .iter()
+        .map(|e| Choice {
+            id: e.event_id.to_string(),
+            label: p.t(&format!("rt-{}", e.request_type.code())),
+            when: p.date(e.requested_at, true),
+        })
+        .collect();
+    let accesses = uses
+        .iter()
+        .map(|a| Choice {
+            id: a.id.to_string(),
+            label: format!("{} — {}", super::data_access::accessor(&p, a), super::data_access::purpose(&p, a)),
+            when: p.date(a.at, true),
+        })
+        .collect();
+    render(visit, StatusCode::OK, &ChoosePage { p: &p, requests, accesses })
 }
 
 pub(crate) async fn grievance(
@@ -43,7 +94,14 @@ pub(crate) async fn grievance(
 ) -> Response {
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
-    let Some(event) = own_event(&state, &who, q.event.as_deref()).await else { return forbidden(&state, &visit) };
+    if q.event.as_deref().is_none_or(|e| e.trim().is_empty()) {
+        return choose(&state, &visit, &who).await;
+    }
+    let event = match grievances(&state, &visit).subject(&who, q.event.as_deref().unwrap_or("")).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return forbidden(&state, &visit),
+        Err(e) => return failure(&state, &visit, &e),
+    };
     let p = visit.page(&state);
     render(
         &visit,
@@ -68,48 +126,27 @@ pub(crate) async fn grievance_send(
         Ok(v) => v,
         Err(answer) => return answer,
     };
-    let Some(event) = own_event(&state, &who, form.event.as_deref()).await else { return forbidden(&state, &visit) };
     let p = visit.page(&state);
-    let message = form.message.unwrap_or_default().trim().to_owned();
-    let length = message.chars().count();
-    if length == 0 || length > 1024 || message.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
-        let e = FieldError { field: "message", message: p.t("grievance-empty") };
-        let t = GrievancePage { p: &p, event_id: event.to_string(), message, notice: None, error: Some(e) };
-        return render(&visit, StatusCode::BAD_REQUEST, &t);
+    let event = form.event.unwrap_or_default().trim().to_owned();
+    let message = form.message.unwrap_or_default();
+    match grievances(&state, &visit).raise(&who, &id, &event, &message).await {
+        Ok(Ok(ticket)) => {
+            let t = GrievancePage {
+                notice: Some(p.ta("grievance-done", &[("ticket", ticket)])),
+                p: &p,
+                event_id: event,
+                message: String::new(),
+                error: None,
+            };
+            render(&visit, StatusCode::OK, &t)
+        }
+        Ok(Err(GrievanceRefusal::NotYours)) => forbidden(&state, &visit),
+        Ok(Err(GrievanceRefusal::BadMessage)) => {
+            let e = FieldError { field: "message", message: p.t("grievance-empty") };
+            let message = message.trim().to_owned();
+            let t = GrievancePage { p: &p, event_id: event, message, notice: None, error: Some(e) };
+            render(&visit, StatusCode::BAD_REQUEST, &t)
+        }
+        Err(e) => failure(&state, &visit, &e),
     }
-    let ticket = resident_domain::print::tracking_id(&mut resident_domain::clock::rng()).replacen("PRN", "GRV", 1);
-    let vars = std::collections::BTreeMap::from([
-        ("ticketId", ticket.clone()),
-        ("eventId", event.to_string()),
-        ("date", p.date(visit.now, false)),
-        ("time", format!("{:02}:{:02}", visit.now.hour(), visit.now.minute())),
-    ]);
-    let effects = resident_domain::ports::Effects {
-        audit: vec![AuditEvent::GrievanceRaised.record(
-            &visit.audit,
-            visit.now,
-            Some((id.masked(), id.id_type())),
-            format!("ticket {ticket} about event {event}"),
-        )],
-        notifications: state.templates.messages("RS_GRIEVANCE", &who.identity, &vars),
-        ..resident_domain::ports::Effects::default()
-    };
-    let g = resident_domain::ports::Grievance {
-        ticket_id: ticket.clone(),
-        token: who.token.clone(),
-        event_id: event.clone(),
-        message,
-        created_at: visit.now,
-    };
-    if let Err(e) = state.grievances.raise_grievance(&g, &effects, visit.now).await {
-        return failure(&state, &visit, &e.into());
-    }
-    let t = GrievancePage {
-        notice: Some(p.ta("grievance-done", &[("ticket", ticket)])),
-        p: &p,
-        event_id: event.to_string(),
-        message: String::new(),
-        error: None,
-    };
-    render(&visit, StatusCode::OK, &t)
 }

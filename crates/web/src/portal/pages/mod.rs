@@ -6,6 +6,7 @@
 
 mod account;
 mod auth_history;
+mod data_access;
 mod grievance;
 mod history;
 mod login;
@@ -21,6 +22,7 @@ pub(super) use account::{
 #[cfg(test)]
 pub(super) use auth_history::csv_cell;
 pub(super) use auth_history::{auth_history, auth_history_csv, auth_history_pdf};
+pub(super) use data_access::{data_access, data_access_csv, data_access_notice, data_access_pdf};
 pub(super) use grievance::{grievance, grievance_send};
 pub(super) use history::history;
 pub(super) use login::{login_form, login_send, login_verify, logout};

@@ -11,6 +11,8 @@ use crate::AppState;
 use crate::portal::{Page, Visit};
 
 struct NotificationRow {
+    /// Where the entry leads: the data-access page for a use of the resident's data.
+    link: Option<&'static str>,
     what: String,
     status: String,
     colour: &'static str,
@@ -40,12 +42,25 @@ pub(crate) async fn notifications(
         Ok(e) => e,
         Err(e) => return failure(&state, &visit, &e.into()),
     };
+    let accesses = match resident_domain::access::own_accesses(
+        state.accesses.as_ref(),
+        &session.token,
+        &Default::default(),
+        0,
+        50,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return failure(&state, &visit, &e),
+    };
     let p = visit.page(&state);
-    let rows = events
+    let mut dated: Vec<(time::OffsetDateTime, NotificationRow)> = events
         .iter()
         .map(|e| {
             let ui = resident_domain::history::event_status(&e.status_code);
-            NotificationRow {
+            let row = NotificationRow {
+                link: None,
                 what: p.t(&format!("rt-{}", e.request_type.code())),
                 status: p.t(&format!("ui-status-{}", ui.replace(' ', "-"))),
                 colour: match ui {
@@ -56,9 +71,24 @@ pub(crate) async fn notifications(
                 when: p.date(e.updated_at, true),
                 event_id: e.event_id.to_string(),
                 new: !e.read,
-            }
+            };
+            (e.updated_at, row)
         })
         .collect();
+    dated.extend(accesses.iter().map(|a| {
+        let row = NotificationRow {
+            link: Some("/account/data-access"),
+            what: p.ta("notifications-access", &[("who", super::data_access::accessor(&p, a))]),
+            status: super::data_access::purpose(&p, a),
+            colour: "grey",
+            when: p.date(a.at, true),
+            event_id: a.id.to_string(),
+            new: !a.read,
+        };
+        (a.at, row)
+    }));
+    dated.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let rows = dated.into_iter().map(|(_, r)| r).take(50).collect();
     let unread = visit.unread > 0;
     render(&visit, StatusCode::OK, &NotificationsPage { p: &p, rows, unread })
 }
@@ -74,6 +104,9 @@ pub(crate) async fn notifications_seen(
         Err(res) => return res,
     };
     if let Err(e) = state.history.mark_notifications_read(&who.token, &crate::portal::NOTIFIED_TYPES).await {
+        return failure(&state, &visit, &e.into());
+    }
+    if let Err(e) = state.accesses.mark_accesses_read(&who.token).await {
         return failure(&state, &visit, &e.into());
     }
     visit.finish(Redirect::to("/account/notifications").into_response())

@@ -26,9 +26,9 @@ struct SharePage<'a> {
     error: Option<FieldError>,
 }
 
-fn attribute_label(p: &Page, a: &str) -> String {
+pub(super) fn attribute_label(p: &Page, a: &str) -> String {
     match a {
-        "UIN" | "photo" => p.t(&format!("attr-{a}")),
+        "UIN" | "photo" | "dataAccessLog" | "dateOfBirth" | "preferredLang" => p.t(&format!("attr-{a}")),
         other => p.t(&format!("field-{other}")),
     }
 }

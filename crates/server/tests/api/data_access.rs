@@ -196,6 +196,13 @@ async fn every_use_of_janes_data_leaves_one_record_that_she_alone_sees(kind: Db)
         t.call("GET", "/resident/v1/data-access?pageStart=1&pageFetch=2", &[("cookie", &jar)], Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_session["response"]["dataAccess"].as_array().unwrap().len(), 2, "{by_session}");
+    // a repeated or malformed parameter gets MOSIP's envelope, not the framework's plain text
+    for query in ["pageStart=1&pageStart=2", "pageStart=0", "pageFetch=x%ZZ"] {
+        let (status, r) =
+            t.call("GET", &format!("/resident/v1/data-access?{query}"), &[("cookie", &jar)], Body::empty()).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {r}");
+        assert!(r["errors"][0]["errorCode"].as_str().is_some_and(|c| c.starts_with("RES-SER-")), "{query}: {r}");
+    }
 
     let print_id = printing[0].id.to_string();
     let chooser = t.page("GET", "/account/grievance", &jar, &[]).await;

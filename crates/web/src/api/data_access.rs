@@ -3,7 +3,7 @@
 //! the same use case as the portal's page.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -12,7 +12,7 @@ use resident_domain::access::{AccessFilter, DataAccess};
 use resident_domain::audit::AuditEvent;
 use resident_domain::clock::mosip_datetime;
 use resident_domain::ports::Resolved;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::RequestMeta;
@@ -121,13 +121,6 @@ pub async fn by_otp(State(state): State<AppState>, meta: RequestMeta, body: Resu
     call.finish(result).await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageParams {
-    page_start: Option<String>,
-    page_fetch: Option<String>,
-}
-
 /// The same for a resident logged in to the portal (its session cookie); `KER-ATH-401` without one.
 #[utoipa::path(get, path = "/data-access", tag = tags::RESIDENT,
     params(("pageStart" = Option<u32>, Query, description = "From 1"), ("pageFetch" = Option<u32>, Query, description = "1 to 500")),
@@ -136,19 +129,25 @@ pub async fn by_session(
     State(state): State<AppState>,
     meta: RequestMeta,
     headers: HeaderMap,
-    Query(q): Query<PageParams>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let call = Call::new(&state, &meta, "mosip.resident.dataaccess");
     let result = async {
-        let page = |v: &Option<String>, err: ResidentError| -> Result<Option<u32>, ResidentError> {
+        // read as pairs, so a malformed or repeated parameter gets MOSIP's answer, not axum's
+        let Query(pairs) = query.map_err(|_| ResidentError::invalid("query"))?;
+        let page = |key: &str, err: ResidentError| -> Result<Option<u32>, ResidentError> {
+            let mut values = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
             let mut m = serde_json::Map::new();
-            if let Some(v) = v {
-                m.insert("v".into(), serde_json::Value::String(v.clone()));
+            if let Some(v) = values.next() {
+                m.insert(key.into(), serde_json::Value::String(v.clone()));
             }
-            page_value(&m, "v", err)
+            if values.next().is_some() {
+                return Err(err);
+            }
+            page_value(&m, key, err)
         };
-        let start = page(&q.page_start, ResidentError::InvalidPageStart)?.unwrap_or(1);
-        let fetch = page(&q.page_fetch, ResidentError::InvalidPageFetch)?.unwrap_or(MAX_FETCH);
+        let start = page("pageStart", ResidentError::InvalidPageStart)?.unwrap_or(1);
+        let fetch = page("pageFetch", ResidentError::InvalidPageFetch)?.unwrap_or(MAX_FETCH);
         let who = crate::portal::session_resident(&state, &headers).await.ok_or(ResidentError::Unauthenticated)?;
         Ok((read(&state, &call, &who, start, fetch).await?, None))
     }

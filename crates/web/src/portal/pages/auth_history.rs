@@ -2,14 +2,16 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::audit::AuditEvent;
 use resident_domain::ports::Resolved;
 use serde::Deserialize;
 
-use super::{FieldError, failure, forbidden, page_number, pdf_response, render, resident, to_login};
+use super::{
+    FieldError, csv_response, failure, forbidden, page_number, pdf_response, query_value, render, resident, to_login,
+};
 use crate::AppState;
 use crate::portal::{Page, Visit};
 
@@ -102,17 +104,12 @@ async fn filtered(
 }
 
 fn filter_query(q: &AuthQuery) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-            .collect()
-    };
     format!(
         "from={}&to={}&kind={}&result={}",
-        enc(q.from.as_deref().unwrap_or("")),
-        enc(q.to.as_deref().unwrap_or("")),
-        enc(q.kind.as_deref().unwrap_or("")),
-        enc(q.result.as_deref().unwrap_or(""))
+        query_value(q.from.as_deref()),
+        query_value(q.to.as_deref()),
+        query_value(q.kind.as_deref()),
+        query_value(q.result.as_deref())
     )
 }
 
@@ -200,36 +197,25 @@ pub(crate) async fn auth_history_csv(
         Ok(v) => v,
         Err(answer) => return answer,
     };
-    let mut out = String::from("time,method,used_by,transaction,result,response_code\r\n");
-    for t in &list {
-        let line = [
-            resident_domain::clock::mosip_datetime(t.at),
-            t.auth_type_code.clone(),
-            t.entity_name.clone(),
-            t.transaction_id.clone(),
-            t.status_code.clone(),
-            t.response_code.clone(),
-        ]
+    let rows = list
         .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(",");
-        out.push_str(&line);
-        out.push_str("\r\n");
-    }
+        .map(|t| {
+            vec![
+                resident_domain::clock::mosip_datetime(t.at),
+                t.auth_type_code.clone(),
+                t.entity_name.clone(),
+                t.transaction_id.clone(),
+                t.status_code.clone(),
+                t.response_code.clone(),
+            ]
+        })
+        .collect();
     let record =
         AuditEvent::AuthHistoryExported.record(&visit.audit, visit.now, None, format!("{} rows as CSV", list.len()));
     if let Err(e) = state.audit.append(record).await {
         return failure(&state, &visit, &e.into());
     }
-    let mut res = out.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"authentication-history.csv\""),
-    );
-    visit.finish(res)
+    csv_response(&visit, "time,method,used_by,transaction,result,response_code", rows, "authentication-history.csv")
 }
 
 pub(crate) async fn auth_history_pdf(

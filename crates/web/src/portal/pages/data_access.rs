@@ -5,17 +5,20 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::access::{AccessFilter, AccessorKind, DataAccess};
 use resident_domain::audit::AuditEvent;
 use resident_domain::ports::Resolved;
 use serde::Deserialize;
 
-use super::auth_history::{csv_cell, day};
+use super::auth_history::day;
 use super::share::attribute_label;
-use super::{FieldError, acting, failure, forbidden, page_number, pdf_response, render, resident, to_login};
+use super::{
+    FieldError, acting, csv_response, failure, forbidden, page_number, pdf_response, query_value, render, resident,
+    to_login,
+};
 use crate::AppState;
 use crate::portal::{Page, Visit};
 
@@ -79,14 +82,12 @@ fn filter(state: &AppState, q: &AccessQueryForm) -> Result<AccessFilter, ()> {
 }
 
 fn filter_query(q: &AccessQueryForm) -> String {
-    let enc = |s: &Option<String>| -> String {
-        s.as_deref()
-            .unwrap_or("")
-            .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-            .collect()
-    };
-    format!("who={}&from={}&to={}", enc(&q.who), enc(&q.from), enc(&q.to))
+    format!(
+        "who={}&from={}&to={}",
+        query_value(q.who.as_deref()),
+        query_value(q.from.as_deref()),
+        query_value(q.to.as_deref())
+    )
 }
 
 /// The purpose in the resident's words.
@@ -244,34 +245,27 @@ pub(crate) async fn data_access_csv(
         Err(answer) => return answer,
     };
     let p = visit.page(&state);
-    let mut out = String::from("time,access_id,accessor_type,accessor_id,accessor,what,purpose,reference,channel\r\n");
-    for a in &list {
-        let line = [
-            resident_domain::clock::mosip_datetime(a.at),
-            a.id.to_string(),
-            a.accessor.kind.code().to_owned(),
-            a.accessor.id.clone(),
-            accessor(&p, a),
-            what(&p, a),
-            purpose(&p, a),
-            a.purpose.reference(),
-            a.channel.code().to_owned(),
-        ]
+    let rows = list
         .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(",");
-        out.push_str(&line);
-        out.push_str("\r\n");
-    }
+        .map(|a| {
+            vec![
+                resident_domain::clock::mosip_datetime(a.at),
+                a.id.to_string(),
+                a.accessor.kind.code().to_owned(),
+                a.accessor.id.clone(),
+                accessor(&p, a),
+                what(&p, a),
+                purpose(&p, a),
+                a.purpose.reference(),
+                a.channel.code().to_owned(),
+            ]
+        })
+        .collect();
     if let Err(answer) = audit_export(&state, &visit, list.len(), "CSV").await {
         return answer;
     }
-    let mut res = out.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"who-used-my-data.csv\""));
-    visit.finish(res)
+    let header_line = "time,access_id,accessor_type,accessor_id,accessor,what,purpose,reference,channel";
+    csv_response(&visit, header_line, rows, "who-used-my-data.csv")
 }
 
 pub(crate) async fn data_access_pdf(

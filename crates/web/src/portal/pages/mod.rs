@@ -173,6 +173,31 @@ pub(super) struct CardForm {
     card_type: Option<String>,
 }
 
+/// A spreadsheet download: the header line, then one line per row, each cell through `csv_cell`.
+fn csv_response(visit: &Visit, header_line: &str, rows: Vec<Vec<String>>, name: &str) -> Response {
+    let mut out = format!("{header_line}\r\n");
+    for row in rows {
+        out.push_str(&row.iter().map(|c| auth_history::csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    let mut res = out.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    visit.finish(res)
+}
+
+/// A filter's value as it goes back into a link's query.
+fn query_value(value: Option<&str>) -> String {
+    value
+        .unwrap_or("")
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn pdf_response(visit: &Visit, pdf: Vec<u8>, name: &str) -> Response {
     let mut res = pdf.into_response();
     let h = res.headers_mut();

@@ -20,7 +20,7 @@ use crate::identity::{FieldType, IdentityJson, IdentitySchema};
 use crate::ids::{CentreId, IndividualId, MachineId, Rid, Uin};
 use crate::notification::{OutgoingMessage, Templates};
 use crate::ports::{
-    AuditLog, Effects, NewDocument, PacketCodec, PacketStore, RegistrationRepository, Resolved, UpdateRepository,
+    Effects, NewDocument, PacketCodec, PacketStore, RegistrationRepository, Resolved, UpdateRepository,
 };
 use crate::registration::{InternalStatus, Registration, RegistrationType, StageRecord, TransactionType};
 
@@ -654,7 +654,6 @@ pub async fn request_update(
 /// What the pipeline needs.
 pub struct Pipeline<'a> {
     pub updates: &'a dyn UpdateRepository,
-    pub audit_log: &'a dyn AuditLog,
     pub accesses: &'a dyn crate::access::DataAccessLog,
     pub packets: &'a dyn PacketStore,
     pub codec: &'a dyn PacketCodec,

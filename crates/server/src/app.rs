@@ -80,7 +80,6 @@ impl JobHandler for UpdateStageJob {
         let rid = resident_domain::ids::Rid::parse(&job.rid).map_err(|_| "bad RID in update-stage job".to_owned())?;
         let pipeline = Pipeline {
             updates: &self.store,
-            audit_log: &self.store,
             accesses: &self.store,
             packets: self.packets.as_ref(),
             codec: self.codec.as_ref(),
@@ -507,7 +506,6 @@ impl App {
     pub fn pipeline<'a>(&'a self, audit: &'a AuditContext) -> Pipeline<'a> {
         Pipeline {
             updates: &self.store,
-            audit_log: &self.store,
             accesses: &self.store,
             packets: self.packets.as_ref(),
             codec: self.codec.as_ref(),

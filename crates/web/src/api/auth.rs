@@ -520,12 +520,9 @@ pub struct AuthHistoryResponse {
     pub message: String,
 }
 
-pub(crate) fn page_value(
-    request: &Map<String, Value>,
-    key: &str,
-    err: ResidentError,
-) -> Result<Option<u32>, ResidentError> {
-    match request.get(key) {
+/// `pageStart` or `pageFetch` as MOSIP reads it: absent, null or empty is none; else 1 to 2^31 - 1.
+pub(crate) fn page_value(value: Option<&Value>, err: ResidentError) -> Result<Option<u32>, ResidentError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         // MOSIP reads both as a Java int: anything past 2^31 - 1 is refused, never wrapped
@@ -553,8 +550,8 @@ pub async fn auth_history(
         let request = call.request(body)?;
         let request = &request;
         let (id, trn, otp) = otp_fields(request)?;
-        let start = page_value(request, "pageStart", ResidentError::InvalidPageStart)?;
-        let fetch = page_value(request, "pageFetch", ResidentError::InvalidPageFetch)?;
+        let start = page_value(request.get("pageStart"), ResidentError::InvalidPageStart)?;
+        let fetch = page_value(request.get("pageFetch"), ResidentError::InvalidPageFetch)?;
         let (start, fetch) = match (start, fetch) {
             (Some(s), Some(f)) => (s, f),
             (None, None) => (1, u32::MAX / 2),

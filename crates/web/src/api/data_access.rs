@@ -106,8 +106,8 @@ pub async fn by_otp(State(state): State<AppState>, meta: RequestMeta, body: Resu
     let result = async {
         let request = call.request(body)?;
         let (id, trn, otp) = otp_fields(&request)?;
-        let start = page_value(&request, "pageStart", ResidentError::InvalidPageStart)?;
-        let fetch = page_value(&request, "pageFetch", ResidentError::InvalidPageFetch)?;
+        let start = page_value(request.get("pageStart"), ResidentError::InvalidPageStart)?;
+        let fetch = page_value(request.get("pageFetch"), ResidentError::InvalidPageFetch)?;
         let (start, fetch) = match (start, fetch) {
             (Some(s), Some(f)) => (s, f),
             (None, None) => (1, MAX_FETCH),
@@ -136,15 +136,12 @@ pub async fn by_session(
         // read as pairs, so a malformed or repeated parameter gets MOSIP's answer, not axum's
         let Query(pairs) = query.map_err(|_| ResidentError::invalid("query"))?;
         let page = |key: &str, err: ResidentError| -> Result<Option<u32>, ResidentError> {
-            let mut values = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
-            let mut m = serde_json::Map::new();
-            if let Some(v) = values.next() {
-                m.insert(key.into(), serde_json::Value::String(v.clone()));
-            }
+            let mut values = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| serde_json::Value::String(v.clone()));
+            let first = values.next();
             if values.next().is_some() {
                 return Err(err);
             }
-            page_value(&m, key, err)
+            page_value(first.as_ref(), err)
         };
         let start = page("pageStart", ResidentError::InvalidPageStart)?.unwrap_or(1);
         let fetch = page("pageFetch", ResidentError::InvalidPageFetch)?.unwrap_or(MAX_FETCH);

@@ -545,6 +545,15 @@ pub async fn revoke_vid(
     }
 }
 
+/// One change of an auth type: lock it, or unlock it for `unlock_for_seconds` (when positive; else
+/// until it is locked again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockChange {
+    pub auth_type: AuthType,
+    pub lock: bool,
+    pub unlock_for_seconds: Option<i64>,
+}
+
 /// Locks, or unlocks (for `unlock_for_seconds` when positive, else until locked again), auth types.
 pub async fn set_auth_locks(
     ctx: &AuthContext<'_>,
@@ -555,29 +564,65 @@ pub async fn set_auth_locks(
     lock: bool,
     unlock_for_seconds: Option<i64>,
 ) -> Result<Done<()>, ResidentError> {
-    let until = unlock_for_seconds.filter(|s| *s > 0 && !lock).map(|s| epoch_ms(ctx.now) + s * 1000);
-    let states: Vec<LockState> = types
+    let changes: Vec<LockChange> =
+        types.iter().map(|t| LockChange { auth_type: *t, lock, unlock_for_seconds }).collect();
+    change_auth_locks(ctx, who, id, trn, &changes).await
+}
+
+/// Locks some auth types and unlocks others in one request (MOSIP 1.2.1's `auth-lock-unlock`): one
+/// history event, one audit record, and the resident told of what was locked and what unlocked.
+pub async fn change_auth_locks(
+    ctx: &AuthContext<'_>,
+    who: &Resolved,
+    id: &IndividualId,
+    trn: &str,
+    changes: &[LockChange],
+) -> Result<Done<()>, ResidentError> {
+    if changes.is_empty() {
+        return Err(ResidentError::invalid("authTypes"));
+    }
+    let until =
+        |c: &LockChange| c.unlock_for_seconds.filter(|s| *s > 0 && !c.lock).map(|s| epoch_ms(ctx.now) + s * 1000);
+    let states: Vec<LockState> = changes
         .iter()
-        .map(|t| LockState { auth_type: *t, locked: lock || until.is_some(), unlock_until_ms: until })
+        .map(|c| LockState { auth_type: c.auth_type, locked: c.lock || until(c).is_some(), unlock_until_ms: until(c) })
         .collect();
-    let names: Vec<&str> = types.iter().map(|t| t.code()).collect();
-    let status = if lock { "LOCKED" } else { "UNLOCKED" };
+    let names =
+        |lock: bool| -> Vec<&str> { changes.iter().filter(|c| c.lock == lock).map(|c| c.auth_type.code()).collect() };
+    let (locked, unlocked) = (names(true), names(false));
+    let all: Vec<&str> = changes.iter().map(|c| c.auth_type.code()).collect();
+    let status = match (locked.is_empty(), unlocked.is_empty()) {
+        (false, true) => "LOCKED",
+        (true, false) => "UNLOCKED",
+        _ => "AUTHENTICATION_TYPE_UPDATED",
+    };
     let ev = ServiceEvent {
-        status_comment: Some(names.join(",")),
+        status_comment: Some(all.join(",")),
         ..event(who, RequestType::AuthTypeLockUnlock, status, id, trn, ctx.now)
     };
-    let until_text = match (until, unlock_for_seconds) {
-        (Some(_), Some(s)) => format!(" for {s} seconds"),
-        _ => String::new(),
+    // one duration is told: the unlocks of one request share it in both front ends
+    let seconds = changes.iter().find(|c| !c.lock).and_then(|c| c.unlock_for_seconds).filter(|s| *s > 0);
+    let until_text = seconds.map(|s| format!(" for {s} seconds")).unwrap_or_default();
+    let (audit_id, audit_name) = match status {
+        "LOCKED" => ("RES-SER-202", "Auth types locked"),
+        "UNLOCKED" => ("RES-SER-203", "Auth types unlocked"),
+        _ => ("RES-SER-202", "Auth types locked and unlocked"),
     };
-    let vars = BTreeMap::from([("authTypes", names.join(", ")), ("unlockUntil", until_text)]);
-    let (audit_id, audit_name) =
-        if lock { ("RES-SER-202", "Auth types locked") } else { ("RES-SER-203", "Auth types unlocked") };
-    let seconds = unlock_for_seconds.map(|s| format!(" ({s} s)")).unwrap_or_default();
-    let audit = (audit_id, audit_name, format!("{status}: {}{seconds}", names.join(",")));
-    let template = if lock { "RS_LOCK_AUTH_SUCCESS" } else { "RS_UNLOCK_AUTH_SUCCESS" };
+    let shown = seconds.map(|s| format!(" ({s} s)")).unwrap_or_default();
+    let audit = (audit_id, audit_name, format!("{status}: {}{shown}", all.join(",")));
     let subject = Subject { who, id, trn, entity: SELF_ENTITY };
-    let (effects, message, event_id) = success(ctx, &subject, ev, template, vars, audit);
+    let (template, listed) =
+        if locked.is_empty() { ("RS_UNLOCK_AUTH_SUCCESS", &unlocked) } else { ("RS_LOCK_AUTH_SUCCESS", &locked) };
+    let vars = BTreeMap::from([("authTypes", listed.join(", ")), ("unlockUntil", until_text.clone())]);
+    let (mut effects, message, event_id) = success(ctx, &subject, ev, template, vars, audit);
+    if !locked.is_empty() && !unlocked.is_empty() {
+        let vars = BTreeMap::from([
+            ("authTypes", unlocked.join(", ")),
+            ("unlockUntil", until_text),
+            ("eventId", event_id.to_string()),
+        ]);
+        effects.notifications.extend(notify(ctx, who, "RS_UNLOCK_AUTH_SUCCESS", vars));
+    }
     ctx.repo.set_locks(&who.identity_id, &states, &effects, ctx.now).await?;
     Ok(Done { value: (), message, event_id })
 }

@@ -96,6 +96,18 @@ pub enum ResidentError {
     #[error("The card is not ready for download.")]
     CardNotReady,
     /// RES-SER-446
+    #[error("EID not available in database")]
+    EventNotFound,
+
+    #[error("The event id does not belong to the logged-in resident")]
+    EventNotOwned,
+
+    #[error("AID not found")]
+    AidNotFound,
+
+    #[error("Search text is longer than an event id")]
+    SearchTextTooLong,
+
     #[error("Invalid page start value")]
     InvalidPageStart,
     /// RES-SER-447
@@ -146,6 +158,10 @@ impl ResidentError {
             ResidentError::CredentialRequestNotFound => "RES-SER-458",
             ResidentError::CredentialIssued => "RES-SER-24",
             ResidentError::CardNotReady => "RES-SER-509",
+            ResidentError::EventNotFound => "RES-SER-459",
+            ResidentError::EventNotOwned => "RES-SER-511",
+            ResidentError::AidNotFound => "RES-SER-456",
+            ResidentError::SearchTextTooLong => "RES-SER-514",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Throttled { .. } => "RES-SER-510",

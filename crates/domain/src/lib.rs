@@ -18,6 +18,7 @@ pub mod otp;
 pub mod ports;
 pub mod print;
 pub mod registration;
+pub mod session;
 pub mod throttle;
 pub mod update;
 pub mod usecases;

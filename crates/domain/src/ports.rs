@@ -106,6 +106,8 @@ pub trait IdentityRegistry: Send + Sync {
     async fn identity_by_id(&self, identity_id: &str) -> Result<Option<StoredIdentity>, StoreError>;
     /// The keyed token that owns this identity's records.
     fn token_for(&self, uin: &Uin) -> IdentityToken;
+    /// The UIN of the identity a registration (RID) created, once it exists.
+    async fn uin_for_registration(&self, rid: &crate::ids::Rid) -> Result<Option<Uin>, StoreError>;
 }
 
 #[async_trait]
@@ -126,6 +128,11 @@ pub trait ServiceHistory: Send + Sync {
     ) -> Result<Vec<ServiceEvent>, StoreError>;
     /// Marks the identity's events of these types as seen; returns how many were unread.
     async fn mark_notifications_read(&self, token: &IdentityToken, types: &[&str]) -> Result<u64, StoreError>;
+    /// Pins an event of this identity to the top of its history, or unpins it; false when the
+    /// identity has no such event.
+    async fn set_pinned(&self, id: &EventId, token: &IdentityToken, pinned: bool) -> Result<bool, StoreError>;
+    /// Marks one event of this identity as seen (the resident opened it).
+    async fn mark_event_read(&self, id: &EventId, token: &IdentityToken) -> Result<(), StoreError>;
     async fn update_event_status(
         &self,
         id: &EventId,

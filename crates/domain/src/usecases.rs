@@ -51,6 +51,84 @@ pub async fn check_rid_status(
     }
 }
 
+/// Where a request for a card stands (MOSIP 1.2.1's `aid-stage`): the stage and `SUCCESS`,
+/// `IN-PROGRESS` or `FAILURE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AidStage {
+    pub transaction_stage: &'static str,
+    pub aid_status: &'static str,
+}
+
+/// The stage of an application (AID, the RID of a registration) for "Get my UIN". A well-formed UIN
+/// or VID is ready at once: its card is drawn from the identity when it is downloaded (and nothing
+/// here tells whether such a UIN exists: the OTP step does that, to the resident who has it).
+pub async fn aid_stage(
+    registrations: &dyn RegistrationRepository,
+    audit: &dyn AuditLog,
+    policy: &StatusPolicy,
+    ctx: &AuditContext,
+    aid: &str,
+    now: OffsetDateTime,
+) -> Result<AidStage, ResidentError> {
+    const READY: AidStage = AidStage { transaction_stage: "CARD_READY_TO_DOWNLOAD", aid_status: "SUCCESS" };
+    if aid.is_empty() || !aid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ResidentError::invalid("individualId"));
+    }
+    if crate::ids::IndividualId::parse(aid).is_some() {
+        return Ok(READY);
+    }
+    let masked = crate::ids::mask_id(aid);
+    let rid = Rid::parse(aid).ok();
+    let found = match &rid {
+        Some(rid) => registrations.find_registration(rid).await?,
+        None => None,
+    };
+    let (Some(rid), Some(reg)) = (rid, found) else {
+        audit.append(AuditEvent::RidNotFound.record(ctx, now, Some((masked, "RID")), "AID not found")).await?;
+        return Err(ResidentError::AidNotFound);
+    };
+    let status = resident_status(external_status(&reg, now, policy));
+    let stages = registrations.stage_history(&rid).await?;
+    let reached = stages.iter().rev().find_map(|s| s.transaction_type.resident_stage()).unwrap_or("Request received");
+    let stage = match reached {
+        "Validation stage" => "VALIDATION_STAGE",
+        "Verification stage" => "VERIFICATION_STAGE",
+        "UIN generation stage" => "UIN_GENERATION_STAGE",
+        "Card ready to download" => "CARD_READY_TO_DOWNLOAD",
+        _ => "REQUEST_RECEIVED",
+    };
+    let answer = match status {
+        "PROCESSED" => READY,
+        "REJECTED" | "REREGISTER" => AidStage { transaction_stage: stage, aid_status: "FAILURE" },
+        _ => AidStage { transaction_stage: stage, aid_status: "IN-PROGRESS" },
+    };
+    audit
+        .append(AuditEvent::RidStatusSuccess.record(
+            ctx,
+            now,
+            Some((masked, "RID")),
+            format!("AID stage {} {}", answer.transaction_stage, answer.aid_status),
+        ))
+        .await?;
+    Ok(answer)
+}
+
+/// The id a "Get my UIN" request names, as the OTP and the card need it: a UIN or VID as given, or
+/// the UIN an application (AID) has been given. An AID with no identity yet is `AidNotFound`.
+pub async fn card_subject(
+    identities: &dyn IdentityRegistry,
+    given: &str,
+) -> Result<crate::ids::IndividualId, ResidentError> {
+    if let Some(id) = crate::ids::IndividualId::parse(given) {
+        return Ok(id);
+    }
+    let rid = Rid::parse(given).map_err(|_| ResidentError::invalid("individualId"))?;
+    match identities.uin_for_registration(&rid).await? {
+        Some(uin) => Ok(crate::ids::IndividualId::Uin(uin)),
+        None => Err(ResidentError::AidNotFound),
+    }
+}
+
 /// An identity to add, as a registration processor or an import sends it.
 #[derive(Debug, Clone)]
 pub struct CreateIdentity {

@@ -350,6 +350,12 @@ impl App {
                 },
                 arabic_digits: self.config.portal.arabic_digits == "arab",
             },
+            mosip_ui: resident_web::ui::UiSettings {
+                url: self.config.mosip_ui.url.clone(),
+                dir: self.config.mosip_ui.dir.clone(),
+                token_key: self.store.vault().login_key(),
+                cors_origins: self.config.cors.allowed_origins.clone(),
+            },
             templates: self.templates.clone(),
             otp_policy: self.config.otp.clone(),
             vid_policy: self.vid_policy.clone(),

@@ -53,6 +53,9 @@ pub struct Config {
     pub update: UpdateConfig,
     pub card: CardConfig,
     pub portal: PortalConfig,
+    /// MOSIP's own Resident Portal (the Angular `resident-ui`) on this server: see docs/mosip-portal.md.
+    pub mosip_ui: MosipUiConfig,
+    pub cors: CorsConfig,
     /// Per-client throttling and load shedding (`resident_domain::throttle::RateLimits`).
     pub rate_limit: resident_domain::throttle::RateLimits,
 }
@@ -85,6 +88,28 @@ impl Default for PortalConfig {
             arabic_digits: "arab".into(),
         }
     }
+}
+
+/// MOSIP's Resident Portal app, served from elsewhere or by this server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MosipUiConfig {
+    /// Where the app lives (`https://resident.example.org/`): after login and logout the browser is
+    /// sent back only to pages under this address. Default: this server's `/resident-ui/` when `dir`
+    /// is set, else none (the app's login is then refused).
+    pub url: Option<String>,
+    /// A built copy of the app (its `index.html` and `assets/`), served at `/resident-ui/` with an
+    /// `assets/config.json` pointing at this server.
+    pub dir: Option<PathBuf>,
+}
+
+/// Cross-origin requests, for the app served from another origin than the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorsConfig {
+    /// Exact origins (`https://resident.example.org`) allowed to call the API with the resident's
+    /// cookie. None by default.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The resident's ID card.
@@ -400,6 +425,8 @@ impl Default for Config {
             update: UpdateConfig::default(),
             card: CardConfig::default(),
             portal: PortalConfig::default(),
+            mosip_ui: MosipUiConfig::default(),
+            cors: CorsConfig::default(),
             rate_limit: resident_domain::throttle::RateLimits::default(),
         }
     }
@@ -536,6 +563,18 @@ impl EnvSlice {
         }
         Some(matches!(v, Value::String(_) | Value::Null))
     }
+
+    /// The key takes a list (`RESIDENT_CORS__ALLOWED_ORIGINS=https://a,https://b`).
+    fn is_list(&self, key: &str) -> bool {
+        let mut v = &self.defaults;
+        for part in key.split('.') {
+            match v.get(part) {
+                Some(next) => v = next,
+                None => return false,
+            }
+        }
+        v.is_array()
+    }
 }
 
 impl figment::Provider for EnvSlice {
@@ -555,7 +594,11 @@ impl figment::Provider for EnvSlice {
             // digits with a leading zero (an OTP such as 012345, an id) are text: as a number they
             // would lose the zero; so is anything for a key that takes text
             let leading_zero = v.len() > 1 && v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit());
-            let value: FValue = if leading_zero || self.is_text(&key) == Some(true) {
+            let value: FValue = if self.is_list(&key) && !v.trim_start().starts_with('[') {
+                FValue::from(
+                    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>(),
+                )
+            } else if leading_zero || self.is_text(&key) == Some(true) {
                 FValue::from(v.clone())
             } else {
                 v.parse().unwrap_or_else(|_| FValue::from(v.clone()))
@@ -608,6 +651,26 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         self.listen_addr()?;
         self.rate_limit.validate().map_err(|e| format!("configuration: {e}"))?;
+        for origin in &self.cors.allowed_origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.trim_end_matches('/').contains(|c: char| c == '*' || c.is_whitespace())
+                && origin.splitn(4, '/').nth(3).is_none_or(str::is_empty);
+            if !ok {
+                return Err(format!(
+                    "configuration: `cors.allowed_origins`: {origin:?} is not an origin (scheme://host[:port], no path, no wildcard)"
+                ));
+            }
+        }
+        if let Some(url) = &self.mosip_ui.url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(format!("configuration: `mosip_ui.url`: {url:?} must start with https:// or http://"));
+        }
+        if let Some(dir) = &self.mosip_ui.dir
+            && !dir.join("index.html").is_file()
+        {
+            return Err(format!("configuration: `mosip_ui.dir`: {} holds no index.html", dir.display()));
+        }
         if self.audit.checkpoint_seconds < 1 {
             return Err("configuration: `audit.checkpoint_seconds` must be at least 1".into());
         }

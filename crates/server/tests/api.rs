@@ -59,6 +59,9 @@ mod malformed;
 #[path = "api/data_access.rs"]
 mod data_access;
 
+#[path = "api/mosip_ui.rs"]
+mod mosip_ui;
+
 on_both!(
     check_status_answers_every_demo_status,
     check_status_refuses_bad_input_like_mosip,

@@ -26,6 +26,7 @@ pub struct Vault {
     packet_key: Zeroizing<[u8; 32]>,
     audit_key: Zeroizing<[u8; 32]>,
     checkpoint_key: Zeroizing<[u8; 32]>,
+    login_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -59,6 +60,7 @@ impl Vault {
             packet_key: derive(master, "resident/v1/packet-encryption"),
             audit_key: derive(master, "resident/v1/audit-chain"),
             checkpoint_key: derive(master, "resident/v1/audit-checkpoint"),
+            login_key: derive(master, "resident/v1/login-token"),
         }
     }
 
@@ -140,6 +142,11 @@ impl Vault {
         mac.update(b":");
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The key that signs login tokens (MOSIP's portal app's cookie); every replica has it.
+    pub fn login_key(&self) -> [u8; 32] {
+        *self.login_key
     }
 
     /// The key registration packets are encrypted with; every replica sharing the data key has it.

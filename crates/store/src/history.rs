@@ -160,6 +160,30 @@ impl ServiceHistory for Store {
         Ok(marked)
     }
 
+    async fn set_pinned(&self, id: &EventId, token: &IdentityToken, pinned: bool) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE resident_transaction SET pinned_status = $1 WHERE event_id = $2 AND token_id = $3")
+                .bind(flag(pinned))
+                .bind(id.as_str())
+                .bind(&token.0)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn mark_event_read(&self, id: &EventId, token: &IdentityToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE resident_transaction SET read_status = 1 WHERE event_id = $1 AND token_id = $2 AND read_status = 0",
+        )
+        .bind(id.as_str())
+        .bind(&token.0)
+        .execute(self.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn update_event_status(
         &self,
         id: &EventId,

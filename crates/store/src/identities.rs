@@ -271,4 +271,8 @@ impl IdentityRegistry for Store {
     fn token_for(&self, uin: &Uin) -> IdentityToken {
         self.vault().identity_token(uin.expose())
     }
+
+    async fn uin_for_registration(&self, rid: &resident_domain::ids::Rid) -> Result<Option<Uin>, StoreError> {
+        self.uin_for_source(&self.vault().lookup_hash("registration", rid.as_str())).await
+    }
 }

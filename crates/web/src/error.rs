@@ -29,6 +29,10 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::VidRevocationFailed
         | ResidentError::ApiResourceAccess
         | ResidentError::InvalidPageStart
+        | ResidentError::EventNotFound
+        | ResidentError::EventNotOwned
+        | ResidentError::AidNotFound
+        | ResidentError::SearchTextTooLong
         | ResidentError::InvalidPageFetch
         | ResidentError::DocumentNotFound
         | ResidentError::UnsupportedInput(_)

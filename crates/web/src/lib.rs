@@ -11,6 +11,7 @@ pub mod platform;
 pub mod portal;
 pub mod state;
 pub mod throttle;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -152,7 +153,10 @@ pub fn router(state: AppState) -> Router {
     let state_for_drain = state.clone();
     // the JSON APIs take only bodies declared JSON (the portal's forms are not theirs)
     let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_json));
+    let cors = ui::serve::cors(&state.mosip_ui.cors_origins);
     let app = api
+        .nest(CONTEXT_PATH, ui::routes())
+        .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(
             SwaggerUi::new(format!("{CONTEXT_PATH}/swagger-ui"))
@@ -165,5 +169,11 @@ pub fn router(state: AppState) -> Router {
         })
         .with_state(state);
     let closing = axum::middleware::from_fn_with_state(state_for_drain, middleware::close_when_draining);
-    middleware::apply(app).layer(axum::middleware::from_fn_with_state(permits, throttle::shed)).layer(closing)
+    let app =
+        middleware::apply(app).layer(axum::middleware::from_fn_with_state(permits, throttle::shed)).layer(closing);
+    // outermost: a preflight is answered before anything else looks at it
+    match cors {
+        Some(layer) => app.layer(layer),
+        None => app,
+    }
 }

@@ -40,6 +40,8 @@ pub struct Services {
     pub grievances: Arc<dyn resident_domain::ports::GrievanceStore>,
     pub accesses: Arc<dyn resident_domain::access::DataAccessLog>,
     pub portal: crate::portal::PortalSettings,
+    /// MOSIP's portal app on this server (its login, CORS, the served copy).
+    pub mosip_ui: crate::ui::UiSettings,
     pub templates: Arc<Templates>,
     pub otp_policy: OtpPolicy,
     pub vid_policy: Arc<VidPolicy>,
@@ -74,6 +76,21 @@ impl std::ops::Deref for AppState {
 }
 
 impl Services {
+    /// The session use cases for one request.
+    pub fn session_cases<'a>(
+        &'a self,
+        audit: &'a resident_domain::audit::AuditContext,
+        now: time::OffsetDateTime,
+    ) -> resident_domain::session::Sessions<'a> {
+        resident_domain::session::Sessions {
+            store: self.sessions.as_ref(),
+            audit,
+            now,
+            idle: time::Duration::try_from(self.portal.idle).unwrap_or(time::Duration::minutes(15)),
+            absolute: time::Duration::try_from(self.portal.absolute).unwrap_or(time::Duration::hours(8)),
+        }
+    }
+
     /// What placing an update needs, from this state.
     pub fn update_services(&self) -> resident_domain::update::UpdateServices<'_> {
         resident_domain::update::UpdateServices {

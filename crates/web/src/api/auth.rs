@@ -241,44 +241,58 @@ pub(crate) async fn otp_endpoint(
     let result: Result<MaskedContacts, ResidentError> = async {
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
         transaction_id = text(&body, "transactionID").map(str::to_owned);
-        let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
-        let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
-        let time = text(&body, "requestTime").ok_or_else(|| missing("requestTime"))?;
-        parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
-        let trn = text(&body, "transactionID").ok_or_else(|| missing("transactionID"))?;
-        if !valid_transaction_id(trn) {
-            return Err(invalid("transactionID"));
-        }
-        if text(&body, "id") != Some(api) {
-            return Err(invalid("id"));
-        }
-        let channels = body
-            .get("otpChannel")
-            .and_then(Value::as_array)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| ResidentError::Ida("IDA-OTA-008", "OTP Notification Channel not provided".into()))?;
-        let mut parsed = Vec::new();
-        for c in channels {
-            let name = c.as_str().unwrap_or_default();
-            let ch = OtpChannel::parse(name).ok_or_else(|| invalid(&format!("otpChannel - {name}")))?;
-            if !parsed.contains(&ch) {
-                parsed.push(ch);
-            }
-        }
-        // IDA: no id, or one that is not digits, is "invalid" (IDA-MLC-009); digits that fail the UIN
-        // or VID rules are IDA-MLC-002 / 004
-        let individual = text(&body, "individualId")
-            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| invalid("individualId"))?;
-        let individual = parse_individual(individual)?;
-        let sent = uc::request_otp_as(&context(state, audit, now), requester, &individual, trn, &parsed).await?;
-        Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })
+        send_otp(state, audit, &body, api, "transactionID", requester, now).await
     }
     .await;
     match result {
         Ok(r) => ida_answer(api, transaction_id, now, Some(serde_json::to_value(r).unwrap_or(Value::Null)), None),
         Err(e) => ida_answer(api, transaction_id, now, None, Some(e)),
     }
+}
+
+/// An OTP request in IDA's shape (`trn_key` names its transaction id: `transactionID`, or
+/// `transactionId` as MOSIP 1.2.1's `/individualId/otp` spells it), checked in IDA's order and sent.
+pub(crate) async fn send_otp(
+    state: &AppState,
+    audit: &AuditContext,
+    body: &Map<String, Value>,
+    api: &str,
+    trn_key: &str,
+    requester: &Requester,
+    now: OffsetDateTime,
+) -> Result<MaskedContacts, ResidentError> {
+    let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
+    let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
+    let time = text(body, "requestTime").ok_or_else(|| missing("requestTime"))?;
+    parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
+    let trn = text(body, trn_key).ok_or_else(|| missing(trn_key))?;
+    if !valid_transaction_id(trn) {
+        return Err(invalid(trn_key));
+    }
+    if text(body, "id") != Some(api) {
+        return Err(invalid("id"));
+    }
+    let channels = body
+        .get("otpChannel")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ResidentError::Ida("IDA-OTA-008", "OTP Notification Channel not provided".into()))?;
+    let mut parsed = Vec::new();
+    for c in channels {
+        let name = c.as_str().unwrap_or_default();
+        let ch = OtpChannel::parse(name).ok_or_else(|| invalid(&format!("otpChannel - {name}")))?;
+        if !parsed.contains(&ch) {
+            parsed.push(ch);
+        }
+    }
+    // IDA: no id, or one that is not digits, is "invalid" (IDA-MLC-009); digits that fail the UIN
+    // or VID rules are IDA-MLC-002 / 004
+    let individual = text(body, "individualId")
+        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| invalid("individualId"))?;
+    let individual = parse_individual(individual)?;
+    let sent = uc::request_otp_as(&context(state, audit, now), requester, &individual, trn, &parsed).await?;
+    Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })
 }
 
 /// IDA's response envelope (`errorMessage`, `transactionID`, `responseTime`).

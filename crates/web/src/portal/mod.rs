@@ -18,7 +18,6 @@ use base64::Engine as _;
 use fluent_templates::{Loader, static_loader};
 use resident_domain::audit::AuditContext;
 use resident_domain::ports::{PortalSession, Resolved};
-use sha2::{Digest, Sha256};
 use unic_langid::LanguageIdentifier;
 
 use crate::AppState;
@@ -278,14 +277,23 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
+/// A text of the portal's catalogues in a MOSIP language (`eng`, `fra`, `ara`; anything else: English).
+pub(crate) fn translate(mosip_lang: &str, key: &str) -> String {
+    LOCALES.lookup(&Lang::parse(mosip_lang).unwrap_or(Lang::En).langid(), key)
+}
+
+/// A value for a URL's query: letters, digits and `-` as they are, every other byte %-encoded.
+pub(crate) fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::RngCore::fill_bytes(&mut resident_domain::clock::rng(), &mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -304,6 +312,9 @@ pub(crate) struct Visit {
     pub request_id: String,
     /// Notifications not seen yet.
     pub unread: i64,
+    /// Another origin this page's forms may end up at (the MOSIP portal app a login returns to: the
+    /// browser checks `form-action` on each redirect after a form is sent).
+    pub form_target: Option<String>,
 }
 
 /// The request types whose progress the resident is told about in the portal (MOSIP's ASYNC types).
@@ -334,21 +345,19 @@ impl Visit {
         };
         let request_id: String =
             headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").chars().take(64).collect();
+        let request_audit = AuditContext {
+            host_name: state.host.name.clone(),
+            host_ip: state.host.ip.clone(),
+            session_user: "portal-resident".into(),
+            request_id: Some(request_id.clone()).filter(|r: &String| r != "-"),
+        };
         let mut session = None;
         if let Some(raw) = cookie(headers, SESSION_COOKIE) {
-            let hash = sha256_hex(raw);
-            if let Ok(Some(s)) = state.sessions.session(&hash).await {
-                let idle_ok = now - s.last_seen_at <= time::Duration::try_from(settings.idle).unwrap_or_default();
-                if idle_ok && now < s.expires_at {
-                    // a write at most once a minute per session
-                    if now - s.last_seen_at > time::Duration::minutes(1) {
-                        let _ = state.sessions.touch_session(&hash, now).await;
-                    }
-                    session = Some(s);
-                } else {
-                    let _ = state.sessions.end_session(&hash, None).await;
-                    set_cookies.push(clear_cookie(SESSION_COOKIE, secure));
-                }
+            match state.session_cases(&request_audit, now).current(raw).await {
+                Ok(Some(s)) => session = Some(s),
+                // gone, idle or past its end: the cookie is worth nothing now
+                Ok(None) => set_cookies.push(clear_cookie(SESSION_COOKIE, secure)),
+                Err(e) => tracing::warn!(code = e.code(), "reading a portal session failed"),
             }
         }
         let csrf = match &session {
@@ -362,12 +371,10 @@ impl Visit {
                 }
             },
         };
-        let user = if session.is_some() { "portal-resident" } else { "anonymous" };
-        let audit = AuditContext {
-            host_name: state.host.name.clone(),
-            host_ip: state.host.ip.clone(),
-            session_user: user.into(),
-            request_id: Some(request_id.clone()).filter(|r: &String| r != "-"),
+        let audit = if session.is_some() {
+            request_audit
+        } else {
+            AuditContext { session_user: "anonymous".into(), ..request_audit }
         };
         let unread = match &session {
             Some(s) => {
@@ -376,7 +383,7 @@ impl Visit {
             }
             None => 0,
         };
-        Visit { lang, session, csrf, set_cookies, audit, now, request_id, unread }
+        Visit { lang, session, csrf, set_cookies, audit, now, request_id, unread, form_target: None }
     }
 
     pub(crate) fn page(&self, state: &AppState) -> Page {
@@ -433,12 +440,16 @@ impl Visit {
                 h.append(header::SET_COOKIE, v);
             }
         }
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
+        let form_action = match &self.form_target {
+            Some(origin) => format!("'self' {origin}"),
+            None => "'self'".to_owned(),
+        };
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         );
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
         h.insert(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
         res
     }

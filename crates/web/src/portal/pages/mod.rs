@@ -191,11 +191,7 @@ fn csv_response(visit: &Visit, header_line: &str, rows: Vec<Vec<String>>, name: 
 
 /// A filter's value as it goes back into a link's query.
 fn query_value(value: Option<&str>) -> String {
-    value
-        .unwrap_or("")
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    crate::portal::url_encode(value.unwrap_or(""))
 }
 
 fn pdf_response(visit: &Visit, pdf: Vec<u8>, name: &str) -> Response {

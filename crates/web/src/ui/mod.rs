@@ -1,0 +1,259 @@
+//! MOSIP's own Resident Portal app (`mosip/resident-ui` 0.9.x, Angular) on this server: the
+//! resident-services 1.2.1 portal API it calls, its cookie login, CORS for it, and serving a built
+//! copy of it. Every service here calls the same domain use case as the 1.2.0 API and our portal do;
+//! what lives here is MOSIP 1.2.1's wire shape (see docs/mosip-portal.md).
+
+mod history;
+pub mod login;
+mod public;
+mod secure;
+pub mod serve;
+mod token;
+mod vids;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use resident_domain::ResidentError;
+use resident_domain::audit::AuditContext;
+use resident_domain::ids::IndividualId;
+use resident_domain::ports::{PortalSession, Resolved};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::AppState;
+
+/// What the deployment sets for MOSIP's portal app.
+#[derive(Clone)]
+pub struct UiSettings {
+    /// Where the app lives; logins and logouts send the browser back only under it.
+    pub url: Option<String>,
+    /// A built copy of the app, served at `/resident-ui/`.
+    pub dir: Option<std::path::PathBuf>,
+    /// Signs the `Authorization` cookie's token and the one-time login codes.
+    pub token_key: [u8; 32],
+    /// Origins allowed to call the API with the resident's cookie (CORS).
+    pub cors_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for UiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiSettings")
+            .field("url", &self.url)
+            .field("dir", &self.dir)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scopes MOSIP's portal token carries; each endpoint requires one (MOSIP's `@PreAuthorize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    IdentityData,
+    Vid,
+    Authentication,
+    ServiceRequests,
+    Credentials,
+}
+
+impl Scope {
+    pub(crate) const ALL: [Scope; 5] =
+        [Scope::IdentityData, Scope::Vid, Scope::Authentication, Scope::ServiceRequests, Scope::Credentials];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scope::IdentityData => "Manage-Identity-Data",
+            Scope::Vid => "Manage-VID",
+            Scope::Authentication => "Manage-Authentication",
+            Scope::ServiceRequests => "Manage-Service-Requests",
+            Scope::Credentials => "Manage-Credentials",
+        }
+    }
+}
+
+/// MOSIP's envelope with `errors` as the app needs it: `null` where MOSIP's response filter clears
+/// it (the app tests `!errors`), `[]` where MOSIP leaves the list (the app reads `errors.length`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Errors {
+    Null,
+    Empty,
+}
+
+pub(crate) fn reply(id: Option<&str>, version: &str, at: OffsetDateTime, response: Value, errors: Errors) -> Response {
+    let errors = match errors {
+        Errors::Null => Value::Null,
+        Errors::Empty => json!([]),
+    };
+    axum::Json(json!({
+        "id": id,
+        "version": version,
+        "responsetime": resident_domain::clock::mosip_datetime(at),
+        "metadata": null,
+        "response": response,
+        "errors": errors,
+    }))
+    .into_response()
+}
+
+/// A moment as the app shows it: `yyyy-MM-dd HH:mm:ss` in the browser's time zone (its
+/// `time-zone-offset` header: minutes behind UTC, as JavaScript counts them), else the residents'.
+pub(crate) fn ui_time(state: &AppState, headers: &HeaderMap, at: OffsetDateTime) -> String {
+    let offset = headers
+        .get("time-zone-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .filter(|m| m.abs() <= 18 * 60)
+        .and_then(|m| time::UtcOffset::from_whole_seconds(-m * 60).ok());
+    let local = match offset {
+        Some(o) => at.to_offset(o),
+        None => match resident_domain::clock::local(&state.templates.time_zone, at) {
+            Some(dt) => {
+                return format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    dt.year(),
+                    dt.month(),
+                    dt.day(),
+                    dt.hour(),
+                    dt.minute(),
+                    dt.second()
+                );
+            }
+            None => at,
+        },
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
+}
+
+/// A refusal in the same envelope, at the status MOSIP gives it (business errors are HTTP 200).
+pub(crate) fn refusal(id: &str, version: &str, at: OffsetDateTime, e: &ResidentError) -> Response {
+    if let Some(detail) = e.internal_detail() {
+        tracing::error!(code = e.code(), detail, "request failed");
+    }
+    let body = json!({
+        "id": id,
+        "version": version,
+        "responsetime": resident_domain::clock::mosip_datetime(at),
+        "metadata": null,
+        "response": null,
+        "errors": [{"errorCode": e.code(), "message": e.message()}],
+    });
+    (crate::error::http_status(e), axum::Json(body)).into_response()
+}
+
+/// Adds the `eventid` header the app reads after an action.
+pub(crate) fn with_event(mut res: Response, event_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(event_id) {
+        res.headers_mut().insert("eventid", v);
+    }
+    res
+}
+
+/// The resident behind a request's `Authorization` cookie, for an endpoint that needs `scope`
+/// (`None`: any logged-in resident, as MOSIP's endpoints without a scope).
+pub(crate) struct UiResident {
+    pub who: Resolved,
+    /// What their actions are recorded under (their UIN, as in our portal).
+    pub id: IndividualId,
+    pub session: PortalSession,
+    pub audit: AuditContext,
+    pub now: OffsetDateTime,
+}
+
+pub(crate) fn unauthenticated(at: OffsetDateTime) -> Response {
+    let body = json!({
+        "id": null, "version": null, "responsetime": resident_domain::clock::mosip_datetime(at), "metadata": null,
+        "response": null, "errors": [{"errorCode": "KER-ATH-401", "message": "Authentication Failed"}],
+    });
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+fn forbidden(at: OffsetDateTime) -> Response {
+    let body = json!({
+        "id": null, "version": null, "responsetime": resident_domain::clock::mosip_datetime(at), "metadata": null,
+        "response": null, "errors": [{"errorCode": "RES-SER-403", "message": "Access is denied"}],
+    });
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+}
+
+pub(crate) fn audit_context(state: &AppState, headers: &HeaderMap, user: &str) -> AuditContext {
+    AuditContext {
+        host_name: state.host.name.clone(),
+        host_ip: state.host.ip.clone(),
+        session_user: user.into(),
+        request_id: headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(|v| v.chars().take(64).collect()),
+    }
+}
+
+/// The logged-in resident, or the answer to send: 401 without a live session, 403 without the scope.
+pub(crate) async fn resident(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<Scope>,
+) -> Result<UiResident, Response> {
+    let now = state.clock.now();
+    let audit = audit_context(state, headers, "mosip-ui-resident");
+    let Some(claims) = login::cookie_claims(state, headers, now) else { return Err(unauthenticated(now)) };
+    if let Some(scope) = scope
+        && !claims.scope.split(' ').any(|s| s == scope.name())
+    {
+        return Err(forbidden(now));
+    }
+    let session = match state.session_cases(&audit, now).current(&claims.sid).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(unauthenticated(now)),
+        Err(e) => return Err(refusal("", "v1", now, &e)),
+    };
+    let stored = match state.identities.identity_by_id(&session.identity_id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(unauthenticated(now)),
+        Err(e) => return Err(refusal("", "v1", now, &e.into())),
+    };
+    let who = Resolved {
+        identity_id: session.identity_id.clone(),
+        uin: stored.uin,
+        token: stored.token,
+        status: stored.status,
+        identity: stored.identity,
+        vid: None,
+    };
+    let id = IndividualId::Uin(who.uin.clone());
+    Ok(UiResident { who, id, session, audit, now })
+}
+
+/// The routes under `/resident/v1` that MOSIP's portal app calls.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login/{*redirect}", get(login::login))
+        .route("/login-redirect/{*redirect}", get(login::login_redirect))
+        .route("/authorize/admin/validateToken", get(login::validate_token))
+        .route("/logout/user", get(login::logout))
+        .route("/proxy/config/ui-properties", get(public::ui_properties))
+        .route("/profile", get(public::profile))
+        .route("/proxy/audit/log", post(public::audit_log))
+        .route("/auth-proxy/audit/log", post(public::audit_log))
+        .route("/aid-stage/{aid}", get(public::aid_stage))
+        .route("/individualId/otp", post(public::individual_otp))
+        .route("/download-card", post(public::download_card))
+        .route("/auth-lock-status", get(secure::lock_status))
+        .route("/auth-lock-unlock", post(secure::lock_unlock))
+        .route("/vids", get(vids::list))
+        .route("/vid/policy", get(vids::policy))
+        .route("/generate-vid", post(vids::generate))
+        .route("/revoke-vid/{vid}", patch(vids::revoke))
+        .route("/service-history/{lang}", get(history::service_history))
+        .route("/events/{eid}", get(history::event))
+        .route("/pinned/{eid}", post(history::pinned))
+        .route("/unpinned/{eid}", post(history::unpinned))
+        .route("/unread/notification-count", get(history::unread_count))
+        .route("/bell/updatedttime", put(history::bell_seen))
+        .route("/notifications/{lang}", get(history::notifications))
+}

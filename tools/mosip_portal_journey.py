@@ -115,8 +115,19 @@ class Browser:
                     fail(f"no element {css} on {self.url()}")
                 time.sleep(0.2)
 
-    def click(self, css):
-        self.call("POST", f"/element/{self.find(css)}/click")
+    def click(self, css, timeout=15):
+        """Clicks like a person: waits while an overlay (a spinner, a closing menu) is in the way."""
+        end = time.time() + timeout
+        while True:
+            try:
+                self.call("POST", f"/element/{self.find(css)}/click")
+                return
+            except RuntimeError as e:
+                if "click intercepted" not in str(e) and "not interactable" not in str(e):
+                    raise
+                if time.time() > end:
+                    fail(f"{css} stayed covered on {self.url()}: dialog {self.dialog()!r}")
+                time.sleep(0.3)
 
     def type(self, css, text):
         self.call("POST", f"/element/{self.find(css)}/value", {"text": text})
@@ -350,6 +361,8 @@ def journey(label, app, api, outbox, downloads):
                          .then(r => r.status)""", api)
         if status != 401:
             fail(f"after logout validateToken answers {status}")
+        b.expect_dialog("successfully logged out")
+        b.click_text("OK")
         b.wait_text("UIN Services")
         b.failed_calls()
 

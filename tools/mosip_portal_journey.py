@@ -7,8 +7,10 @@ Runs `resident serve --demo` on a fresh data folder twice:
      a plain static file server on another port, and the API answers it through CORS
      (`RESIDENT_CORS__ALLOWED_ORIGINS`, `RESIDENT_MOSIP_UI__URL`).
 Each time a new resident logs in with a demo UIN and an OTP from the outbox, locks and unlocks an
-authentication type, creates and revokes a VID, finds both in the history, follows one in Track My
-Requests, logs out, and downloads the card without logging in. Any call to the API that fails (other
+authentication type, creates a VID, asks for its card and downloads it with the acknowledgement from
+Track My Requests, raises a grievance about it, revokes the VID, finds all of it in the history and
+downloads that as a PDF, follows one request in Track My Requests, logs out, and downloads the card
+without logging in. Any call to the API that fails (other
 than the logged-out 401s the app expects), or any dialog the journey does not expect, fails the run.
 
 Talks to chromedriver over the W3C WebDriver protocol (no Python packages needed).
@@ -78,7 +80,9 @@ class Browser:
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1280,900", "--lang=en-US"],
-                "prefs": {"download.default_directory": downloads, "download.prompt_for_download": False},
+                "prefs": {"download.default_directory": downloads, "download.prompt_for_download": False,
+                          # a page that saves a second file is not asked whether it may
+                          "profile.default_content_setting_values.automatic_downloads": 1},
             },
             "goog:loggingPrefs": {"browser": "ALL"},
         }}}
@@ -252,6 +256,22 @@ def latest_otp(outbox, since):
     fail("no OTP reached the outbox")
 
 
+def downloaded(downloads, before, prefix, timeout=20):
+    """The PDF the page saved since `before` (a listing of the folder), named `prefix…`."""
+    end = time.time() + timeout
+    while True:
+        new = [f for f in set(os.listdir(downloads)) - before if f.startswith(prefix) and f.endswith(".pdf")]
+        if new:
+            path = os.path.join(downloads, new[0])
+            with open(path, "rb") as f:
+                if f.read(5) != b"%PDF-":
+                    fail(f"{new[0]} is not a PDF")
+            return path
+        if time.time() > end:
+            fail(f"no {prefix}….pdf was downloaded (have {sorted(os.listdir(downloads))})")
+        time.sleep(0.3)
+
+
 def journey(label, app, api, outbox, downloads):
     """The whole journey in the app at `app` (its page address), against the API at `api`."""
     b = Browser(downloads)
@@ -303,7 +323,7 @@ def journey(label, app, api, outbox, downloads):
         b.click_text("OK")
         check_calls(b, logged_in=True)
 
-        # Manage My VID: create a Perpetual VID, then revoke it
+        # Manage My VID: create a Perpetual VID and get its card, then revoke it
         b.go(app + "#/uinservices/managemyvid")
         b.wait_text("Perpetual VID")
         b.click("#Perpetual")
@@ -313,6 +333,37 @@ def journey(label, app, api, outbox, downloads):
         b.click_text("OK")
         b.wait_text("Generated On")
         b.shot(f"{label}-06-vid-created")
+        # its card: asked for here, downloaded from Track My Requests
+        b.click("#download0")
+        b.expect_dialog("Are you sure you want to download Perpetual VID card")
+        b.click_text("Download")
+        b.expect_dialog("successfully processed against the Event ID")
+        card_event = re.search(r"Event ID: (\d{16})", b.dialog()).group(1)
+        b.click_text("OK")
+
+        # the VID card and the acknowledgement of its request, then a grievance about it
+        b.go(app + f"#/uinservices/trackservicerequest?eid={card_event}")
+        b.wait_text("Download VID card")
+        before = set(os.listdir(downloads))
+        b.click_text("Download VID card")
+        downloaded(downloads, before, f"VID_{card_event}_")
+        before = set(os.listdir(downloads))
+        b.click_text("Download Acknowledgement")
+        downloaded(downloads, before, f"Ack_Download VID Card_{card_event}_")
+        b.no_dialog()
+        b.js("""const links = Array.from(document.querySelectorAll('a, span'))
+                  .filter(e => e.textContent.trim().startsWith('click here'));
+                links[links.length - 1].click();""")
+        b.find("#userComment")
+        b.type("#alternateEmailID", "jane.alt@example.org")
+        b.type("#userComment", "The VID card came quickly; I would like a printed one too.")
+        b.shot(f"{label}-06-vid-grievance")
+        b.click("#submitBtn")
+        b.expect_dialog("successfully sent against the ticket ID")
+        b.click_text("OK")
+        check_calls(b, logged_in=True)
+        b.go(app + "#/uinservices/managemyvid")
+        b.wait_text("Generated On")
         b.click_text("delete")
         b.expect_dialog("Are you sure you want to delete")
         b.click("#vidDeleteBtn")
@@ -324,12 +375,16 @@ def journey(label, app, api, outbox, downloads):
         b.go(app + "#/uinservices/viewhistory")
         b.wait_text("Virtual ID revoked")
         page = b.text()
-        for needle in ["Virtual ID created", "Authentication locked or unlocked"]:
+        for needle in ["Virtual ID created", "Authentication locked or unlocked", "VID card"]:
             if needle not in page:
                 fail(f"the history does not show {needle!r}:\n{page[:2000]}")
         b.shot(f"{label}-07-history")
         b.click_text("Go")
         b.wait_text("Virtual ID revoked")
+        b.no_dialog()
+        before = set(os.listdir(downloads))
+        b.click("#downloadbtn")
+        downloaded(downloads, before, "View_history_")
         b.no_dialog()
 
         # Track My Requests: the newest request's details
@@ -371,26 +426,17 @@ def journey(label, app, api, outbox, downloads):
         b.type("#aidValue", JANE)
         b.click("#getUinSendOtpBtn")
         b.wait_text("The OTP will expire in")
-        b.shot(f"{label}-09-get-my-uin-otp")
+        b.shot(f"{label}-10-get-my-uin-otp")
         sent = time.time() - 5
         before = set(os.listdir(downloads))
         b.type("#otp-input", latest_otp(outbox, sent))
         b.click("#getUinsubmitBtn")
         b.expect_dialog("UIN card has been successfully downloaded")
-        b.shot(f"{label}-10-card-downloaded")
-        end = time.time() + 20
-        while True:
-            new = [f for f in set(os.listdir(downloads)) - before if f.endswith(".pdf")]
-            if new:
-                with open(os.path.join(downloads, new[0]), "rb") as f:
-                    if not f.read(5) == b"%PDF-":
-                        fail(f"{new[0]} is not a PDF")
-                break
-            if time.time() > end:
-                fail("no card PDF was downloaded")
-            time.sleep(0.3)
+        b.shot(f"{label}-11-card-downloaded")
+        downloaded(downloads, before, "Get_my_UIN_")
         check_calls(b, logged_in=False)
-        print(f"{label}: login, lock and unlock, VID created and revoked, history, track, logout, card: ok")
+        print(f"{label}: login, lock and unlock, VID created, its card, revoked, history and its PDF, track, "
+              "acknowledgement, grievance, logout, card: ok")
     finally:
         b.quit()
 

@@ -207,10 +207,15 @@ impl CardMaker {
         s.set_fill(Some(ink()));
         t.line(&mut s, &values("gender").join(" / "), x, y, 12.0, true, Align::Left, false, col);
         y += 20.0;
-        label(&mut s, if request.card_type == CardType::MaskedUin { "maskedUin" } else { "uin" }, y);
+        let number_label = match request.card_type {
+            CardType::Uin => "uin",
+            CardType::MaskedUin => "maskedUin",
+            CardType::Vid => "vid",
+        };
+        label(&mut s, number_label, y);
         y += 17.0;
         s.set_fill(Some(ink()));
-        let shown = request.card_type.shown_uin(request.uin);
+        let shown = request.shown_number();
         let spaced: String = shown
             .chars()
             .collect::<Vec<_>>()

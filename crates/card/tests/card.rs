@@ -10,7 +10,7 @@ use resident_card::keys::KeyRing;
 use resident_card::{CardMaker, CardStyle, credential_in_pdf, jws};
 use resident_domain::card::{CardIssuer, CardRequest, CardType, card_password};
 use resident_domain::identity::IdentityJson;
-use resident_domain::ids::Uin;
+use resident_domain::ids::{Uin, Vid};
 use resident_domain::ports::NewDocument;
 use serde_json::json;
 use time::macros::datetime;
@@ -90,6 +90,7 @@ fn a_card_opens_only_with_its_password_and_its_qr_verifies() {
         identity: &identity,
         uin: &uin,
         card_type: CardType::Uin,
+        vid: None,
         photo: Some(&photo),
         issued_at: datetime!(2026-12-31 23:30 UTC),
         password: password.clone(),
@@ -194,6 +195,7 @@ fn a_masked_card_hides_the_uin_and_keys_rotate_without_breaking_old_cards() {
         identity: &identity,
         uin: &uin,
         card_type: CardType::MaskedUin,
+        vid: None,
         photo: None,
         issued_at: datetime!(2026-11-26 9:00 UTC),
         password: "JANE1990".into(),
@@ -202,6 +204,12 @@ fn a_masked_card_hides_the_uin_and_keys_rotate_without_breaking_old_cards() {
     let claims = &jws::verify(&old.credential, &maker.ring().verifying_keys()).unwrap().claims;
     assert_eq!(claims["uin"], "XXXXXX1708");
     assert_eq!(claims["typ"], "MASKED_UIN");
+    // a VID card names the resident by the VID alone
+    let vid = Vid::parse("5371843613598206").unwrap();
+    let vid_card = maker.issue(&CardRequest { card_type: CardType::Vid, vid: Some(&vid), ..request.clone() }).unwrap();
+    let claims = &jws::verify(&vid_card.credential, &maker.ring().verifying_keys()).unwrap().claims;
+    assert_eq!((claims["typ"].as_str(), claims["vid"].as_str()), (Some("VID"), Some("5371843613598206")));
+    assert!(claims.get("uin").is_none(), "{claims}");
 
     // rotate: new cards use the new key, the old card still verifies
     let mut ring = KeyRing::open(&dir.path().join("keys"), datetime!(2026-11-26 9:00 UTC)).unwrap();

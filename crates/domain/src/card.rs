@@ -10,16 +10,19 @@ use crate::identity::IdentityJson;
 use crate::ids::Uin;
 use crate::ports::NewDocument;
 
-/// `UIN` or `MASKED_UIN`.
+/// `UIN`, `MASKED_UIN`, or `VID` (a card that shows one of the resident's VIDs in place of the UIN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CardType {
     #[serde(rename = "UIN")]
     Uin,
     #[serde(rename = "MASKED_UIN")]
     MaskedUin,
+    #[serde(rename = "VID")]
+    Vid,
 }
 
 impl CardType {
+    /// A `cardType` a request may ask for: `UIN` or `MASKED_UIN` (a VID card is asked for by its VID).
     pub fn parse(value: &str) -> Option<Self> {
         match value.to_ascii_uppercase().as_str() {
             "UIN" => Some(CardType::Uin),
@@ -32,15 +35,17 @@ impl CardType {
         match self {
             CardType::Uin => "UIN",
             CardType::MaskedUin => "MASKED_UIN",
+            CardType::Vid => "VID",
         }
     }
 
-    /// The UIN as the card shows it: in full, or all but the last four digits as `X`.
+    /// The UIN as the card shows it: in full, or all but the last four digits as `X` (a VID card
+    /// does not show the UIN: see [`CardRequest::shown_number`]).
     pub fn shown_uin(self, uin: &Uin) -> String {
         let full = uin.expose();
         match self {
             CardType::Uin => full.to_owned(),
-            CardType::MaskedUin => {
+            CardType::MaskedUin | CardType::Vid => {
                 let keep = full.len().saturating_sub(4);
                 format!("{}{}", "X".repeat(keep), &full[keep..])
             }
@@ -81,11 +86,23 @@ pub struct CardRequest<'a> {
     pub identity: &'a IdentityJson,
     pub uin: &'a Uin,
     pub card_type: CardType,
+    /// The VID a [`CardType::Vid`] card shows.
+    pub vid: Option<&'a crate::ids::Vid>,
     /// The face photo (a `photo` document, PNG or JPEG), if the identity has one.
     pub photo: Option<&'a NewDocument>,
     pub issued_at: OffsetDateTime,
     /// The PDF's user password.
     pub password: String,
+}
+
+impl CardRequest<'_> {
+    /// The number the card shows: the UIN (in full or masked), or a VID card's VID.
+    pub fn shown_number(&self) -> String {
+        match (self.card_type, self.vid) {
+            (CardType::Vid, Some(vid)) => vid.expose().to_owned(),
+            (t, _) => t.shown_uin(self.uin),
+        }
+    }
 }
 
 /// A rendered, encrypted card and the signed credential its QR code carries.
@@ -162,15 +179,18 @@ pub fn credential_claims(request: &CardRequest<'_>, languages: &[String]) -> ser
             address.insert(l.clone(), line);
         }
     }
-    serde_json::json!({
+    let mut claims = serde_json::json!({
         "typ": request.card_type.code(),
-        "uin": request.card_type.shown_uin(request.uin),
         "name": per_language("fullName"),
         "dob": identity.text("dateOfBirth"),
         "gender": per_language("gender"),
         "address": address,
         "iat": request.issued_at.unix_timestamp(),
-    })
+    });
+    // a VID card names the resident by the VID alone
+    let number = if request.card_type == CardType::Vid { "vid" } else { "uin" };
+    claims[number] = serde_json::Value::String(request.shown_number());
+    claims
 }
 
 /// `POST /req/euin` after the OTP: renders the resident's card (full or masked UIN), protected with
@@ -209,8 +229,15 @@ pub async fn download_card(
         return Err(failed("the identity has no name or date of birth for the card password".into()).await?);
     };
     let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face");
-    let request =
-        CardRequest { identity: &stored.identity, uin: &who.uin, card_type, photo, issued_at: ctx.now, password };
+    let request = CardRequest {
+        identity: &stored.identity,
+        uin: &who.uin,
+        card_type,
+        vid: None,
+        photo,
+        issued_at: ctx.now,
+        password,
+    };
     let card = match cards.issue(&request) {
         Ok(c) => c,
         Err(e) => return Err(failed(format!("card rendering failed: {e}")).await?),
@@ -228,6 +255,121 @@ pub async fn download_card(
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_DOW_UIN_SUCCESS", vars, audit);
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: card, message, event_id })
+}
+
+/// The status of a VID card request whose card can be downloaded, and of one that was.
+pub const VID_CARD_READY: &str = "CARD_READY_TO_DOWNLOAD";
+pub const VID_CARD_DOWNLOADED: &str = "CARD_DOWNLOADED";
+
+/// How a VID card request names its VID without keeping it: the masked VID (the event's `ref_id`)
+/// and the moment the VID was issued, in milliseconds (its `request_trn_id`).
+fn vid_reference(v: &crate::vid::VidRecord) -> (String, String) {
+    (v.vid.masked(), ((v.created_at.unix_timestamp_nanos() / 1_000_000) as i64).to_string())
+}
+
+/// MOSIP 1.2.1's `GET /request-card/vid/{vid}`: the resident asks for a card that shows one of their
+/// usable VIDs instead of the UIN. Recorded as a `VID_CARD_DOWNLOAD` request, ready at once (the card
+/// is rendered when it is downloaded). Another resident's VID, a revoked one and no VID at all are
+/// refused alike (RES-SER-454); the resident's VID once expired or used up is RES-SER-474.
+pub async fn request_vid_card(
+    ctx: &crate::auth_usecases::AuthContext<'_>,
+    who: &crate::ports::Resolved,
+    id: &crate::ids::IndividualId,
+    trn: &str,
+    vid: &crate::ids::Vid,
+) -> Result<crate::auth_usecases::Done<()>, crate::error::ResidentError> {
+    use crate::auth_usecases::{Done, SELF_ENTITY, Subject, event, success};
+    use crate::error::ResidentError;
+    use crate::history::{RequestType, ServiceEvent};
+
+    let vids = ctx.repo.vids(&who.identity_id, ctx.now).await?;
+    let record = vids.iter().find(|v| v.vid == *vid).ok_or(ResidentError::VidNotYours)?;
+    if !record.usable(ctx.now) {
+        return Err(ResidentError::IndividualIdInvalid);
+    }
+    let (masked, issued) = vid_reference(record);
+    let ev = ServiceEvent {
+        status_comment: Some(format!("{} VID card", record.vid_type)),
+        ref_id_type: Some("VID".into()),
+        ref_id: Some(masked),
+        request_trn_id: Some(issued),
+        ..event(who, RequestType::VidCardDownload, VID_CARD_READY, id, trn, ctx.now)
+    };
+    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let audit = ("RES-SER-138", "Request for a VID card", format!("{} VID card requested", record.vid_type));
+    let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIDCARD_REQUEST", BTreeMap::new(), audit);
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: (), message, event_id })
+}
+
+/// MOSIP 1.2.1's `GET /download-card/event/{eid}` for a VID card request of the resident's: renders
+/// the card with the VID it names, protected with the card password rule, marks the request
+/// downloaded (a second download needs a new request, as in MOSIP), and tells the resident.
+#[allow(clippy::too_many_arguments)]
+pub async fn download_vid_card(
+    ctx: &crate::auth_usecases::AuthContext<'_>,
+    identities: &dyn crate::ports::IdentityRegistry,
+    history: &dyn crate::ports::ServiceHistory,
+    cards: &dyn CardIssuer,
+    first_language: &str,
+    who: &crate::ports::Resolved,
+    id: &crate::ids::IndividualId,
+    request: &crate::history::ServiceEvent,
+) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
+    use crate::auth_usecases::Done;
+    use crate::error::ResidentError;
+    use crate::history::RequestType;
+
+    if request.token != who.token {
+        return Err(ResidentError::EventNotOwned);
+    }
+    match request.request_type {
+        RequestType::VidCardDownload if request.status_code == VID_CARD_READY => {}
+        // an update's new card is the printed one here: nothing to download
+        RequestType::VidCardDownload | RequestType::UpdateMyUin => return Err(ResidentError::CardNotReady),
+        _ => return Err(ResidentError::NotACardRequest),
+    }
+    let vids = ctx.repo.vids(&who.identity_id, ctx.now).await?;
+    let named = (request.ref_id.clone().unwrap_or_default(), request.request_trn_id.clone().unwrap_or_default());
+    let record = vids.iter().find(|v| vid_reference(v) == named).ok_or(ResidentError::IndividualIdInvalid)?;
+    if !record.usable(ctx.now) {
+        return Err(ResidentError::IndividualIdInvalid);
+    }
+    let stored = identities
+        .find_identity(&who.uin)
+        .await?
+        .ok_or_else(|| ResidentError::Internal("the resolved identity is gone".into()))?;
+    let password = card_password(&stored.identity, first_language).ok_or_else(|| {
+        ResidentError::Internal("the identity has no name or date of birth for the card password".into())
+    })?;
+    let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face");
+    let card = cards
+        .issue(&CardRequest {
+            identity: &stored.identity,
+            uin: &who.uin,
+            card_type: CardType::Vid,
+            vid: Some(&record.vid),
+            photo,
+            issued_at: ctx.now,
+            password,
+        })
+        .map_err(|e| ResidentError::Internal(format!("card rendering failed: {e}")))?;
+    let audit = crate::audit::AuditEvent::VidCardDownloaded.record(
+        ctx.audit,
+        ctx.now,
+        Some((id.masked(), id.id_type())),
+        format!("VID card of event {}, key {}", request.event_id, card.key_id),
+    );
+    let comment = format!("{} VID card, key {}", record.vid_type, card.key_id);
+    history.update_event_status(&request.event_id, VID_CARD_DOWNLOADED, Some(&comment), &audit, ctx.now).await?;
+    let mut vars = ctx.templates.stamp(ctx.now);
+    vars.insert("cardType", CardType::Vid.code().to_owned());
+    vars.insert("eventId", request.event_id.to_string());
+    let messages = ctx.templates.messages("RS_DOW_UIN_SUCCESS", &who.identity, &vars);
+    let message = crate::notification::notified_message(&messages).to_owned();
+    let effects = crate::ports::Effects { notifications: messages, ..crate::ports::Effects::default() };
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: card, message, event_id: request.event_id.clone() })
 }
 
 #[cfg(test)]

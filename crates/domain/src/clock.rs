@@ -47,7 +47,6 @@ pub fn rng() -> rand::rngs::ThreadRng {
     rand::thread_rng()
 }
 
-/// Milliseconds since the Unix epoch: the portable time representation the store uses.
 /// A moment as the clocks on the wall show it in `zone` (summer time included); `None` only outside
 /// the years -9999..=9999.
 pub fn local(zone: &jiff::tz::TimeZone, at: OffsetDateTime) -> Option<jiff::civil::DateTime> {
@@ -57,6 +56,7 @@ pub fn local(zone: &jiff::tz::TimeZone, at: OffsetDateTime) -> Option<jiff::civi
 /// The time zone type the deployment configures (re-exported so callers need not name jiff).
 pub use jiff::tz::TimeZone;
 
+/// Milliseconds since the Unix epoch: the portable time representation the store uses.
 pub fn epoch_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }

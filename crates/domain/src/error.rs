@@ -108,6 +108,21 @@ pub enum ResidentError {
     #[error("Search text is longer than an event id")]
     SearchTextTooLong,
 
+    /// RES-SER-454: not an active VID of the logged-in resident (another's, revoked, or no VID at
+    /// all: they are not told apart).
+    #[error("Provided VID does not belong to the logged in user.")]
+    VidNotYours,
+    /// RES-SER-474: the resident's VID, but expired or used up (or revoked since a card was asked for).
+    #[error("Individual ID is invalid.")]
+    IndividualIdInvalid,
+    /// RES-SER-473: a card is downloaded only for a request of a card.
+    #[error("Invalid Request Type. Please input eventId only for VID_CARD_DOWNLOAD,UPDATE_MY_UIN")]
+    NotACardRequest,
+
+    /// RES-SER-514 as MOSIP words it, without echoing the text (which may be an email address).
+    #[error("Input text size exceeds the limit; Character limit={limit}; inputType={field}")]
+    TextTooLong { field: &'static str, limit: usize },
+
     #[error("Invalid page start value")]
     InvalidPageStart,
     /// RES-SER-447
@@ -161,7 +176,10 @@ impl ResidentError {
             ResidentError::EventNotFound => "RES-SER-459",
             ResidentError::EventNotOwned => "RES-SER-511",
             ResidentError::AidNotFound => "RES-SER-456",
-            ResidentError::SearchTextTooLong => "RES-SER-514",
+            ResidentError::SearchTextTooLong | ResidentError::TextTooLong { .. } => "RES-SER-514",
+            ResidentError::VidNotYours => "RES-SER-454",
+            ResidentError::IndividualIdInvalid => "RES-SER-474",
+            ResidentError::NotACardRequest => "RES-SER-473",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Throttled { .. } => "RES-SER-510",

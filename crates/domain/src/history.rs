@@ -94,6 +94,24 @@ impl RequestType {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.code() == code)
     }
+
+    /// MOSIP's name of the feature, as its file names carry it (`Ack_{name}_{event}_{time}.pdf`).
+    pub fn feature_name(self) -> &'static str {
+        match self {
+            RequestType::AuthenticationRequest => "Authentication Request",
+            RequestType::ValidateOtp => "Verify My Phone-Email",
+            RequestType::SendOtp => "Send OTP",
+            RequestType::DownloadPersonalizedCard => "Download Personalized Card",
+            RequestType::OrderPhysicalCard => "Order a Physical Card",
+            RequestType::GetMyId => "Get UIN Card",
+            RequestType::VidCardDownload => "Download VID Card",
+            RequestType::UpdateMyUin => "Update UIN Data",
+            RequestType::GenerateVid => "Generate VID",
+            RequestType::RevokeVid => "Revoke VID",
+            RequestType::AuthTypeLockUnlock => "Secure My ID",
+            RequestType::ShareCredWithPartner => "Share Credential With Partner",
+        }
+    }
 }
 
 /// What the portal shows for a status code: `Success`, `In Progress` or `Failed` (unknown → in progress).

@@ -476,6 +476,7 @@ pub struct Grievance {
     pub token: IdentityToken,
     pub event_id: EventId,
     pub message: String,
+    pub contact: crate::grievance::AlternateContact,
     pub created_at: OffsetDateTime,
 }
 

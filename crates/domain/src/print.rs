@@ -379,6 +379,7 @@ impl PrintService<'_> {
             identity: &stored.identity,
             uin: &stored.uin,
             card_type: job.card_type,
+            vid: None,
             photo,
             issued_at: self.now,
             password: card_password.clone(),

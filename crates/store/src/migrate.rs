@@ -69,6 +69,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_data_access.sql"),
         include_str!("../migrations/postgres/0010_data_access.sql"),
     ),
+    (
+        11,
+        "grievance_contact",
+        include_str!("../migrations/sqlite/0011_grievance_contact.sql"),
+        include_str!("../migrations/postgres/0011_grievance_contact.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

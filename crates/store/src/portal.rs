@@ -159,15 +159,22 @@ impl resident_domain::ports::GrievanceStore for Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let sealed = self.vault().seal(format!("grievance/{}", g.ticket_id).as_bytes(), g.message.as_bytes())?;
+        let contact = if g.contact.is_empty() {
+            None
+        } else {
+            let plain = serde_json::json!({"email": g.contact.email, "phone": g.contact.phone}).to_string();
+            Some(self.vault().seal(format!("grievance-contact/{}", g.ticket_id).as_bytes(), plain.as_bytes())?)
+        };
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query(
-            "INSERT INTO grievance (ticket_id, token_id, event_id, message, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'OPEN', $5)",
+            "INSERT INTO grievance (ticket_id, token_id, event_id, message, contact, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'OPEN', $6)",
         )
         .bind(&g.ticket_id)
         .bind(&g.token.0)
         .bind(g.event_id.as_str())
         .bind(sealed)
+        .bind(contact)
         .bind(epoch_ms(g.created_at))
         .execute(&mut *tx)
         .await

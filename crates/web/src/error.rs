@@ -33,6 +33,10 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::EventNotOwned
         | ResidentError::AidNotFound
         | ResidentError::SearchTextTooLong
+        | ResidentError::TextTooLong { .. }
+        | ResidentError::VidNotYours
+        | ResidentError::IndividualIdInvalid
+        | ResidentError::NotACardRequest
         | ResidentError::InvalidPageFetch
         | ResidentError::DocumentNotFound
         | ResidentError::UnsupportedInput(_)

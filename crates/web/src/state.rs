@@ -91,6 +91,23 @@ impl Services {
         }
     }
 
+    /// The grievance use cases for one request.
+    pub fn grievance_cases<'a>(
+        &'a self,
+        audit: &'a resident_domain::audit::AuditContext,
+        now: time::OffsetDateTime,
+    ) -> resident_domain::grievance::Grievances<'a> {
+        resident_domain::grievance::Grievances {
+            history: self.history.as_ref(),
+            accesses: self.accesses.as_ref(),
+            store: self.grievances.as_ref(),
+            templates: &self.templates,
+            schema: &self.schema,
+            audit,
+            now,
+        }
+    }
+
     /// What placing an update needs, from this state.
     pub fn update_services(&self) -> resident_domain::update::UpdateServices<'_> {
         resident_domain::update::UpdateServices {

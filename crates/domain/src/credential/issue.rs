@@ -133,6 +133,7 @@ impl Issuer<'_> {
                 identity: &stored.identity,
                 uin: &stored.uin,
                 card_type,
+                vid: None,
                 photo,
                 issued_at: self.now,
                 password,

@@ -448,6 +448,7 @@ fn run_card() -> Result<()> {
         identity: &identity,
         uin: &uin,
         card_type: CardType::Uin,
+        vid: None,
         photo: Some(&photo),
         issued_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
         password,

@@ -13,6 +13,9 @@ use tower::ServiceExt;
 
 use super::{AMINA, JANE, TestApp};
 
+#[path = "mosip_ui/requests.rs"]
+mod requests;
+
 on_both!(
     the_apps_login_sets_a_cookie_that_logout_and_idleness_revoke,
     the_journeys_answer_in_the_shapes_the_app_reads,

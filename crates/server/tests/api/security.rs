@@ -80,7 +80,7 @@ impl TestApp {
         self.router.clone().layer(MockConnectInfo(peer)).oneshot(req.body(Body::from(body)).unwrap()).await.unwrap()
     }
 
-    async fn raw_pool(&self) -> sqlx::AnyPool {
+    pub(super) async fn raw_pool(&self) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
         sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&self.db.url).await.unwrap()
     }

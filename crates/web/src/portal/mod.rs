@@ -268,7 +268,8 @@ pub(crate) const SESSION_COOKIE: &str = "rs_session";
 const CSRF_COOKIE: &str = "rs_csrf";
 const LANG_COOKIE: &str = "rs_lang";
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the request's cookie `name`, if it sent one.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

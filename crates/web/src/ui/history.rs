@@ -5,19 +5,25 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
+use resident_domain::audit::AuditEvent;
+use resident_domain::card::PlainDocument;
 use resident_domain::history::{
     EventId, HistoryQuery, ServiceEvent, ServiceType, StatusGroup, event_status, history_page,
 };
 use serde_json::{Value, json};
 
-use super::{Errors, Scope, UiResident, refusal, reply, resident, ui_time};
+use super::{Errors, Scope, UiResident, pdf, refusal, reply, resident, ui_time};
 use crate::AppState;
 use crate::portal::{NOTIFIED_TYPES, translate};
 
 const HISTORY_ID: &str = "mosip.service.history.get";
 const EVENT_ID: &str = "mosip.resident.event.status";
 const NOTIFICATIONS_ID: &str = "mosip.resident.service.history.unread";
+const ACK_ID: &str = "mosip.resident.event.ack.download";
+const HISTORY_PDF_ID: &str = "mosip.resident.download.service.history";
 const VERSION: &str = "1.0";
+/// The most rows the history PDF holds (MOSIP's `resident.service-history.download.max.count`).
+const HISTORY_PDF_ROWS: u32 = 100;
 
 /// A language of the identity schema, or RES-SER-410 `languageCode`.
 fn language(state: &AppState, lang: &str) -> Result<String, ResidentError> {
@@ -33,12 +39,7 @@ fn language(state: &AppState, lang: &str) -> Result<String, ResidentError> {
 
 /// The day of a moment as the viewer sees it (the browser's offset, else the residents' zone).
 fn viewer_day(state: &AppState, headers: &HeaderMap) -> impl Fn(time::OffsetDateTime) -> Option<time::Date> + Sync {
-    let offset = headers
-        .get("time-zone-offset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .filter(|m| m.abs() <= 18 * 60)
-        .and_then(|m| time::UtcOffset::from_whole_seconds(-m * 60).ok());
+    let offset = super::browser_offset(headers);
     let zone = state.templates.time_zone.clone();
     move |at: time::OffsetDateTime| match offset {
         Some(o) => Some(at.to_offset(o).date()),
@@ -114,9 +115,12 @@ pub(crate) struct LangQuery {
     lang_code: Option<String>,
 }
 
-/// The event, if it is the resident's: RES-SER-410 for a malformed id, 459 for none, 511 for
-/// another resident's (as MOSIP tells them apart).
-async fn own_event(state: &AppState, r: &UiResident, eid: &str) -> Result<ServiceEvent, ResidentError> {
+/// The event, if it is the resident's: RES-SER-414 for no id, 410 for a malformed one, 459 for
+/// none, 511 for another resident's (as MOSIP tells them apart).
+pub(super) async fn own_event(state: &AppState, r: &UiResident, eid: &str) -> Result<ServiceEvent, ResidentError> {
+    if eid.trim().is_empty() {
+        return Err(ResidentError::MissingInput("eventId".into()));
+    }
     let id = EventId::parse(eid.trim()).ok_or_else(|| ResidentError::invalid("eventId"))?;
     let e = state.history.event(&id).await?.ok_or(ResidentError::EventNotFound)?;
     if e.token != r.who.token {
@@ -273,5 +277,118 @@ pub(crate) async fn notifications(
             reply(Some(NOTIFICATIONS_ID), VERSION, r.now, body, Errors::Null)
         }
         Err(e) => refusal(NOTIFICATIONS_ID, VERSION, r.now, &e),
+    }
+}
+
+/// Records that the resident downloaded a document, then renders it.
+async fn document(
+    state: &AppState,
+    r: &UiResident,
+    event: AuditEvent,
+    what: String,
+    doc: &PlainDocument,
+) -> Result<Vec<u8>, ResidentError> {
+    let record = event.record(&r.audit, r.now, Some((r.id.masked(), r.id.id_type())), what);
+    state.audit.append(record).await?;
+    state.cards.document(doc).map_err(ResidentError::Internal)
+}
+
+/// `GET /ack/download/pdf/event/{eid}/language/{lang}`: the acknowledgement of one of the
+/// resident's requests, as a PDF in that language. Only the resident's own (MOSIP serves anyone's).
+pub(crate) async fn acknowledgement(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((eid, lang)): Path<(String, String)>,
+) -> Response {
+    let r = match resident(&state, &headers, None).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let e = own_event(&state, &r, &eid).await?;
+        let lang = language(&state, &lang)?;
+        let t = |key: &str| translate(&lang, key);
+        let mut lines = vec![
+            (t("history-event"), e.event_id.to_string()),
+            (t("history-what"), t(&format!("rt-{}", e.request_type.code()))),
+            (t("history-status"), status_text(&lang, &e)),
+            (t("history-when"), ui_time(&state, &headers, e.requested_at)),
+            (t("request-ack-name"), r.who.identity.localized("fullName", &lang).unwrap_or_default().to_owned()),
+        ];
+        if let (Some(kind), Some(masked)) = (&e.ref_id_type, &e.ref_id) {
+            lines.push((t("request-ack-for"), format!("{kind} {masked}")));
+        }
+        if let Some(aid) = &e.aid {
+            lines.push((t("request-ack-tracking"), aid.clone()));
+        }
+        let doc = PlainDocument {
+            title: t("request-ack-title"),
+            language: lang.clone(),
+            lines,
+            headers: vec![],
+            rows: vec![],
+            footer: t("request-ack-footer"),
+        };
+        let what = format!("acknowledgement of event {}", e.event_id);
+        let pdf = document(&state, &r, AuditEvent::AcknowledgementDownloaded, what, &doc).await?;
+        Ok::<_, ResidentError>((pdf, e))
+    }
+    .await;
+    match result {
+        Ok((bytes, e)) => {
+            let stamp = super::file_stamp(&headers, r.now);
+            pdf(bytes, &format!("Ack_{}_{}_{stamp}.pdf", e.request_type.feature_name(), e.event_id))
+        }
+        Err(e) => refusal(ACK_ID, VERSION, r.now, &e),
+    }
+}
+
+/// `GET /download/service-history?<filters>&languageCode=`: the filtered history as a PDF, pinned
+/// first, then the newest [`HISTORY_PDF_ROWS`] (MOSIP's download has no paging).
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let r = match resident(&state, &headers, Some(Scope::ServiceRequests)).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let lang = params.iter().find(|(k, _)| k == "languageCode").map(|(_, v)| v.as_str());
+        let lang = lang.ok_or_else(|| ResidentError::BadRequest("languageCode is required".into()))?;
+        let lang = language(&state, lang)?;
+        let query = HistoryQuery { page_index: 0, page_size: HISTORY_PDF_ROWS, ..HistoryQuery::parse(&params, 1)? };
+        let page = history_page(state.history.as_ref(), &r.who.token, &query, &viewer_day(&state, &headers)).await?;
+        let t = |key: &str| translate(&lang, key);
+        let doc = PlainDocument {
+            title: t("history-pdf-title"),
+            language: lang.clone(),
+            lines: vec![
+                (t("history-pdf-name"), r.who.identity.localized("fullName", &lang).unwrap_or_default().to_owned()),
+                (t("history-pdf-generated"), ui_time(&state, &headers, r.now)),
+            ],
+            headers: vec![t("history-event"), t("history-what"), t("history-status"), t("history-when")],
+            rows: page
+                .items
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.event_id.to_string(),
+                        t(&format!("rt-{}", e.request_type.code())),
+                        status_text(&lang, e),
+                        ui_time(&state, &headers, e.updated_at.max(e.requested_at)),
+                    ]
+                })
+                .collect(),
+            footer: t("history-pdf-footer"),
+        };
+        let what = format!("{} of {} requests", page.items.len(), page.total_items);
+        document(&state, &r, AuditEvent::ServiceHistoryDownloaded, what, &doc).await
+    }
+    .await;
+    match result {
+        Ok(bytes) => pdf(bytes, &format!("View_history_{}.pdf", super::file_stamp(&headers, r.now))),
+        Err(e) => refusal(HISTORY_PDF_ID, VERSION, r.now, &e),
     }
 }

@@ -43,18 +43,9 @@ struct CodeClaims {
 const TOKEN_AUDIENCE: &str = "mosip-resident-ui";
 const CODE_AUDIENCE: &str = "mosip-resident-ui-login-code";
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
-}
-
 /// The claims of the request's `Authorization` cookie, if it is ours, for the app and unexpired.
 pub(crate) fn cookie_claims(state: &AppState, headers: &HeaderMap, now: OffsetDateTime) -> Option<Claims> {
-    let raw = cookie(headers, AUTH_COOKIE)?;
+    let raw = crate::portal::cookie(headers, AUTH_COOKIE)?;
     let claims: Claims = token::verify(&state.mosip_ui.token_key, raw)?;
     (claims.aud == TOKEN_AUDIENCE && claims.exp > now.unix_timestamp()).then_some(claims)
 }
@@ -259,7 +250,7 @@ pub(crate) async fn login_redirect(
     if q.error.is_some() {
         return redirect(&with_error(&target, "access_denied"), &[clear_state]);
     }
-    let expected = cookie(&headers, STATE_COOKIE);
+    let expected = crate::portal::cookie(&headers, STATE_COOKIE);
     let code: Option<CodeClaims> = q.code.as_deref().and_then(|c| token::verify(&state.mosip_ui.token_key, c));
     let code = code.filter(|c| {
         c.aud == CODE_AUDIENCE

@@ -3,6 +3,7 @@
 //! copy of it. Every service here calls the same domain use case as the 1.2.0 API and our portal do;
 //! what lives here is MOSIP 1.2.1's wire shape (see docs/mosip-portal.md).
 
+mod grievance;
 mod history;
 pub mod login;
 mod public;
@@ -96,41 +97,63 @@ pub(crate) fn reply(id: Option<&str>, version: &str, at: OffsetDateTime, respons
     .into_response()
 }
 
-/// A moment as the app shows it: `yyyy-MM-dd HH:mm:ss` in the browser's time zone (its
-/// `time-zone-offset` header: minutes behind UTC, as JavaScript counts them), else the residents'.
-pub(crate) fn ui_time(state: &AppState, headers: &HeaderMap, at: OffsetDateTime) -> String {
-    let offset = headers
+/// The browser's offset from UTC, from the app's `time-zone-offset` header (minutes behind UTC, as
+/// JavaScript counts them); `None` when absent or out of range.
+pub(crate) fn browser_offset(headers: &HeaderMap) -> Option<time::UtcOffset> {
+    headers
         .get("time-zone-offset")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i32>().ok())
         .filter(|m| m.abs() <= 18 * 60)
-        .and_then(|m| time::UtcOffset::from_whole_seconds(-m * 60).ok());
-    let local = match offset {
-        Some(o) => at.to_offset(o),
-        None => match resident_domain::clock::local(&state.templates.time_zone, at) {
-            Some(dt) => {
-                return format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                    dt.year(),
-                    dt.month(),
-                    dt.day(),
-                    dt.hour(),
-                    dt.minute(),
-                    dt.second()
-                );
-            }
-            None => at,
-        },
+        .and_then(|m| time::UtcOffset::from_whole_seconds(-m * 60).ok())
+}
+
+/// The wall clock of a moment for the viewer, (year, month, day, hour, minute, second): in the
+/// browser's offset, else in `zone`, else in UTC.
+fn viewer_clock(headers: &HeaderMap, zone: Option<&resident_domain::clock::TimeZone>, at: OffsetDateTime) -> [i32; 6] {
+    let fields = |l: OffsetDateTime| {
+        [l.year(), u8::from(l.month()).into(), l.day().into(), l.hour().into(), l.minute().into(), l.second().into()]
     };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        local.hour(),
-        local.minute(),
-        local.second()
-    )
+    if let Some(o) = browser_offset(headers) {
+        return fields(at.to_offset(o));
+    }
+    match zone.and_then(|z| resident_domain::clock::local(z, at)) {
+        Some(dt) => [
+            dt.year().into(),
+            dt.month().into(),
+            dt.day().into(),
+            dt.hour().into(),
+            dt.minute().into(),
+            dt.second().into(),
+        ],
+        None => fields(at),
+    }
+}
+
+/// A moment as the app shows it: `yyyy-MM-dd HH:mm:ss` in the browser's time zone, else the
+/// residents'.
+pub(crate) fn ui_time(state: &AppState, headers: &HeaderMap, at: OffsetDateTime) -> String {
+    let [y, mo, d, h, mi, s] = viewer_clock(headers, Some(&state.templates.time_zone), at);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+}
+
+/// A moment as MOSIP puts it in a file name: `yyyy-MM-ddTHH_mm_ss` in the browser's time (its
+/// `time-zone-offset` header; UTC without one, as MOSIP does).
+pub(crate) fn file_stamp(headers: &HeaderMap, at: OffsetDateTime) -> String {
+    let [y, mo, d, h, mi, s] = viewer_clock(headers, None, at);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}_{mi:02}_{s:02}")
+}
+
+/// A PDF as the app saves it: exactly `application/pdf`, with MOSIP's `Content-Disposition`.
+pub(crate) fn pdf(bytes: Vec<u8>, filename: &str) -> Response {
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    let safe: String = filename.chars().filter(|c| !c.is_control() && *c != '"' && *c != '\\').collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
 
 /// A refusal in the same envelope, at the status MOSIP gives it (business errors are HTTP 200).
@@ -249,6 +272,8 @@ pub fn routes() -> Router<AppState> {
         .route("/vid/policy", get(vids::policy))
         .route("/generate-vid", post(vids::generate))
         .route("/revoke-vid/{vid}", patch(vids::revoke))
+        .route("/request-card/vid/{vid}", get(vids::request_card))
+        .route("/download-card/event/{eid}", get(vids::download_card))
         .route("/service-history/{lang}", get(history::service_history))
         .route("/events/{eid}", get(history::event))
         .route("/pinned/{eid}", post(history::pinned))
@@ -256,4 +281,7 @@ pub fn routes() -> Router<AppState> {
         .route("/unread/notification-count", get(history::unread_count))
         .route("/bell/updatedttime", put(history::bell_seen))
         .route("/notifications/{lang}", get(history::notifications))
+        .route("/grievance/ticket", post(grievance::ticket))
+        .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
+        .route("/download/service-history", get(history::download))
 }

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use resident_domain::ResidentError;
@@ -286,14 +286,8 @@ pub(crate) async fn download_card(
     .await;
     match result {
         Ok(done) => {
-            let mut res = done.value.pdf.into_response();
-            let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-            let stamp = super::ui_time(&state, &headers, now).replace([' ', ':'], "_");
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"Get_my_UIN_{stamp}.pdf\"")) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            super::with_event(res, done.event_id.as_str())
+            let name = format!("Get_my_UIN_{}.pdf", super::file_stamp(&headers, now));
+            super::with_event(super::pdf(done.value.pdf, &name), done.event_id.as_str())
         }
         Err(e) => refusal(API, "1.0", now, &e),
     }

@@ -19,6 +19,8 @@ use crate::envelope::{self, text};
 const LIST_ID: &str = "mosip.resident.vid.get";
 const GENERATE_ID: &str = "mosip.resident.vid.generate";
 const REVOKE_ID: &str = "mosip.resident.vid.revoke";
+const VID_CARD_ID: &str = "mosip.resident.request.vid.card";
+const CARD_DOWNLOAD_ID: &str = "mosip.resident.download.card.eventid";
 const VERSION: &str = "1.0";
 
 /// `GET /vids`: the resident's usable VIDs, newest first.
@@ -126,5 +128,58 @@ pub(crate) async fn revoke(
             done.event_id.as_str(),
         ),
         Err(e) => refusal(REVOKE_ID, VERSION, r.now, &e),
+    }
+}
+
+/// `GET /request-card/vid/{vid}`: asks for a card that shows one of the resident's VIDs; the
+/// `eventid` header names the request, whose card `GET /download-card/event/{eid}` then gives.
+pub(crate) async fn request_card(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(vid): Path<String>,
+) -> Response {
+    let r = match resident(&state, &headers, None).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let vid = Vid::parse(vid.trim()).map_err(|_| ResidentError::invalid("VID"))?;
+        let ctx = crate::api::auth::context(&state, &r.audit, r.now);
+        resident_domain::card::request_vid_card(&ctx, &r.who, &r.id, &transaction_id(), &vid).await
+    }
+    .await;
+    match result {
+        Ok(done) => with_event(
+            reply(Some(VID_CARD_ID), VERSION, r.now, json!({"status": "Success"}), Errors::Empty),
+            done.event_id.as_str(),
+        ),
+        Err(e) => refusal(VID_CARD_ID, VERSION, r.now, &e),
+    }
+}
+
+/// `GET /download-card/event/{eid}`: the card of one of the resident's card requests, as a PDF.
+pub(crate) async fn download_card(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(eid): Path<String>,
+) -> Response {
+    let r = match resident(&state, &headers, Some(Scope::Credentials)).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let request = super::history::own_event(&state, &r, &eid).await?;
+        let ctx = crate::api::auth::context(&state, &r.audit, r.now);
+        let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
+        let (identities, history, cards) = (state.identities.as_ref(), state.history.as_ref(), state.cards.as_ref());
+        resident_domain::card::download_vid_card(&ctx, identities, history, cards, first, &r.who, &r.id, &request).await
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            let name = format!("VID_{}_{}.pdf", done.event_id, super::file_stamp(&headers, r.now));
+            with_event(super::pdf(done.value.pdf, &name), done.event_id.as_str())
+        }
+        Err(e) => refusal(CARD_DOWNLOAD_ID, VERSION, r.now, &e),
     }
 }

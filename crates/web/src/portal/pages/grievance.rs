@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use resident_domain::grievance::{GrievanceRefusal, Grievances};
+use resident_domain::grievance::{AlternateContact, GrievanceRefusal, Grievances};
 use resident_domain::ports::Resolved;
 use serde::Deserialize;
 
@@ -30,14 +30,7 @@ pub(crate) struct GrievanceQuery {
 }
 
 fn grievances<'a>(state: &'a AppState, visit: &'a Visit) -> Grievances<'a> {
-    Grievances {
-        history: state.history.as_ref(),
-        accesses: state.accesses.as_ref(),
-        store: state.grievances.as_ref(),
-        templates: &state.templates,
-        audit: &visit.audit,
-        now: visit.now,
-    }
+    state.grievance_cases(&visit.audit, visit.now)
 }
 
 struct Choice {
@@ -129,7 +122,7 @@ pub(crate) async fn grievance_send(
     let p = visit.page(&state);
     let event = form.event.unwrap_or_default().trim().to_owned();
     let message = form.message.unwrap_or_default();
-    match grievances(&state, &visit).raise(&who, &id, &event, &message).await {
+    match grievances(&state, &visit).raise(&who, &id, &event, &message, &AlternateContact::default()).await {
         Ok(Ok(ticket)) => {
             let t = GrievancePage {
                 notice: Some(p.ta("grievance-done", &[("ticket", ticket)])),
@@ -141,7 +134,8 @@ pub(crate) async fn grievance_send(
             render(&visit, StatusCode::OK, &t)
         }
         Ok(Err(GrievanceRefusal::NotYours)) => forbidden(&state, &visit),
-        Ok(Err(GrievanceRefusal::BadMessage)) => {
+        // the form offers no alternate contact, so of the rest only the message can be refused
+        Ok(Err(_)) => {
             let e = FieldError { field: "message", message: p.t("grievance-empty") };
             let message = message.trim().to_owned();
             let t = GrievancePage { p: &p, event_id: event, message, notice: None, error: Some(e) };

@@ -9,8 +9,8 @@ Runs `resident serve --demo` on a fresh data folder twice:
 Each time a new resident logs in with a demo UIN and an OTP from the outbox, locks and unlocks an
 authentication type, creates a VID, asks for its card and downloads it with the acknowledgement from
 Track My Requests, raises a grievance about it, revokes the VID, finds all of it in the history and
-downloads that as a PDF, follows one request in Track My Requests, logs out, and downloads the card
-without logging in. Any call to the API that fails (other
+downloads that as a PDF, follows one request in Track My Requests, logs out, verifies the phone number
+and downloads the card without logging in. Any call to the API that fails (other
 than the logged-out 401s the app expects), or any dialog the journey does not expect, fails the run.
 
 Talks to chromedriver over the W3C WebDriver protocol (no Python packages needed).
@@ -421,22 +421,41 @@ def journey(label, app, api, outbox, downloads):
         b.wait_text("UIN Services")
         b.failed_calls()
 
+        # Verify the phone number without logging in: an OTP to it, answered
+        b.go(app)
+        b.wait_text("Verify Phone Number/ Email ID")
+        b.click_text("Verify Phone Number/ Email ID")
+        b.find("#uin")
+        time.sleep(1.5)  # the page reads the UIN and VID lengths a second after it opens
+        b.click("#phoneChannelBtn-button")
+        b.type("#uin", JANE)
+        sent = time.time() - 1
+        b.click("#sendOtpBtn")
+        b.find("#otp-input")
+        b.type("#otp-input", latest_otp(outbox, sent))
+        b.click("#submitOtpBtn")
+        b.expect_dialog("has been successfully verified against the Event ID")
+        b.shot(f"{label}-10-phone-verified")
+        b.click_text("OK")
+        check_calls(b, logged_in=False)
+
         # Get My UIN without logging in: the application's stage, the OTP, the card
         b.go(app + "#/getuin")
         b.type("#aidValue", JANE)
+        # only an OTP sent after this click (the phone's, a moment ago, is not this one)
+        sent = time.time() - 0.5
         b.click("#getUinSendOtpBtn")
         b.wait_text("The OTP will expire in")
-        b.shot(f"{label}-10-get-my-uin-otp")
-        sent = time.time() - 5
+        b.shot(f"{label}-11-get-my-uin-otp")
         before = set(os.listdir(downloads))
         b.type("#otp-input", latest_otp(outbox, sent))
         b.click("#getUinsubmitBtn")
         b.expect_dialog("UIN card has been successfully downloaded")
-        b.shot(f"{label}-11-card-downloaded")
+        b.shot(f"{label}-12-card-downloaded")
         downloaded(downloads, before, "Get_my_UIN_")
         check_calls(b, logged_in=False)
         print(f"{label}: login, lock and unlock, VID created, its card, revoked, history and its PDF, track, "
-              "acknowledgement, grievance, logout, card: ok")
+              "acknowledgement, grievance, logout, phone verified, card: ok")
     finally:
         b.quit()
 

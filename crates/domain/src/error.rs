@@ -115,6 +115,9 @@ pub enum ResidentError {
     /// RES-SER-474: the resident's VID, but expired or used up (or revoked since a card was asked for).
     #[error("Individual ID is invalid.")]
     IndividualIdInvalid,
+    /// RES-SER-522: neither a UIN nor a VID.
+    #[error("Invalid UIN/VID entered")]
+    InvalidUinOrVid,
     /// RES-SER-473: a card is downloaded only for a request of a card.
     #[error("Invalid Request Type. Please input eventId only for VID_CARD_DOWNLOAD,UPDATE_MY_UIN")]
     NotACardRequest,
@@ -180,6 +183,7 @@ impl ResidentError {
             ResidentError::VidNotYours => "RES-SER-454",
             ResidentError::IndividualIdInvalid => "RES-SER-474",
             ResidentError::NotACardRequest => "RES-SER-473",
+            ResidentError::InvalidUinOrVid => "RES-SER-522",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Throttled { .. } => "RES-SER-510",

@@ -22,6 +22,7 @@ pub mod session;
 pub mod throttle;
 pub mod update;
 pub mod usecases;
+pub mod verification;
 pub mod vid;
 
 pub use error::{ResidentError, StoreError};

@@ -272,6 +272,15 @@ pub trait AuthRepository: Send + Sync {
     /// Commits effects that belong to no other change (a refused request, a read).
     async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
 
+    /// The channels of the newest OTP issued to this identity for `requester` and `transaction_id`
+    /// (empty when there is none).
+    async fn otp_channels(
+        &self,
+        who: &Resolved,
+        requester: &str,
+        transaction_id: &str,
+    ) -> Result<Vec<crate::otp::OtpChannel>, StoreError>;
+
     /// Active, unexpired VIDs of an identity, newest first.
     async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<crate::vid::VidRecord>, StoreError>;
 
@@ -484,6 +493,27 @@ impl std::fmt::Debug for Grievance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Grievance({}, event {})", self.ticket_id, self.event_id)
     }
+}
+
+/// Which phone numbers and email addresses residents proved they hold (an OTP sent there, answered).
+#[async_trait]
+pub trait ChannelVerifications: Send + Sync {
+    /// Records each (channel, value) as verified for this identity, replacing what was verified on
+    /// that channel before, with the effects (event, audit, message), in one transaction.
+    async fn mark_verified(
+        &self,
+        token: &IdentityToken,
+        verified: &[(crate::otp::OtpChannel, String)],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Whether `value` is what this identity verified on `channel`.
+    async fn is_verified(
+        &self,
+        token: &IdentityToken,
+        channel: crate::otp::OtpChannel,
+        value: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

@@ -332,6 +332,7 @@ impl App {
             drafts: store.clone(),
             history: store.clone(),
             grievances: store.clone(),
+            verifications: store.clone(),
             accesses: store,
             portal: resident_web::portal::PortalSettings {
                 authority: self.config.card.authority.clone(),

@@ -403,6 +403,25 @@ impl AuthRepository for Store {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn otp_channels(
+        &self,
+        who: &Resolved,
+        requester: &str,
+        transaction_id: &str,
+    ) -> Result<Vec<resident_domain::otp::OtpChannel>, StoreError> {
+        let channels: Option<String> = sqlx::query_scalar(
+            "SELECT channels FROM otp_transaction WHERE identity_hash = $1 AND transaction_id = $2 AND requester = $3 \
+             ORDER BY generated_at DESC LIMIT 1",
+        )
+        .bind(who.guard_key())
+        .bind(transaction_id)
+        .bind(requester)
+        .fetch_optional(self.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(channels.unwrap_or_default().split(',').filter_map(resident_domain::otp::OtpChannel::parse).collect())
+    }
+
     async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<VidRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid \

@@ -75,6 +75,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_grievance_contact.sql"),
         include_str!("../migrations/postgres/0011_grievance_contact.sql"),
     ),
+    (
+        12,
+        "channel_verification",
+        include_str!("../migrations/sqlite/0012_channel_verification.sql"),
+        include_str!("../migrations/postgres/0012_channel_verification.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

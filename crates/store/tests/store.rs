@@ -62,6 +62,7 @@ on_both!(
     reordered_records_are_found,
     a_credential_moves_once_and_its_request_id_downloads_once,
     data_accesses_are_sealed_found_by_who_and_when_and_seen_by_their_owner,
+    a_verified_value_is_kept_as_a_hash_and_a_changed_one_is_not_verified,
 );
 
 #[path = "store/security.rs"]
@@ -75,6 +76,10 @@ use credentials::*;
 #[path = "store/access.rs"]
 mod access;
 use access::*;
+
+#[path = "store/verification.rs"]
+mod verification;
+use verification::*;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();

@@ -37,6 +37,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::VidNotYours
         | ResidentError::IndividualIdInvalid
         | ResidentError::NotACardRequest
+        | ResidentError::InvalidUinOrVid
         | ResidentError::InvalidPageFetch
         | ResidentError::DocumentNotFound
         | ResidentError::UnsupportedInput(_)

@@ -38,6 +38,7 @@ pub struct Services {
     pub drafts: Arc<dyn resident_domain::ports::DraftStore>,
     pub history: Arc<dyn resident_domain::ports::ServiceHistory>,
     pub grievances: Arc<dyn resident_domain::ports::GrievanceStore>,
+    pub verifications: Arc<dyn resident_domain::ports::ChannelVerifications>,
     pub accesses: Arc<dyn resident_domain::access::DataAccessLog>,
     pub portal: crate::portal::PortalSettings,
     /// MOSIP's portal app on this server (its login, CORS, the served copy).

@@ -15,6 +15,8 @@ use super::{AMINA, JANE, TestApp};
 
 #[path = "mosip_ui/requests.rs"]
 mod requests;
+#[path = "mosip_ui/verify.rs"]
+mod verify;
 
 on_both!(
     the_apps_login_sets_a_cookie_that_logout_and_idleness_revoke,

@@ -10,6 +10,7 @@ mod public;
 mod secure;
 pub mod serve;
 mod token;
+mod verify;
 mod vids;
 
 use axum::Router;
@@ -282,6 +283,9 @@ pub fn routes() -> Router<AppState> {
         .route("/bell/updatedttime", put(history::bell_seen))
         .route("/notifications/{lang}", get(history::notifications))
         .route("/grievance/ticket", post(grievance::ticket))
+        .route("/channel/verification-status/", get(verify::status))
+        .route("/channel/verification-status", get(verify::status))
+        .route("/validate-otp", post(verify::validate))
         .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
         .route("/download/service-history", get(history::download))
 }

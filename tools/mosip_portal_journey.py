@@ -8,7 +8,7 @@ Runs `resident serve --demo` on a fresh data folder twice:
      (`RESIDENT_CORS__ALLOWED_ORIGINS`, `RESIDENT_MOSIP_UI__URL`).
 Each time a new resident logs in with a demo UIN and an OTP from the outbox, locks and unlocks an
 authentication type, creates a VID, asks for its card and downloads it with the acknowledgement from
-Track My Requests, raises a grievance about it, revokes the VID, finds all of it in the history and
+Track My Requests, raises a grievance about it, revokes the VID, shares three attributes with a bank, finds all of it in the history and
 downloads that as a PDF, follows one request in Track My Requests, logs out, verifies the phone number
 and downloads the card without logging in. Any call to the API that fails (other
 than the logged-out 401s the app expects), or any dialog the journey does not expect, fails the run.
@@ -39,6 +39,7 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TARGET, "debug", "resident")
 SHOTS = os.environ.get("MOSIP_UI_SHOTS", os.path.join(ROOT, "target", "screenshots", "mosip-ui"))
 JANE = "5075291708"
+BANK_NAME = "Harbour Savings Bank"
 
 
 def find_dist():
@@ -227,6 +228,17 @@ def check_calls(b, logged_in):
             fail(f"the app's call {url} failed with HTTP {status} (logged in: {logged_in})")
 
 
+def register_bank(data):
+    """A relying party the resident can share with, as an operator registers it."""
+    env = dict(os.environ, RESIDENT_DATA_DIR=data, RESIDENT_LOG__LEVEL="warn")
+    for args in (["admin", "partner", "add", "--id", "bank-01", "--name", BANK_NAME],
+                 ["admin", "partner", "policy", "--partner", "bank-01", "--credential-type", "vercred",
+                  "--attributes", "fullName,dateOfBirth,addressLine1,city,postalCode"]):
+        done = subprocess.run([BIN, *args], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            fail(f"resident {' '.join(args[:3])}: {done.stderr[-500:]}")
+
+
 def start_server(data, port, extra_env):
     env = dict(os.environ, RESIDENT_DATA_DIR=data, RESIDENT_LISTEN=f"127.0.0.1:{port}", RESIDENT_LOG__LEVEL="warn",
                **extra_env)
@@ -371,11 +383,28 @@ def journey(label, app, api, outbox, downloads):
         b.click_text("OK")
         check_calls(b, logged_in=True)
 
+        # Share My Data: three attributes with the bank, for a reason, the terms accepted
+        b.go(app + "#/uinservices/sharewithpartner")
+        b.find("#fullAddress")
+        for attribute in ["fullName", "dateOfBirth", "fullAddress"]:
+            b.click(f"#{attribute} label")
+        b.click("#partnerDetails")
+        b.click_text(BANK_NAME)
+        b.type("#sharingReasonPlaceholder", "Opening a savings account")
+        b.shot(f"{label}-06-share")
+        b.click("#shareBtn")
+        b.find("#confirmShareInfo")
+        b.js("document.getElementById('confirmShareInfo').click()")
+        b.click("#shareInfoBtn")
+        b.expect_dialog("successfully shared with the chosen partner")
+        b.click_text("OK")
+        check_calls(b, logged_in=True)
+
         # View History: both VID requests and both lock changes are there
         b.go(app + "#/uinservices/viewhistory")
         b.wait_text("Virtual ID revoked")
         page = b.text()
-        for needle in ["Virtual ID created", "Authentication locked or unlocked", "VID card"]:
+        for needle in ["Virtual ID created", "Authentication locked or unlocked", "VID card", "Credential shared"]:
             if needle not in page:
                 fail(f"the history does not show {needle!r}:\n{page[:2000]}")
         b.shot(f"{label}-07-history")
@@ -455,7 +484,7 @@ def journey(label, app, api, outbox, downloads):
         downloaded(downloads, before, "Get_my_UIN_")
         check_calls(b, logged_in=False)
         print(f"{label}: login, lock and unlock, VID created, its card, revoked, history and its PDF, track, "
-              "acknowledgement, grievance, logout, phone verified, card: ok")
+              "acknowledgement, grievance, shared with a bank, logout, phone verified, card: ok")
     finally:
         b.quit()
 
@@ -484,6 +513,7 @@ def main():
     data = os.path.join(work, "same", "data")
     os.makedirs(os.path.dirname(data))
     server = start_server(data, port, dict(common, RESIDENT_MOSIP_UI__DIR=dist))
+    register_bank(data)
     try:
         downloads = os.path.join(work, "same", "downloads")
         os.makedirs(downloads)
@@ -508,6 +538,7 @@ def main():
     origin = f"http://127.0.0.1:{ui_port}"
     server = start_server(data, api_port, dict(common, RESIDENT_CORS__ALLOWED_ORIGINS=origin,
                                                RESIDENT_MOSIP_UI__URL=f"{origin}/"))
+    register_bank(data)
     try:
         downloads = os.path.join(work, "cors", "downloads")
         os.makedirs(downloads)

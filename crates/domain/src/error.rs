@@ -115,6 +115,11 @@ pub enum ResidentError {
     /// RES-SER-474: the resident's VID, but expired or used up (or revoked since a card was asked for).
     #[error("Individual ID is invalid.")]
     IndividualIdInvalid,
+    /// RES-SER-461: the resident did not accept the terms of sharing.
+    #[error(
+        "Accepting the terms and conditions is a mandatory action to proceed further. Please accept the consent to proceed"
+    )]
+    ConsentRequired,
     /// RES-SER-522: neither a UIN nor a VID.
     #[error("Invalid UIN/VID entered")]
     InvalidUinOrVid,
@@ -184,6 +189,7 @@ impl ResidentError {
             ResidentError::IndividualIdInvalid => "RES-SER-474",
             ResidentError::NotACardRequest => "RES-SER-473",
             ResidentError::InvalidUinOrVid => "RES-SER-522",
+            ResidentError::ConsentRequired => "RES-SER-461",
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Throttled { .. } => "RES-SER-510",

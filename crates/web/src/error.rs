@@ -38,6 +38,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::IndividualIdInvalid
         | ResidentError::NotACardRequest
         | ResidentError::InvalidUinOrVid
+        | ResidentError::ConsentRequired
         | ResidentError::InvalidPageFetch
         | ResidentError::DocumentNotFound
         | ResidentError::UnsupportedInput(_)

@@ -7,9 +7,11 @@
 
 mod access;
 mod issue;
+mod share;
 
 pub use access::{Proof, cancel_credential, credential_status, download_credential};
 pub use issue::Issuer;
+pub use share::{MAX_PURPOSE_CHARS, ShareAsk, share_with_partner};
 
 use std::collections::BTreeMap;
 

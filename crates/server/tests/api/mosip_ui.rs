@@ -15,6 +15,8 @@ use super::{AMINA, JANE, TestApp};
 
 #[path = "mosip_ui/requests.rs"]
 mod requests;
+#[path = "mosip_ui/share.rs"]
+mod share;
 #[path = "mosip_ui/verify.rs"]
 mod verify;
 

@@ -6,9 +6,11 @@
 mod grievance;
 mod history;
 pub mod login;
+mod proxy;
 mod public;
 mod secure;
 pub mod serve;
+mod share;
 mod token;
 mod verify;
 mod vids;
@@ -286,6 +288,11 @@ pub fn routes() -> Router<AppState> {
         .route("/channel/verification-status/", get(verify::status))
         .route("/channel/verification-status", get(verify::status))
         .route("/validate-otp", post(verify::validate))
+        .route("/auth-proxy/partners", get(proxy::partners))
+        .route("/auth-proxy/config/ui-schema/{kind}", get(share::ui_schema))
+        .route("/auth-proxy/config/identity-mapping", get(share::identity_mapping))
+        .route("/identity/info/type/{kind}", get(share::identity_info))
+        .route("/share-credential", post(share::share))
         .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
         .route("/download/service-history", get(history::download))
 }

@@ -11,6 +11,7 @@ on_both!(
     a_grievance_takes_an_alternate_contact_and_refuses_like_mosip,
     acknowledgements_and_the_history_as_pdfs,
     a_vid_card_is_asked_for_then_downloaded_once,
+    partners_are_listed_by_type_to_a_logged_in_resident,
 );
 
 /// Locks demographic authentication for the resident; returns the event id.
@@ -264,4 +265,36 @@ async fn a_vid_card_is_asked_for_then_downloaded_once(kind: Db) {
     // a revoked VID is no longer one of hers
     let r = t.ui_get(&format!("/resident/v1/request-card/vid/{vid}"), &jane).await.json();
     assert_eq!(r["errors"][0]["errorCode"], "RES-SER-454", "{r}");
+}
+
+async fn partners_are_listed_by_type_to_a_logged_in_resident(kind: Db) {
+    let Some(t) = TestApp::with_app(kind).await else { return };
+    super::super::register_partner(&t.db, "bank-01", "Harbour Savings Bank");
+    let out = super::super::resident(
+        &t.db,
+        &[
+            "admin",
+            "partner",
+            "add",
+            "--id",
+            "print-01",
+            "--name",
+            "Capital Print Works",
+            "--partner-type",
+            "Print_Partner",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jane = t.app_login(JANE).await;
+    let printers = t.ui_get("/resident/v1/auth-proxy/partners?partnerType=Print_Partner", &jane).await.json();
+    assert_eq!(printers["errors"], Value::Null, "{printers}");
+    assert_eq!(
+        printers["response"]["partners"],
+        json!([{"partnerID": "print-01", "organizationName": "Capital Print Works", "partnerType": "Print_Partner", "status": "Active"}])
+    );
+    let everyone = t.ui_get("/resident/v1/auth-proxy/partners", &jane).await.json();
+    assert_eq!(everyone["response"]["partners"].as_array().unwrap().len(), 2, "{everyone}");
+    assert!(!everyone.to_string().contains("api_key"), "nothing of how a partner authenticates");
+    let anon = t.ui_get("/resident/v1/auth-proxy/partners?partnerType=Auth_Partner", "").await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }

@@ -1,0 +1,101 @@
+//! Share my data: the UI schema drawn from our identity schema, the resident's own values, MOSIP's
+//! identity mapping, and a share that gives the partner only what its policy allows.
+
+use axum::http::StatusCode;
+use resident_domain::credential::CredentialStore;
+use resident_testkit::{Db, on_both};
+use serde_json::{Value, json};
+
+use super::{JANE, TestApp, ui_envelope, with_scope};
+
+on_both!(the_app_shares_what_the_resident_ticks_with_a_partner,);
+
+fn share(partner: &str, purpose: &str, consent: &str, attributes: &[&str]) -> Value {
+    let items: Vec<Value> = attributes
+        .iter()
+        .map(|a| json!({"attributeName": a, "isMasked": false, "value": "anything", "label": a}))
+        .collect();
+    ui_envelope(
+        "mosip.resident.share.credential",
+        json!({"partnerId": partner, "purpose": purpose, "consent": consent, "sharableAttributes": items}),
+    )
+}
+
+async fn the_app_shares_what_the_resident_ticks_with_a_partner(kind: Db) {
+    let Some(t) = TestApp::with_app(kind).await else { return };
+    super::super::register_partner(&t.db, "bank-01", "Harbour Savings Bank");
+    let policy = ["admin", "partner", "policy", "--partner", "bank-01", "--credential-type", "vercred"];
+    let out = super::super::resident(&t.db, &[&policy[..], &["--attributes", "fullName,dateOfBirth,city"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jane = t.app_login(JANE).await;
+
+    // the schema: our identity schema's fields, labelled in its languages; no envelope
+    let schema = t.ui_get("/resident/v1/auth-proxy/config/ui-schema/share-credential", &jane).await.json();
+    let names: Vec<&str> =
+        schema["identity"].as_array().unwrap().iter().map(|a| a["attributeName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fullName", "dateOfBirth", "gender", "UIN", "phone", "email", "fullAddress"]);
+    let address = &schema["identity"][6];
+    assert_eq!(
+        (address["label"]["eng"].as_str(), address["label"]["ara"].as_str()),
+        (Some("Address"), Some("العنوان"))
+    );
+    assert!(address["formatOption"]["fra"].as_array().unwrap().iter().any(|o| o["value"] == "city"));
+    assert_eq!(schema["identity"][3]["maskAttributeName"], "masked_UIN");
+    let r = t.ui_get("/resident/v1/auth-proxy/config/ui-schema/update-everything", &jane).await.json();
+    assert_eq!(r["errors"][0]["message"], "Invalid Input Parameter- schemaType");
+
+    // her values, and the masked ones
+    let info = t.ui_get("/resident/v1/identity/info/type/share-credential", &jane).await.json();
+    assert_eq!(info["errors"], Value::Null);
+    let values = &info["response"];
+    assert_eq!((values["UIN"].as_str(), values["dateOfBirth"].as_str()), (Some(JANE), Some("1990/05/12")), "{values}");
+    assert!(values["fullName"].as_array().unwrap().iter().any(|n| n["value"] == "Jane Doe"));
+    assert!(values["masked_phone"].as_str().unwrap().ends_with("3210") && values.get("city").is_some());
+    assert_eq!(
+        with_scope_status(&t, &jane, "Manage-VID", "/resident/v1/identity/info/type/share-credential").await,
+        403
+    );
+    let mapping = t.ui_get("/resident/v1/auth-proxy/config/identity-mapping", &jane).await.json();
+    assert_eq!(mapping["identity"]["name"]["value"], "fullName");
+    assert!(mapping["identity"]["fullAddress"]["value"].as_str().unwrap().contains("city"));
+
+    // refused: no attributes, no purpose, no consent, an unknown partner; nothing requested
+    for (body, code) in [
+        (share("bank-01", "Opening an account", "Accepted", &[]), "RES-SER-414"),
+        (share("bank-01", "  ", "Accepted", &["fullName"]), "RES-SER-414"),
+        (share("bank-01", &"x".repeat(1025), "Accepted", &["fullName"]), "RES-SER-514"),
+        (share("bank-01", "Opening an account", "Rejected", &["fullName"]), "RES-SER-461"),
+        (share("nobody", "Opening an account", "Accepted", &["fullName"]), "RES-SER-410"),
+        (share("bank-01", "Opening an account", "Accepted", &["phone"]), "RES-SER-410"),
+    ] {
+        let r = t.ui_send("POST", "/resident/v1/share-credential", &jane, body).await;
+        assert!(!r.headers.contains_key("eventid"));
+        assert_eq!(r.json()["errors"][0]["errorCode"], code, "{}", r.json());
+    }
+
+    // shared: name and the address (the policy allows only the city of it); the values the app sent
+    // along are ignored
+    let done = t
+        .ui_send(
+            "POST",
+            "/resident/v1/share-credential",
+            &jane,
+            share("bank-01", "Opening an account", "Accepted", &["fullName", "fullAddress"]),
+        )
+        .await;
+    let r = done.json();
+    assert_eq!((r["errors"].clone(), r["response"]["status"].clone()), (Value::Null, json!("Success")), "{r}");
+    let event = done.headers["eventid"].to_str().unwrap().to_owned();
+    let tracked = t.ui_get(&format!("/resident/v1/events/{event}?langCode=eng"), &jane).await.json();
+    assert_eq!(tracked["response"]["info"]["eventTypeEnum"], "SHARE_CRED_WITH_PARTNER", "{tracked}");
+    let request_id = tracked["response"]["info"]["trackingId"].as_str().unwrap().to_owned();
+    let record = t.app.store.credential_request(&request_id).await.unwrap().unwrap();
+    assert_eq!((record.partner_id.as_str(), record.credential_type.as_str()), ("bank-01", "vercred"));
+    assert_eq!(record.attributes, ["fullName", "city"]);
+    let anon = t.ui_send("POST", "/resident/v1/share-credential", "", share("bank-01", "x", "Accepted", &["fullName"]));
+    assert_eq!(anon.await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn with_scope_status(t: &TestApp, cookie: &str, scope: &str, uri: &str) -> u16 {
+    t.ui_get(uri, &with_scope(t, cookie, scope)).await.status.as_u16()
+}

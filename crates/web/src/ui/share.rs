@@ -1,0 +1,228 @@
+//! Share my data and the personalised card: what the app may offer (its UI schema, drawn from our
+//! identity schema), the resident's values for it, MOSIP's identity mapping, and sharing with a
+//! partner.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use resident_domain::ResidentError;
+use resident_domain::credential::{ShareAsk, mapped_fields, share_with_partner};
+use resident_domain::otp::{mask_email, mask_mobile};
+use serde_json::{Map, Value, json};
+
+use super::secure::transaction_id;
+use super::{Errors, Scope, refusal, reply, resident, with_event};
+use crate::AppState;
+use crate::envelope::{self, text};
+use crate::portal::translate;
+
+const INFO_ID: &str = "mosip.resident.identity.info";
+const SHARE_ID: &str = "mosip.resident.share.credential";
+const VERSION: &str = "1.0";
+/// The schemas the app asks for that are about sharing and printing (`update-demographics` is not
+/// served yet).
+const SCHEMA_TYPES: [&str; 2] = ["share-credential", "personalized-card"];
+/// What the app offers, in this order, when the identity schema has it.
+const OFFERED: [&str; 7] = ["fullName", "dateOfBirth", "gender", "UIN", "phone", "email", "fullAddress"];
+/// Attributes whose value the app may show masked.
+const MASKABLE: [&str; 3] = ["UIN", "phone", "email"];
+const DATE_FORMATS: [&str; 2] = ["YYYY/MM/DD", "DD/MM/YYYY"];
+
+fn languages(state: &AppState) -> Vec<String> {
+    state.schema.languages().all().cloned().collect()
+}
+
+fn label(lang: &str, attribute: &str) -> String {
+    match attribute {
+        "UIN" | "dateOfBirth" | "fullAddress" | "photo" => translate(lang, &format!("attr-{attribute}")),
+        other => translate(lang, &format!("field-{other}")),
+    }
+}
+
+/// What the identity schema has of `OFFERED`; `fullAddress` stands for the address fields it has.
+fn offered(state: &AppState) -> Vec<&'static str> {
+    OFFERED
+        .into_iter()
+        .filter(|a| match *a {
+            "UIN" => true,
+            "fullAddress" => address_fields(state).next().is_some(),
+            other => state.schema.field(other).is_some(),
+        })
+        .collect()
+}
+
+fn address_fields(state: &AppState) -> impl Iterator<Item = &'static str> + '_ {
+    mapped_fields("fullAddress").into_iter().filter(|f| state.schema.field(f).is_some())
+}
+
+fn per_language(state: &AppState, f: impl Fn(&str) -> Value) -> Value {
+    Value::Object(languages(state).iter().map(|l| (l.clone(), f(l))).collect())
+}
+
+/// One attribute as the app's UI schema describes it.
+fn schema_entry(state: &AppState, attribute: &str) -> Value {
+    let mut e = Map::new();
+    e.insert("attributeName".into(), json!(attribute));
+    e.insert("label".into(), per_language(state, |l| json!(label(l, attribute))));
+    e.insert("checked".into(), json!(false));
+    e.insert("displaykeyinsharewithpartner".into(), json!(true));
+    e.insert("displaykeyinpersonalisedcard".into(), json!(attribute != "UIN"));
+    let maskable = MASKABLE.contains(&attribute);
+    e.insert("maskRequired".into(), json!(maskable));
+    if maskable {
+        e.insert("maskAttributeName".into(), json!(format!("masked_{attribute}")));
+        e.insert("maskRequiredLabel".into(), per_language(state, |l| json!(translate(l, "attr-mask"))));
+    }
+    let (format_label, default, options): (&str, String, Vec<(String, &str, bool)>) = match attribute {
+        "fullName" => ("attr-format-name", "fullName".into(), vec![("fullName".into(), "fullName", true)]),
+        "dateOfBirth" => (
+            "attr-format-date",
+            DATE_FORMATS[0].into(),
+            DATE_FORMATS.iter().enumerate().map(|(i, f)| ((*f).to_owned(), *f, i == 0)).collect(),
+        ),
+        "fullAddress" => {
+            let fields: Vec<&str> = address_fields(state).collect();
+            let mut options: Vec<(String, &str, bool)> = fields.iter().map(|f| ((*f).to_owned(), *f, true)).collect();
+            options.push(("fullAddress".into(), "fullAddress", true));
+            ("attr-format-address", fields.join(","), options)
+        }
+        _ => {
+            e.insert("formatRequired".into(), json!(false));
+            return Value::Object(e);
+        }
+    };
+    e.insert("formatRequired".into(), json!(true));
+    e.insert("defaultFormat".into(), json!(default));
+    e.insert("formatOptionLabel".into(), per_language(state, |l| json!(translate(l, format_label))));
+    e.insert(
+        "formatOption".into(),
+        per_language(state, |l| {
+            let shown = |value: &str, field: &str| {
+                if attribute == "dateOfBirth" { value.to_owned() } else { label(l, field) }
+            };
+            Value::Array(
+                options
+                    .iter()
+                    .map(|(value, field, checked)| json!({"label": shown(value, field), "value": value, "checked": checked}))
+                    .collect(),
+            )
+        }),
+    );
+    Value::Object(e)
+}
+
+/// `GET /auth-proxy/config/ui-schema/{schemaType}`: the attributes the app may offer, without an
+/// envelope (as MOSIP serves its file).
+pub(crate) async fn ui_schema(State(state): State<AppState>, headers: HeaderMap, Path(kind): Path<String>) -> Response {
+    let r = match resident(&state, &headers, None).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    if !SCHEMA_TYPES.contains(&kind.as_str()) {
+        return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
+    }
+    let identity: Vec<Value> = offered(&state).into_iter().map(|a| schema_entry(&state, a)).collect();
+    axum::Json(json!({"identity": identity})).into_response()
+}
+
+/// `GET /auth-proxy/config/identity-mapping`: MOSIP's names for groups of identity fields.
+pub(crate) async fn identity_mapping(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(answer) = resident(&state, &headers, None).await {
+        return answer;
+    }
+    let mut identity = Map::new();
+    for name in ["name", "dob", "fullAddress", "phone", "email", "gender"] {
+        let fields: Vec<&str> = match name {
+            "gender" => vec!["gender"],
+            "fullAddress" => address_fields(&state).collect(),
+            other => mapped_fields(other),
+        };
+        identity.insert(name.into(), json!({"value": fields.join(",")}));
+    }
+    axum::Json(json!({"identity": identity})).into_response()
+}
+
+/// `GET /identity/info/type/{schemaType}`: the resident's own values of what the schema offers,
+/// with the masked forms the app shows when asked to.
+pub(crate) async fn identity_info(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+) -> Response {
+    let r = match resident(&state, &headers, Some(Scope::IdentityData)).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    if !SCHEMA_TYPES.contains(&kind.as_str()) {
+        return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
+    }
+    let mut out = Map::new();
+    for attribute in offered(&state) {
+        let fields: Vec<&str> =
+            if attribute == "fullAddress" { address_fields(&state).collect() } else { vec![attribute] };
+        for f in fields {
+            let value = match f {
+                "UIN" => Some(json!(r.who.uin.expose())),
+                other => r.who.identity.0.get(other).filter(|v| !v.is_null()).cloned(),
+            };
+            if let Some(v) = value {
+                out.insert(f.to_owned(), v);
+            }
+        }
+    }
+    out.insert("masked_UIN".into(), json!(r.id.masked()));
+    if let Some(p) = r.who.identity.text("phone") {
+        out.insert("masked_phone".into(), json!(mask_mobile(p)));
+    }
+    if let Some(e) = r.who.identity.text("email") {
+        out.insert("masked_email".into(), json!(mask_email(e)));
+    }
+    reply(Some(INFO_ID), VERSION, r.now, Value::Object(out), Errors::Null)
+}
+
+/// `POST /share-credential` `{partnerId, purpose, consent, sharableAttributes: [{attributeName}]}`.
+/// Only the attribute names are read: what the partner receives comes from the identity, never
+/// from the values the app sends along.
+pub(crate) async fn share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let r = match resident(&state, &headers, Some(Scope::Credentials)).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, SHARE_ID, VERSION)?;
+        let attributes = request
+            .get("sharableAttributes")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.get("attributeName").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let ask = ShareAsk {
+            partner_id: text(request, "partnerId").unwrap_or_default(),
+            attributes,
+            purpose: text(request, "purpose").unwrap_or_default(),
+            consent: text(request, "consent").is_some_and(|c| c.eq_ignore_ascii_case("Accepted")),
+        };
+        let ctx = crate::api::auth::context(&state, &r.audit, r.now);
+        share_with_partner(&ctx, state.credentials.as_ref(), &r.who, &r.id, &transaction_id(), ask).await
+    }
+    .await;
+    match result {
+        Ok(done) => with_event(
+            reply(Some(SHARE_ID), VERSION, r.now, json!({"status": "Success"}), Errors::Null),
+            done.event_id.as_str(),
+        ),
+        Err(e) => refusal(SHARE_ID, VERSION, r.now, &e),
+    }
+}

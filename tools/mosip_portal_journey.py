@@ -8,7 +8,8 @@ Runs `resident serve --demo` on a fresh data folder twice:
      (`RESIDENT_CORS__ALLOWED_ORIGINS`, `RESIDENT_MOSIP_UI__URL`).
 Each time a new resident logs in with a demo UIN and an OTP from the outbox, locks and unlocks an
 authentication type, creates a VID, asks for its card and downloads it with the acknowledgement from
-Track My Requests, raises a grievance about it, revokes the VID, shares three attributes with a bank, finds all of it in the history and
+Track My Requests, raises a grievance about it, revokes the VID, shares three attributes with a bank,
+downloads a personalised card of three, finds all of it in the history and
 downloads that as a PDF, follows one request in Track My Requests, logs out, verifies the phone number
 and downloads the card without logging in. Any call to the API that fails (other
 than the logged-out 401s the app expects), or any dialog the journey does not expect, fails the run.
@@ -400,6 +401,18 @@ def journey(label, app, api, outbox, downloads):
         b.click_text("OK")
         check_calls(b, logged_in=True)
 
+        # Get Personalised Card: a card with the name, the date of birth and the address only
+        b.go(app + "#/uinservices/personalisedcard")
+        b.find("#fullAddress")
+        for attribute in ["fullName", "dateOfBirth", "fullAddress"]:
+            b.click(f"#{attribute} label")
+        before = set(os.listdir(downloads))
+        b.click("#downloadFileBtn")
+        b.expect_dialog("personalized card has been successfully downloaded")
+        downloaded(downloads, before, "Personalized_card_")
+        b.click_text("OK")
+        check_calls(b, logged_in=True)
+
         # View History: both VID requests and both lock changes are there
         b.go(app + "#/uinservices/viewhistory")
         b.wait_text("Virtual ID revoked")
@@ -484,7 +497,7 @@ def journey(label, app, api, outbox, downloads):
         downloaded(downloads, before, "Get_my_UIN_")
         check_calls(b, logged_in=False)
         print(f"{label}: login, lock and unlock, VID created, its card, revoked, history and its PDF, track, "
-              "acknowledgement, grievance, shared with a bank, logout, phone verified, card: ok")
+              "acknowledgement, grievance, shared with a bank, personalised card, logout, phone verified, card: ok")
     finally:
         b.quit()
 

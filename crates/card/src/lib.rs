@@ -135,28 +135,31 @@ impl CardMaker {
         }
 
         // photo
-        let (px, py, pw, ph) = (28.0, 86.0, 118.0, 148.0);
-        rect(&mut s, px, py, pw, ph, fill(232, 236, 240));
-        let image = request.photo.and_then(|p| match p.format.as_str() {
-            "png" => Image::from_png(p.content.clone().into(), true).ok(),
-            "jpg" | "jpeg" => Image::from_jpeg(p.content.clone().into(), true).ok(),
-            _ => None,
-        });
-        match image {
-            Some(img) => image_in_box(&mut s, img, px, py, pw, ph),
-            None => {
-                s.set_fill(Some(fill(90, 90, 90)));
-                t.line(
-                    &mut s,
-                    &t.label(&first, "noPhoto"),
-                    px + pw / 2.0 - 30.0,
-                    py + ph / 2.0,
-                    9.0,
-                    false,
-                    Align::Left,
-                    false,
-                    pw,
-                );
+        let shows = |attribute: &str| request.shows(attribute);
+        if shows("photo") {
+            let (px, py, pw, ph) = (28.0, 86.0, 118.0, 148.0);
+            rect(&mut s, px, py, pw, ph, fill(232, 236, 240));
+            let image = request.photo.and_then(|p| match p.format.as_str() {
+                "png" => Image::from_png(p.content.clone().into(), true).ok(),
+                "jpg" | "jpeg" => Image::from_jpeg(p.content.clone().into(), true).ok(),
+                _ => None,
+            });
+            match image {
+                Some(img) => image_in_box(&mut s, img, px, py, pw, ph),
+                None => {
+                    s.set_fill(Some(fill(90, 90, 90)));
+                    t.line(
+                        &mut s,
+                        &t.label(&first, "noPhoto"),
+                        px + pw / 2.0 - 30.0,
+                        py + ph / 2.0,
+                        9.0,
+                        false,
+                        Align::Left,
+                        false,
+                        pw,
+                    );
+                }
             }
         }
 
@@ -188,51 +191,59 @@ impl CardMaker {
             }
             out
         };
-        label(&mut s, "name", y);
-        y += 15.0;
-        s.set_fill(Some(ink()));
-        for v in values("fullName") {
-            t.line(&mut s, &v, x, y, 13.0, true, Align::Left, false, col);
-            y += 16.0;
+        if shows("fullName") {
+            label(&mut s, "name", y);
+            y += 15.0;
+            s.set_fill(Some(ink()));
+            for v in values("fullName") {
+                t.line(&mut s, &v, x, y, 13.0, true, Align::Left, false, col);
+                y += 16.0;
+            }
+            y += 4.0;
         }
-        y += 4.0;
-        label(&mut s, "dateOfBirth", y);
-        y += 14.0;
-        s.set_fill(Some(ink()));
         let dob = identity.text("dateOfBirth").map(display_date).unwrap_or_default();
-        t.line(&mut s, &dob, x, y, 12.0, true, Align::Left, false, col);
-        y += 18.0;
-        label(&mut s, "gender", y);
-        y += 14.0;
-        s.set_fill(Some(ink()));
-        t.line(&mut s, &values("gender").join(" / "), x, y, 12.0, true, Align::Left, false, col);
-        y += 20.0;
-        let number_label = match request.card_type {
-            CardType::Uin => "uin",
-            CardType::MaskedUin => "maskedUin",
-            CardType::Vid => "vid",
-        };
-        label(&mut s, number_label, y);
-        y += 17.0;
-        s.set_fill(Some(ink()));
-        let shown = request.shown_number();
-        let spaced: String = shown
-            .chars()
-            .collect::<Vec<_>>()
-            .chunks(4)
-            .map(|c| c.iter().collect::<String>())
-            .collect::<Vec<_>>()
-            .join(" ");
-        t.line(&mut s, &spaced, x, y, 16.0, true, Align::Left, false, col);
+        if shows("dateOfBirth") {
+            label(&mut s, "dateOfBirth", y);
+            y += 14.0;
+            s.set_fill(Some(ink()));
+            t.line(&mut s, &dob, x, y, 12.0, true, Align::Left, false, col);
+            y += 18.0;
+        }
+        if shows("gender") {
+            label(&mut s, "gender", y);
+            y += 14.0;
+            s.set_fill(Some(ink()));
+            t.line(&mut s, &values("gender").join(" / "), x, y, 12.0, true, Align::Left, false, col);
+            y += 20.0;
+        }
+        if shows("UIN") {
+            let number_label = match request.card_type {
+                CardType::Uin => "uin",
+                CardType::MaskedUin => "maskedUin",
+                CardType::Vid => "vid",
+            };
+            label(&mut s, number_label, y);
+            y += 17.0;
+            s.set_fill(Some(ink()));
+            let shown = request.shown_number();
+            let spaced: String = shown
+                .chars()
+                .collect::<Vec<_>>()
+                .chunks(4)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ");
+            t.line(&mut s, &spaced, x, y, 16.0, true, Align::Left, false, col);
+        }
 
         // right column: right-to-left languages
         for l in &rtls {
             let mut ry = 96.0;
             let field = |name: &str| identity.localized_exact(name, l).map(str::to_owned);
             for (key, value, size) in [
-                ("name", field("fullName"), 13.0),
-                ("dateOfBirth", Some(dob.clone()), 12.0),
-                ("gender", field("gender"), 12.0),
+                ("name", field("fullName").filter(|_| shows("fullName")), 13.0),
+                ("dateOfBirth", Some(dob.clone()).filter(|_| shows("dateOfBirth")), 12.0),
+                ("gender", field("gender").filter(|_| shows("gender")), 12.0),
             ] {
                 let Some(v) = value else { continue };
                 s.set_fill(Some(grey()));
@@ -265,7 +276,7 @@ impl CardMaker {
         };
         let address_width = qx - 28.0 - 16.0;
         let mut first_label = true;
-        for l in ltr.iter().chain(rtls.iter()) {
+        for l in ltr.iter().chain(rtls.iter()).filter(|_| shows("fullAddress")) {
             let Some(line) = claims_address(l) else { continue };
             let is_rtl = rtl(l);
             let (ax, align) = if is_rtl { (qx - 16.0, Align::Right) } else { (28.0, Align::Left) };

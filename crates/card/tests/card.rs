@@ -91,6 +91,7 @@ fn a_card_opens_only_with_its_password_and_its_qr_verifies() {
         uin: &uin,
         card_type: CardType::Uin,
         vid: None,
+        shown: None,
         photo: Some(&photo),
         issued_at: datetime!(2026-12-31 23:30 UTC),
         password: password.clone(),
@@ -196,6 +197,7 @@ fn a_masked_card_hides_the_uin_and_keys_rotate_without_breaking_old_cards() {
         uin: &uin,
         card_type: CardType::MaskedUin,
         vid: None,
+        shown: None,
         photo: None,
         issued_at: datetime!(2026-11-26 9:00 UTC),
         password: "JANE1990".into(),
@@ -210,6 +212,14 @@ fn a_masked_card_hides_the_uin_and_keys_rotate_without_breaking_old_cards() {
     let claims = &jws::verify(&vid_card.credential, &maker.ring().verifying_keys()).unwrap().claims;
     assert_eq!((claims["typ"].as_str(), claims["vid"].as_str()), (Some("VID"), Some("5371843613598206")));
     assert!(claims.get("uin").is_none(), "{claims}");
+    // a personalised card: only what was chosen, on the card and in its credential
+    let chosen = ["fullName".to_owned(), "fullAddress".to_owned()];
+    let personal = maker.issue(&CardRequest { shown: Some(&chosen), ..request.clone() }).unwrap();
+    let claims = &jws::verify(&personal.credential, &maker.ring().verifying_keys()).unwrap().claims;
+    assert!(claims.get("name").is_some() && claims.get("address").is_some(), "{claims}");
+    for absent in ["uin", "dob", "gender"] {
+        assert!(claims.get(absent).is_none(), "{absent}: {claims}");
+    }
 
     // rotate: new cards use the new key, the old card still verifies
     let mut ring = KeyRing::open(&dir.path().join("keys"), datetime!(2026-11-26 9:00 UTC)).unwrap();

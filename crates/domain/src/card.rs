@@ -88,6 +88,8 @@ pub struct CardRequest<'a> {
     pub card_type: CardType,
     /// The VID a [`CardType::Vid`] card shows.
     pub vid: Option<&'a crate::ids::Vid>,
+    /// A personalised card shows only these of [`PERSONALIZABLE`]; `None`: all of them.
+    pub shown: Option<&'a [String]>,
     /// The face photo (a `photo` document, PNG or JPEG), if the identity has one.
     pub photo: Option<&'a NewDocument>,
     pub issued_at: OffsetDateTime,
@@ -95,7 +97,15 @@ pub struct CardRequest<'a> {
     pub password: String,
 }
 
+/// What a personalised card can show (MOSIP's attribute names; `fullAddress` is the address lines).
+pub const PERSONALIZABLE: [&str; 6] = ["fullName", "dateOfBirth", "gender", "UIN", "fullAddress", "photo"];
+
 impl CardRequest<'_> {
+    /// Whether the card shows this attribute (one of [`PERSONALIZABLE`]).
+    pub fn shows(&self, attribute: &str) -> bool {
+        self.shown.is_none_or(|chosen| chosen.iter().any(|c| c == attribute))
+    }
+
     /// The number the card shows: the UIN (in full or masked), or a VID card's VID.
     pub fn shown_number(&self) -> String {
         match (self.card_type, self.vid) {
@@ -190,6 +200,19 @@ pub fn credential_claims(request: &CardRequest<'_>, languages: &[String]) -> ser
     // a VID card names the resident by the VID alone
     let number = if request.card_type == CardType::Vid { "vid" } else { "uin" };
     claims[number] = serde_json::Value::String(request.shown_number());
+    // a personalised card's credential holds what the card shows, no more
+    if let Some(map) = claims.as_object_mut() {
+        for (claim, attribute) in
+            [("name", "fullName"), ("dob", "dateOfBirth"), ("gender", "gender"), ("address", "fullAddress")]
+        {
+            if !request.shows(attribute) {
+                map.remove(claim);
+            }
+        }
+        if !request.shows("UIN") {
+            map.remove(number);
+        }
+    }
     claims
 }
 
@@ -205,6 +228,45 @@ pub async fn download_card(
     id: &crate::ids::IndividualId,
     trn: &str,
     card_type: CardType,
+) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
+    issue_own_card(ctx, identities, cards, first_language, who, id, trn, card_type, None).await
+}
+
+/// MOSIP 1.2.1's personalised card: the resident's card showing only the attributes they chose
+/// (of [`PERSONALIZABLE`]; its credential holds only those too), protected and recorded as
+/// [`download_card`] is. Contact details are never on a card.
+#[allow(clippy::too_many_arguments)]
+pub async fn download_personalized_card(
+    ctx: &crate::auth_usecases::AuthContext<'_>,
+    identities: &dyn crate::ports::IdentityRegistry,
+    cards: &dyn CardIssuer,
+    first_language: &str,
+    who: &crate::ports::Resolved,
+    id: &crate::ids::IndividualId,
+    trn: &str,
+    attributes: &[String],
+) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
+    use crate::error::ResidentError;
+    if attributes.is_empty() {
+        return Err(ResidentError::MissingInput("attributes".into()));
+    }
+    if let Some(other) = attributes.iter().find(|a| !PERSONALIZABLE.contains(&a.as_str())) {
+        return Err(ResidentError::invalid(&format!("attributes/{other}")));
+    }
+    issue_own_card(ctx, identities, cards, first_language, who, id, trn, CardType::Uin, Some(attributes)).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn issue_own_card(
+    ctx: &crate::auth_usecases::AuthContext<'_>,
+    identities: &dyn crate::ports::IdentityRegistry,
+    cards: &dyn CardIssuer,
+    first_language: &str,
+    who: &crate::ports::Resolved,
+    id: &crate::ids::IndividualId,
+    trn: &str,
+    card_type: CardType,
+    shown: Option<&[String]>,
 ) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
     use crate::auth_usecases::{Done, SELF_ENTITY, Subject, event, refuse, success};
     use crate::error::ResidentError;
@@ -234,6 +296,7 @@ pub async fn download_card(
         uin: &who.uin,
         card_type,
         vid: None,
+        shown,
         photo,
         issued_at: ctx.now,
         password,
@@ -242,16 +305,16 @@ pub async fn download_card(
         Ok(c) => c,
         Err(e) => return Err(failed(format!("card rendering failed: {e}")).await?),
     };
+    let what = match shown {
+        Some(chosen) => format!("personalised card ({})", chosen.join(", ")),
+        None => format!("{} card", card_type.code()),
+    };
     let ev = ServiceEvent {
-        status_comment: Some(format!("{} card, key {}", card_type.code(), card.key_id)),
+        status_comment: Some(format!("{what}, key {}", card.key_id)),
         ..event(who, RequestType::DownloadPersonalizedCard, "CARD_DOWNLOADED", id, trn, ctx.now)
     };
     let vars = BTreeMap::from([("cardType", card_type.code().to_owned())]);
-    let audit = (
-        "RES-SER-210",
-        "Request for EUIN is success",
-        format!("{} card issued, key {}", card_type.code(), card.key_id),
-    );
+    let audit = ("RES-SER-210", "Request for EUIN is success", format!("{what} issued, key {}", card.key_id));
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_DOW_UIN_SUCCESS", vars, audit);
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: card, message, event_id })
@@ -349,6 +412,7 @@ pub async fn download_vid_card(
             uin: &who.uin,
             card_type: CardType::Vid,
             vid: Some(&record.vid),
+            shown: None,
             photo,
             issued_at: ctx.now,
             password,

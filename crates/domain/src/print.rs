@@ -380,6 +380,7 @@ impl PrintService<'_> {
             uin: &stored.uin,
             card_type: job.card_type,
             vid: None,
+            shown: None,
             photo,
             issued_at: self.now,
             password: card_password.clone(),

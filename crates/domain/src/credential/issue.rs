@@ -134,6 +134,7 @@ impl Issuer<'_> {
                 uin: &stored.uin,
                 card_type,
                 vid: None,
+                shown: None,
                 photo,
                 issued_at: self.now,
                 password,

@@ -449,6 +449,7 @@ fn run_card() -> Result<()> {
         uin: &uin,
         card_type: CardType::Uin,
         vid: None,
+        shown: None,
         photo: Some(&photo),
         issued_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
         password,

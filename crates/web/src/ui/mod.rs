@@ -293,6 +293,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth-proxy/config/identity-mapping", get(share::identity_mapping))
         .route("/identity/info/type/{kind}", get(share::identity_info))
         .route("/share-credential", post(share::share))
+        .route("/download/personalized-card", post(share::personalized_card))
         .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
         .route("/download/service-history", get(history::download))
 }

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
+use resident_domain::card::{PERSONALIZABLE, download_personalized_card};
 use resident_domain::credential::{ShareAsk, mapped_fields, share_with_partner};
 use resident_domain::otp::{mask_email, mask_mobile};
 use serde_json::{Map, Value, json};
@@ -20,6 +21,7 @@ use crate::portal::translate;
 
 const INFO_ID: &str = "mosip.resident.identity.info";
 const SHARE_ID: &str = "mosip.resident.share.credential";
+const CARD_ID: &str = "mosip.resident.download.personalized.card";
 const VERSION: &str = "1.0";
 /// The schemas the app asks for that are about sharing and printing (`update-demographics` is not
 /// served yet).
@@ -41,10 +43,12 @@ fn label(lang: &str, attribute: &str) -> String {
     }
 }
 
-/// What the identity schema has of `OFFERED`; `fullAddress` stands for the address fields it has.
-fn offered(state: &AppState) -> Vec<&'static str> {
+/// What the identity schema has of `OFFERED` (for a card: of what a card can show); `fullAddress`
+/// stands for the address fields it has.
+fn offered(state: &AppState, kind: &str) -> Vec<&'static str> {
     OFFERED
         .into_iter()
+        .filter(|a| kind != "personalized-card" || PERSONALIZABLE.contains(a))
         .filter(|a| match *a {
             "UIN" => true,
             "fullAddress" => address_fields(state).next().is_some(),
@@ -123,7 +127,7 @@ pub(crate) async fn ui_schema(State(state): State<AppState>, headers: HeaderMap,
     if !SCHEMA_TYPES.contains(&kind.as_str()) {
         return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
     }
-    let identity: Vec<Value> = offered(&state).into_iter().map(|a| schema_entry(&state, a)).collect();
+    let identity: Vec<Value> = offered(&state, &kind).into_iter().map(|a| schema_entry(&state, a)).collect();
     axum::Json(json!({"identity": identity})).into_response()
 }
 
@@ -159,7 +163,7 @@ pub(crate) async fn identity_info(
         return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
     }
     let mut out = Map::new();
-    for attribute in offered(&state) {
+    for attribute in offered(&state, &kind) {
         let fields: Vec<&str> =
             if attribute == "fullAddress" { address_fields(&state).collect() } else { vec![attribute] };
         for f in fields {
@@ -224,5 +228,40 @@ pub(crate) async fn share(
             done.event_id.as_str(),
         ),
         Err(e) => refusal(SHARE_ID, VERSION, r.now, &e),
+    }
+}
+
+/// `POST /download/personalized-card` `{html, attributes}`: the resident's card showing only the
+/// attributes named, drawn by our card crate. The HTML the app sends is not used: the server draws
+/// nothing a browser wrote.
+pub(crate) async fn personalized_card(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let r = match resident(&state, &headers, Some(Scope::Credentials)).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let body = envelope::json_body(body)?;
+        let request = envelope::validate_resident(&body, CARD_ID, VERSION)?;
+        let attributes: Vec<String> = request
+            .get("attributes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let ctx = crate::api::auth::context(&state, &r.audit, r.now);
+        let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
+        let (identities, cards) = (state.identities.as_ref(), state.cards.as_ref());
+        download_personalized_card(&ctx, identities, cards, first, &r.who, &r.id, &transaction_id(), &attributes).await
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            let name = format!("Personalized_card_{}_{}.pdf", done.event_id, super::file_stamp(&headers, r.now));
+            with_event(super::pdf(done.value.pdf, &name), done.event_id.as_str())
+        }
+        Err(e) => refusal(CARD_ID, VERSION, r.now, &e),
     }
 }

@@ -1,5 +1,6 @@
 //! Share my data: the UI schema drawn from our identity schema, the resident's own values, MOSIP's
-//! identity mapping, and a share that gives the partner only what its policy allows.
+//! identity mapping, a share that gives the partner only what its policy allows, and a personalised
+//! card that shows only what the resident chose.
 
 use axum::http::StatusCode;
 use resident_domain::credential::CredentialStore;
@@ -8,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{JANE, TestApp, ui_envelope, with_scope};
 
-on_both!(the_app_shares_what_the_resident_ticks_with_a_partner,);
+on_both!(the_app_shares_what_the_resident_ticks_with_a_partner, a_personalised_card_shows_only_what_was_chosen,);
 
 fn share(partner: &str, purpose: &str, consent: &str, attributes: &[&str]) -> Value {
     let items: Vec<Value> = attributes
@@ -98,4 +99,44 @@ async fn the_app_shares_what_the_resident_ticks_with_a_partner(kind: Db) {
 
 async fn with_scope_status(t: &TestApp, cookie: &str, scope: &str, uri: &str) -> u16 {
     t.ui_get(uri, &with_scope(t, cookie, scope)).await.status.as_u16()
+}
+
+fn card_request(attributes: &[&str]) -> Value {
+    ui_envelope(
+        "mosip.resident.download.personalized.card",
+        json!({"html": "PGgxPkphbmU8L2gxPg==", "attributes": attributes}),
+    )
+}
+
+async fn a_personalised_card_shows_only_what_was_chosen(kind: Db) {
+    let Some(t) = TestApp::with_app(kind).await else { return };
+    let jane = t.app_login(JANE).await;
+    // a card never carries contact details: the schema does not offer them
+    let schema = t.ui_get("/resident/v1/auth-proxy/config/ui-schema/personalized-card", &jane).await.json();
+    let names: Vec<&str> =
+        schema["identity"].as_array().unwrap().iter().map(|a| a["attributeName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fullName", "dateOfBirth", "gender", "UIN", "fullAddress"]);
+    for (attributes, code) in [(&[][..], "RES-SER-414"), (&["fullName", "phone"][..], "RES-SER-410")] {
+        let r = t.ui_send("POST", "/resident/v1/download/personalized-card", &jane, card_request(attributes)).await;
+        assert_eq!(r.json()["errors"][0]["errorCode"], code, "{}", r.json());
+    }
+    let narrow = with_scope(&t, &jane, "Manage-VID");
+    let r = t.ui_send("POST", "/resident/v1/download/personalized-card", &narrow, card_request(&["fullName"])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let card = t
+        .ui_send("POST", "/resident/v1/download/personalized-card", &jane, card_request(&["fullName", "dateOfBirth"]))
+        .await;
+    assert_eq!((card.status, card.headers["content-type"].to_str().unwrap()), (StatusCode::OK, "application/pdf"));
+    let event = card.headers["eventid"].to_str().unwrap().to_owned();
+    let disposition = card.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with(&format!("attachment; filename=\"Personalized_card_{event}_")), "{disposition}");
+    let credential = resident_card::credential_in_pdf(&card.body, "JANE1990").unwrap();
+    let claims = resident_card::jws::verify(&credential, &t.jwks_keys().await).unwrap().claims;
+    assert_eq!((claims["name"]["eng"].as_str(), claims["dob"].as_str()), (Some("Jane Doe"), Some("1990/05/12")));
+    for absent in ["uin", "gender", "address"] {
+        assert!(claims.get(absent).is_none(), "{absent} was not chosen: {claims}");
+    }
+    let tracked = t.ui_get(&format!("/resident/v1/events/{event}?langCode=eng"), &jane).await.json();
+    assert_eq!(tracked["response"]["info"]["eventTypeEnum"], "DOWNLOAD_PERSONALIZED_CARD", "{tracked}");
 }

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod ids;
 pub mod notification;
 pub mod otp;
+pub mod partner;
 pub mod ports;
 pub mod print;
 pub mod registration;

@@ -15,7 +15,6 @@ use resident_domain::otp::{Requester, valid_transaction_id};
 use resident_domain::ports::Partner;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::api::RequestMeta;
@@ -29,7 +28,7 @@ async fn authorised_partner(state: &AppState, headers: &HeaderMap, partner_id: &
 }
 
 pub fn hex_digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    resident_domain::partner::api_key_digest(key)
 }
 
 /// A relying party asks for an OTP to be sent to a resident (IDA `mosip.identity.otp`).

@@ -285,6 +285,17 @@ async fn partners_are_listed_by_type_to_a_logged_in_resident(kind: Db) {
         ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // the operator's mistakes are refused with what is allowed, and change nothing
+    for (args, says) in [
+        (&["--id", "print-01", "--name", "Again"][..], "already exists"),
+        (&["--id", "bad id", "--name", "Spaces"][..], "letters, digits"),
+        (&["--id", "shop-01", "--name", "Shop", "--partner-type", "Shop"][..], "Print_Partner"),
+        (&["--id", "shop-01", "--name", " "][..], "the name must be"),
+    ] {
+        let out = super::super::resident(&t.db, &[&["admin", "partner", "add"][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{args:?}: {err}");
+    }
     let jane = t.app_login(JANE).await;
     let printers = t.ui_get("/resident/v1/auth-proxy/partners?partnerType=Print_Partner", &jane).await.json();
     assert_eq!(printers["errors"], Value::Null, "{printers}");

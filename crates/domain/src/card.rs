@@ -332,8 +332,8 @@ fn vid_reference(v: &crate::vid::VidRecord) -> (String, String) {
 
 /// MOSIP 1.2.1's `GET /request-card/vid/{vid}`: the resident asks for a card that shows one of their
 /// usable VIDs instead of the UIN. Recorded as a `VID_CARD_DOWNLOAD` request, ready at once (the card
-/// is rendered when it is downloaded). Another resident's VID, a revoked one and no VID at all are
-/// refused alike (RES-SER-454); the resident's VID once expired or used up is RES-SER-474.
+/// is rendered when it is downloaded). Another resident's VID, one that is no longer active and no
+/// VID at all are refused alike (RES-SER-454).
 pub async fn request_vid_card(
     ctx: &crate::auth_usecases::AuthContext<'_>,
     who: &crate::ports::Resolved,

@@ -112,7 +112,7 @@ pub enum ResidentError {
     /// all: they are not told apart).
     #[error("Provided VID does not belong to the logged in user.")]
     VidNotYours,
-    /// RES-SER-474: the resident's VID, but expired or used up (or revoked since a card was asked for).
+    /// RES-SER-474: the VID a card was asked for is no longer active (revoked, expired, used up).
     #[error("Individual ID is invalid.")]
     IndividualIdInvalid,
     /// RES-SER-461: the resident did not accept the terms of sharing.

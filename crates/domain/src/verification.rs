@@ -21,9 +21,11 @@ pub fn channel_value(identity: &IdentityJson, channel: OtpChannel) -> Option<&st
     identity.text(field).filter(|v| !v.trim().is_empty())
 }
 
-/// Checks the OTP the resident asked for with `/req/otp` and records every channel it went to as
-/// verified, with a `VALIDATE_OTP` event, its audit record and a message to the resident, in one
-/// transaction. A wrong OTP is refused as any OTP-protected request is (RES-SER-422).
+/// Checks the OTP the resident asked for with `/req/otp` (that check commits on its own: the OTP
+/// is used up, the attempt recorded) and then records every channel it went to as verified, with a
+/// `VALIDATE_OTP` event, its audit record and a message to the resident, in one transaction. The
+/// value verified is the identity's current one for the channel, where the OTP was sent minutes
+/// before. A wrong OTP is refused as any OTP-protected request is (RES-SER-422).
 pub async fn verify_with_otp(
     ctx: &AuthContext<'_>,
     verifications: &dyn ChannelVerifications,

@@ -155,7 +155,7 @@ pub fn router(state: AppState) -> Router {
     let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_json));
     let cors = ui::serve::cors(&state.mosip_ui.cors_origins);
     let app = api
-        .nest(CONTEXT_PATH, ui::routes())
+        .nest(CONTEXT_PATH, ui::routes(state.clone()))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

@@ -11,7 +11,7 @@ mod share;
 
 pub use access::{Proof, cancel_credential, credential_status, download_credential};
 pub use issue::Issuer;
-pub use share::{MAX_PURPOSE_CHARS, ShareAsk, share_with_partner};
+pub use share::{MAX_PURPOSE_CHARS, ShareAsk, chosen_fields, share_with_partner};
 
 use std::collections::BTreeMap;
 

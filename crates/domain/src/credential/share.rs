@@ -13,11 +13,30 @@ pub const MAX_PURPOSE_CHARS: usize = 1024;
 /// What a resident asks to share.
 pub struct ShareAsk<'a> {
     pub partner_id: &'a str,
-    /// Attribute names: ID schema fields or names of MOSIP's identity mapping (`fullAddress`, …).
-    pub attributes: Vec<String>,
+    /// Attribute names (ID schema fields or names of MOSIP's identity mapping: `fullAddress`, …),
+    /// each with the format the resident chose for it, if any.
+    pub attributes: Vec<(String, Option<String>)>,
     pub purpose: &'a str,
     /// The resident accepted the terms.
     pub consent: bool,
+}
+
+/// What a shared attribute stands for, given the format the resident chose for it: for `fullAddress`
+/// the address lines they kept (a format names them, comma-separated; none known: the whole address);
+/// anything else is itself (a date's format is how the app shows it, not what is shared).
+pub fn chosen_fields(attribute: &str, format: Option<&str>) -> Vec<String> {
+    let address = super::mapped_fields("fullAddress");
+    if attribute != "fullAddress" {
+        return vec![attribute.to_owned()];
+    }
+    let kept: Vec<String> = format
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|f| address.contains(f))
+        .map(str::to_owned)
+        .collect();
+    if kept.is_empty() { vec![attribute.to_owned()] } else { kept }
 }
 
 /// Checks the request and asks for a credential for the partner. The credential type is the
@@ -62,12 +81,27 @@ pub async fn share_with_partner(
         .map(str::to_owned)
         .or_else(|| policies.first().cloned())
         .ok_or(ResidentError::PolicyMissing)?;
+    let policy = store.policy(&partner.id, &credential_type).await?.ok_or(ResidentError::PolicyMissing)?;
+    // the address lines kept count as one attribute: refused only if the policy allows none of them
+    let mut names: Vec<String> = Vec::new();
+    for (name, format) in &ask.attributes {
+        let fields = chosen_fields(name, format.as_deref());
+        if fields.len() == 1 && fields[0] == *name {
+            names.push(name.clone());
+            continue;
+        }
+        let allowed: Vec<String> = fields.into_iter().filter(|f| policy.attributes.contains(f)).collect();
+        if allowed.is_empty() {
+            return Err(ResidentError::invalid(&format!("sharableAttributes/{name}")));
+        }
+        names.extend(allowed);
+    }
     let ask = CredentialAsk {
         credential_type,
         issuer: partner.id,
         encrypt: false,
         encryption_key: None,
-        sharable_attributes: ask.attributes,
+        sharable_attributes: names,
     };
     request_credential(ctx, store, who, id, trn, ask).await
 }

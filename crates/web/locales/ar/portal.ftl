@@ -370,7 +370,6 @@ history-pdf-name = المقيم
 history-pdf-generated = تاريخ الإصدار
 history-pdf-footer = تعرض هذه القائمة طلباتك كما كانت عند إصدارها.
 attr-fullAddress = العنوان
-attr-mask = إخفاء
 attr-format-name = صيغة الاسم
 attr-format-date = صيغة التاريخ
 attr-format-address = صيغة العنوان

@@ -366,7 +366,6 @@ history-pdf-name = Resident
 history-pdf-generated = Produced
 history-pdf-footer = This list shows your requests as they stood when it was produced.
 attr-fullAddress = Address
-attr-mask = Mask it
 attr-format-name = Name format
 attr-format-date = Date format
 attr-format-address = Address format

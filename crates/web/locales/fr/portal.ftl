@@ -366,7 +366,6 @@ history-pdf-name = Résident
 history-pdf-generated = Établi le
 history-pdf-footer = Cette liste montre vos demandes telles qu'elles étaient au moment où elle a été établie.
 attr-fullAddress = Adresse
-attr-mask = Masquer
 attr-format-name = Format du nom
 attr-format-date = Format de la date
 attr-format-address = Format de l'adresse

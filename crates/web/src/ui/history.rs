@@ -280,7 +280,8 @@ pub(crate) async fn notifications(
     }
 }
 
-/// Records that the resident downloaded a document, then renders it.
+/// Renders a document and records that the resident downloaded it (nothing is recorded for a
+/// document that could not be drawn).
 async fn document(
     state: &AppState,
     r: &UiResident,
@@ -288,9 +289,10 @@ async fn document(
     what: String,
     doc: &PlainDocument,
 ) -> Result<Vec<u8>, ResidentError> {
+    let pdf = state.cards.document(doc).map_err(ResidentError::Internal)?;
     let record = event.record(&r.audit, r.now, Some((r.id.masked(), r.id.id_type())), what);
     state.audit.append(record).await?;
-    state.cards.document(doc).map_err(ResidentError::Internal)
+    Ok(pdf)
 }
 
 /// `GET /ack/download/pdf/event/{eid}/language/{lang}`: the acknowledgement of one of the

@@ -255,8 +255,36 @@ pub(crate) async fn resident(
     Ok(UiResident { who, id, session, audit, now })
 }
 
+/// Whether a request that changes something comes from a page allowed to send it with the
+/// resident's cookie: no `Origin` (not a browser's cross-site request), our own origin, or one of
+/// the CORS origins. Another site's form post or image carries the cookie when it is `SameSite=None`
+/// (the app on another origin), so it must be told apart here.
+pub(crate) fn from_allowed_page(state: &AppState, headers: &HeaderMap) -> bool {
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
+    match origin {
+        Some(o) => {
+            login::own_origin(headers).as_deref() == Some(o) || state.mosip_ui.cors_origins.iter().any(|a| a == o)
+        }
+        // a cross-site request without an Origin: an image, a link, a top-level navigation
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|s| s != "cross-site"),
+    }
+}
+
+/// Refuses a request that changes something (any method but GET and HEAD) from another site's page.
+async fn same_site_only(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let safe = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    if !safe && !from_allowed_page(&state, req.headers()) {
+        return forbidden(state.clock.now());
+    }
+    next.run(req).await
+}
+
 /// The routes under `/resident/v1` that MOSIP's portal app calls.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/login/{*redirect}", get(login::login))
         .route("/login-redirect/{*redirect}", get(login::login_redirect))
@@ -294,6 +322,7 @@ pub fn routes() -> Router<AppState> {
         .route("/identity/info/type/{kind}", get(share::identity_info))
         .route("/share-credential", post(share::share))
         .route("/download/personalized-card", post(share::personalized_card))
+        .route_layer(axum::middleware::from_fn_with_state(state, same_site_only))
         .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
         .route("/download/service-history", get(history::download))
 }

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
 use resident_domain::card::{PERSONALIZABLE, download_personalized_card};
 use resident_domain::credential::{ShareAsk, mapped_fields, share_with_partner};
-use resident_domain::otp::{mask_email, mask_mobile};
 use serde_json::{Map, Value, json};
 
 use super::secure::transaction_id;
@@ -28,9 +27,9 @@ const VERSION: &str = "1.0";
 const SCHEMA_TYPES: [&str; 2] = ["share-credential", "personalized-card"];
 /// What the app offers, in this order, when the identity schema has it.
 const OFFERED: [&str; 7] = ["fullName", "dateOfBirth", "gender", "UIN", "phone", "email", "fullAddress"];
-/// Attributes whose value the app may show masked.
-const MASKABLE: [&str; 3] = ["UIN", "phone", "email"];
 const DATE_FORMATS: [&str; 2] = ["YYYY/MM/DD", "DD/MM/YYYY"];
+/// How the card writes a date of birth.
+const CARD_DATE_FORMAT: &str = "DD/MM/YYYY";
 
 fn languages(state: &AppState) -> Vec<String> {
     state.schema.languages().all().cloned().collect()
@@ -65,19 +64,23 @@ fn per_language(state: &AppState, f: impl Fn(&str) -> Value) -> Value {
     Value::Object(languages(state).iter().map(|l| (l.clone(), f(l))).collect())
 }
 
-/// One attribute as the app's UI schema describes it.
-fn schema_entry(state: &AppState, attribute: &str) -> Value {
+/// One attribute as the app's UI schema describes it. Nothing is offered masked: the app would
+/// mask in its own preview, and neither a share nor a card request says what to mask. A card offers
+/// no formats either (the card has one layout); a share offers the address lines to send.
+fn schema_entry(state: &AppState, kind: &str, attribute: &str) -> Value {
     let mut e = Map::new();
     e.insert("attributeName".into(), json!(attribute));
     e.insert("label".into(), per_language(state, |l| json!(label(l, attribute))));
     e.insert("checked".into(), json!(false));
     e.insert("displaykeyinsharewithpartner".into(), json!(true));
     e.insert("displaykeyinpersonalisedcard".into(), json!(attribute != "UIN"));
-    let maskable = MASKABLE.contains(&attribute);
-    e.insert("maskRequired".into(), json!(maskable));
-    if maskable {
-        e.insert("maskAttributeName".into(), json!(format!("masked_{attribute}")));
-        e.insert("maskRequiredLabel".into(), per_language(state, |l| json!(translate(l, "attr-mask"))));
+    e.insert("maskRequired".into(), json!(false));
+    if kind == "personalized-card" {
+        e.insert("formatRequired".into(), json!(false));
+        if attribute == "dateOfBirth" {
+            e.insert("defaultFormat".into(), json!(CARD_DATE_FORMAT));
+        }
+        return Value::Object(e);
     }
     let (format_label, default, options): (&str, String, Vec<(String, &str, bool)>) = match attribute {
         "fullName" => ("attr-format-name", "fullName".into(), vec![("fullName".into(), "fullName", true)]),
@@ -127,7 +130,7 @@ pub(crate) async fn ui_schema(State(state): State<AppState>, headers: HeaderMap,
     if !SCHEMA_TYPES.contains(&kind.as_str()) {
         return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
     }
-    let identity: Vec<Value> = offered(&state, &kind).into_iter().map(|a| schema_entry(&state, a)).collect();
+    let identity: Vec<Value> = offered(&state, &kind).into_iter().map(|a| schema_entry(&state, &kind, a)).collect();
     axum::Json(json!({"identity": identity})).into_response()
 }
 
@@ -164,6 +167,19 @@ pub(crate) async fn identity_info(
     }
     let mut out = Map::new();
     for attribute in offered(&state, &kind) {
+        if attribute == "fullAddress" && kind == "personalized-card" {
+            // the card's one address line per language, as the preview shows it
+            let lines: Vec<Value> = languages(&state)
+                .iter()
+                .filter_map(|l| {
+                    let parts: Vec<&str> =
+                        address_fields(&state).filter_map(|f| r.who.identity.localized_exact(f, l)).collect();
+                    (!parts.is_empty()).then(|| json!({"language": l, "value": parts.join(", ")}))
+                })
+                .collect();
+            out.insert("fullAddress".into(), Value::Array(lines));
+            continue;
+        }
         let fields: Vec<&str> =
             if attribute == "fullAddress" { address_fields(&state).collect() } else { vec![attribute] };
         for f in fields {
@@ -175,13 +191,6 @@ pub(crate) async fn identity_info(
                 out.insert(f.to_owned(), v);
             }
         }
-    }
-    out.insert("masked_UIN".into(), json!(r.id.masked()));
-    if let Some(p) = r.who.identity.text("phone") {
-        out.insert("masked_phone".into(), json!(mask_mobile(p)));
-    }
-    if let Some(e) = r.who.identity.text("email") {
-        out.insert("masked_email".into(), json!(mask_email(e)));
     }
     reply(Some(INFO_ID), VERSION, r.now, Value::Object(out), Errors::Null)
 }
@@ -201,17 +210,14 @@ pub(crate) async fn share(
     let result = async {
         let body = envelope::json_body(body)?;
         let request = envelope::validate_resident(&body, SHARE_ID, VERSION)?;
-        let attributes = request
-            .get("sharableAttributes")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.get("attributeName").and_then(Value::as_str))
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
+        let items = request.get("sharableAttributes").and_then(Value::as_array).cloned().unwrap_or_default();
+        let attributes = items
+            .iter()
+            .filter_map(|i| {
+                let name = i.get("attributeName").and_then(Value::as_str)?;
+                Some((name.to_owned(), i.get("format").and_then(Value::as_str).map(str::to_owned)))
             })
-            .unwrap_or_default();
+            .collect();
         let ask = ShareAsk {
             partner_id: text(request, "partnerId").unwrap_or_default(),
             attributes,

@@ -142,6 +142,10 @@ pub(crate) async fn request_card(
         Ok(r) => r,
         Err(answer) => return answer,
     };
+    // a GET that records a request and messages the resident: not from another site's page
+    if !super::from_allowed_page(&state, &headers) {
+        return super::forbidden(r.now);
+    }
     let result = async {
         let vid = Vid::parse(vid.trim()).map_err(|_| ResidentError::invalid("VID"))?;
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);

@@ -107,9 +107,20 @@ async fn a_grievance_takes_an_alternate_contact_and_refuses_like_mosip(kind: Db)
     // refusals leave nothing behind
     assert_eq!(grievances(&t).await, 0);
     assert_eq!(super::super::audit_total(&t).await, audited);
-    // without a login: 401
+    // without a login: 401; from another site's page, with her cookie: 403
     let anon = t.ui_send("POST", "/resident/v1/grievance/ticket", "", grievance(&hers, "Hello", None, None)).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let body = grievance(&hers, "Hello", None, None).to_string();
+    let forged = t
+        .ui_raw(
+            "POST",
+            "/resident/v1/grievance/ticket",
+            &[("cookie", &jane), ("content-type", "text/plain"), ("origin", "https://evil.example")],
+            body,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(grievances(&t).await, 0);
 
     // taken: a ticket, an audit record, the acknowledgement to the resident; the contact sealed
     let body = grievance(&hers, "The lock did not work.\nI still get OTPs.", Some("jane.alt@example.org"), Some(""));
@@ -223,6 +234,11 @@ async fn a_vid_card_is_asked_for_then_downloaded_once(kind: Db) {
     }
     let after = t.ui_get("/resident/v1/service-history/eng", &jane).await.json()["response"]["totalItems"].clone();
     assert_eq!(before, after);
+
+    // not from another site's image or link
+    let uri = format!("/resident/v1/request-card/vid/{vid}");
+    let forged = t.ui_raw("GET", &uri, &[("cookie", &jane), ("sec-fetch-site", "cross-site")], Body::empty()).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
     // asked for: an event, in the history, ready
     let asked = t.ui_get(&format!("/resident/v1/request-card/vid/{vid}"), &jane).await;

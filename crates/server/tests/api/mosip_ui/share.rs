@@ -41,7 +41,8 @@ async fn the_app_shares_what_the_resident_ticks_with_a_partner(kind: Db) {
         (Some("Address"), Some("العنوان"))
     );
     assert!(address["formatOption"]["fra"].as_array().unwrap().iter().any(|o| o["value"] == "city"));
-    assert_eq!(schema["identity"][3]["maskAttributeName"], "masked_UIN");
+    // nothing is offered masked: neither a share nor a card request could say what to mask
+    assert!(schema["identity"].as_array().unwrap().iter().all(|a| a["maskRequired"] == false));
     let r = t.ui_get("/resident/v1/auth-proxy/config/ui-schema/update-everything", &jane).await.json();
     assert_eq!(r["errors"][0]["message"], "Invalid Input Parameter- schemaType");
 
@@ -51,7 +52,7 @@ async fn the_app_shares_what_the_resident_ticks_with_a_partner(kind: Db) {
     let values = &info["response"];
     assert_eq!((values["UIN"].as_str(), values["dateOfBirth"].as_str()), (Some(JANE), Some("1990/05/12")), "{values}");
     assert!(values["fullName"].as_array().unwrap().iter().any(|n| n["value"] == "Jane Doe"));
-    assert!(values["masked_phone"].as_str().unwrap().ends_with("3210") && values.get("city").is_some());
+    assert!(values.get("city").is_some() && values.get("masked_phone").is_none(), "{values}");
     assert_eq!(
         with_scope_status(&t, &jane, "Manage-VID", "/resident/v1/identity/info/type/share-credential").await,
         403
@@ -68,6 +69,15 @@ async fn the_app_shares_what_the_resident_ticks_with_a_partner(kind: Db) {
         (share("bank-01", "Opening an account", "Rejected", &["fullName"]), "RES-SER-461"),
         (share("nobody", "Opening an account", "Accepted", &["fullName"]), "RES-SER-410"),
         (share("bank-01", "Opening an account", "Accepted", &["phone"]), "RES-SER-410"),
+        // the address lines the resident kept, none of which the policy allows
+        (
+            ui_envelope(
+                "mosip.resident.share.credential",
+                json!({"partnerId": "bank-01", "purpose": "Opening an account", "consent": "Accepted",
+                       "sharableAttributes": [{"attributeName": "fullAddress", "format": "addressLine1,postalCode"}]}),
+            ),
+            "RES-SER-410",
+        ),
     ] {
         let r = t.ui_send("POST", "/resident/v1/share-credential", &jane, body).await;
         assert!(!r.headers.contains_key("eventid"));
@@ -116,6 +126,10 @@ async fn a_personalised_card_shows_only_what_was_chosen(kind: Db) {
     let names: Vec<&str> =
         schema["identity"].as_array().unwrap().iter().map(|a| a["attributeName"].as_str().unwrap()).collect();
     assert_eq!(names, ["fullName", "dateOfBirth", "gender", "UIN", "fullAddress"]);
+    // one layout: no formats to choose, the address as the card writes it
+    assert!(schema["identity"].as_array().unwrap().iter().all(|a| a["formatRequired"] == false));
+    let info = t.ui_get("/resident/v1/identity/info/type/personalized-card", &jane).await.json();
+    assert!(info["response"]["fullAddress"][0]["value"].as_str().unwrap().contains("Kenitra"), "{info}");
     for (attributes, code) in [(&[][..], "RES-SER-414"), (&["fullName", "phone"][..], "RES-SER-410")] {
         let r = t.ui_send("POST", "/resident/v1/download/personalized-card", &jane, card_request(attributes)).await;
         assert_eq!(r.json()["errors"][0]["errorCode"], code, "{}", r.json());

@@ -269,6 +269,26 @@ def latest_otp(outbox, since):
     fail("no OTP reached the outbox")
 
 
+def log_in(b, outbox, shot=None):
+    """Jane logs in from the app's dashboard: our OTP login page, an SMS OTP, back to the app."""
+    b.click_text("UIN Services", index=0)
+    b.find("#individual-id")
+    if "/login?resume=" not in b.url():
+        fail(f"the app's login did not reach our login page: {b.url()}")
+    if shot:
+        b.shot(shot)
+    b.type("#individual-id", JANE)
+    b.click("#channel-phone")
+    sent = time.time() - 1
+    b.ready()
+    b.click("#send-otp")
+    b.find("#otp")
+    b.ready()
+    b.type("#otp", latest_otp(outbox, sent))
+    b.click("#verify-otp")
+    b.expect_dialog("successfully logged in")
+
+
 def downloaded(downloads, before, prefix, timeout=20):
     """The PDF the page saved since `before` (a listing of the folder), named `prefix…`."""
     end = time.time() + timeout
@@ -295,21 +315,7 @@ def journey(label, app, api, outbox, downloads):
         check_calls(b, logged_in=False)
 
         # login: the app sends the browser to our OTP login page, which sends it back logged in
-        b.click_text("UIN Services", index=0)
-        b.find("#individual-id")
-        if "/login?resume=" not in b.url():
-            fail(f"the app's login did not reach our login page: {b.url()}")
-        b.shot(f"{label}-02-login")
-        b.type("#individual-id", JANE)
-        b.click("#channel-phone")
-        sent = time.time() - 1
-        b.ready()
-        b.click("#send-otp")
-        b.find("#otp")
-        b.ready()
-        b.type("#otp", latest_otp(outbox, sent))
-        b.click("#verify-otp")
-        b.expect_dialog("successfully logged in")
+        log_in(b, outbox, shot=f"{label}-02-login")
         if "#/uinservices/dashboard" not in b.url():
             fail(f"after login the app is at {b.url()}")
         b.shot(f"{label}-03-logged-in")

@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mosip_portal_journey as j  # noqa: E402
@@ -43,18 +42,7 @@ def main():
     try:
         b.go(app)
         b.wait_text("UIN Services")
-        b.click_text("UIN Services", index=0)
-        b.find("#individual-id")
-        b.type("#individual-id", j.JANE)
-        b.click("#channel-phone")
-        sent = time.time() - 1
-        b.ready()
-        b.click("#send-otp")
-        b.find("#otp")
-        b.ready()
-        b.type("#otp", j.latest_otp(os.path.join(data, "outbox"), sent))
-        b.click("#verify-otp")
-        b.expect_dialog("successfully logged in")
+        j.log_in(b, os.path.join(data, "outbox"))
         b.click_text("OK")
         b.go(app + "#/uinservices/lockunlockauth")
         b.wait_text("Demographic Authentication")

@@ -56,6 +56,11 @@ impl Languages {
     pub fn all(&self) -> impl Iterator<Item = &String> {
         self.mandatory.iter().chain(self.optional.iter())
     }
+    /// The first mandatory language (`eng` when none is configured): the card password's name
+    /// comes from it, as in MOSIP.
+    pub fn first(&self) -> &str {
+        self.mandatory.first().map(String::as_str).unwrap_or("eng")
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -39,7 +39,7 @@ pub async fn euin(State(state): State<AppState>, meta: RequestMeta, body: Result
             &call.ctx(),
             state.identities.as_ref(),
             state.cards.as_ref(),
-            state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng"),
+            state.schema.languages().first(),
             &who,
             &id,
             &trn,

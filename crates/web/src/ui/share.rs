@@ -195,9 +195,9 @@ pub(crate) async fn identity_info(
     reply(Some(INFO_ID), VERSION, r.now, Value::Object(out), Errors::Null)
 }
 
-/// `POST /share-credential` `{partnerId, purpose, consent, sharableAttributes: [{attributeName}]}`.
-/// Only the attribute names are read: what the partner receives comes from the identity, never
-/// from the values the app sends along.
+/// `POST /share-credential` `{partnerId, purpose, consent, sharableAttributes: [{attributeName, format}]}`.
+/// Only the attribute names and their formats (the address lines kept) are read: what the partner
+/// receives comes from the identity, never from the values the app sends along.
 pub(crate) async fn share(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -258,7 +258,7 @@ pub(crate) async fn personalized_card(
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default();
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
-        let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
+        let first = state.schema.languages().first();
         let (identities, cards) = (state.identities.as_ref(), state.cards.as_ref());
         download_personalized_card(&ctx, identities, cards, first, &r.who, &r.id, &transaction_id(), &attributes).await
     }

@@ -174,7 +174,7 @@ pub(crate) async fn download_card(
     let result = async {
         let request = super::history::own_event(&state, &r, &eid).await?;
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
-        let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
+        let first = state.schema.languages().first();
         let (identities, history, cards) = (state.identities.as_ref(), state.history.as_ref(), state.cards.as_ref());
         resident_domain::card::download_vid_card(&ctx, identities, history, cards, first, &r.who, &r.id, &request).await
     }

@@ -299,7 +299,7 @@ pub(crate) async fn card_download(
         Err(answer) => return answer,
     };
     let card_type = form.card_type.as_deref().and_then(CardType::parse).unwrap_or(CardType::Uin);
-    let first = state.schema.languages().mandatory.first().map(String::as_str).unwrap_or("eng");
+    let first = state.schema.languages().first();
     let done = download_card(
         &ctx(&state, &visit),
         state.identities.as_ref(),

@@ -82,6 +82,8 @@ pub enum AuditEvent {
     GrievanceRaised,
     AccessLogViewed,
     AccessNoticeChanged,
+    DocumentUploaded,
+    DocumentDeleted,
 }
 
 impl AuditEvent {
@@ -130,6 +132,8 @@ impl AuditEvent {
             AuditEvent::GrievanceRaised => ("RES-SER-512", "Grievance ticket raised", RES),
             AuditEvent::AccessLogViewed => ("RES-DAL-001", "Data access log read", DAL),
             AuditEvent::AccessNoticeChanged => ("RES-DAL-002", "Data access notice preference changed", DAL),
+            AuditEvent::DocumentUploaded => ("RES-SER-142", "Proof document uploaded for an update", RES),
+            AuditEvent::DocumentDeleted => ("RES-SER-143", "Uploaded proof document deleted", RES),
         };
         (id, name, mid, mname)
     }

@@ -30,7 +30,7 @@ pub struct AuthContext<'a> {
     pub now: OffsetDateTime,
 }
 
-fn record(
+pub(crate) fn record(
     ctx: &AuthContext<'_>,
     event_id: &str,
     name: &str,

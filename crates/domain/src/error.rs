@@ -140,6 +140,22 @@ pub enum ResidentError {
     /// answered HTTP 429 with `Retry-After`.
     #[error("Innumerous requests received; try again in {retry_after_seconds} seconds")]
     Throttled { retry_after_seconds: i64 },
+    /// RES-SER-418 with masterdata's own words: no location, centre, document type or value matches
+    /// ("Registration Center not found", …). MOSIP's app reads this code as "nothing found".
+    #[error("{0}")]
+    MasterdataNotFound(&'static str),
+    /// RES-SER-461: no document uploaded under this transaction (or not this one).
+    #[error("No document found for this transaction")]
+    NoDocuments,
+    /// RES-SER-470: nothing of the resident's to act on (a pending draft to discard).
+    #[error("No Record(s) found")]
+    NoRecord,
+    /// RES-SER-519 / RES-SER-520: the new email or phone is the one the identity already has.
+    #[error("{}", if *.0 { "Enter a new email ID" } else { "Enter a new phone number" })]
+    SameContact(bool),
+    /// RES-SER-463: the OTP could not be sent (the contact cannot be reached, or sending is frozen).
+    #[error("Send OTP failed.")]
+    SendOtpFailed,
     /// An IDA (`IDA-*`) error, answered in IDA's own envelope by the OTP endpoint.
     #[error("{1}")]
     Ida(&'static str, String),
@@ -193,6 +209,12 @@ impl ResidentError {
             ResidentError::InvalidPageStart => "RES-SER-446",
             ResidentError::InvalidPageFetch => "RES-SER-447",
             ResidentError::Throttled { .. } => "RES-SER-510",
+            ResidentError::MasterdataNotFound(_) => "RES-SER-418",
+            ResidentError::NoDocuments => "RES-SER-461",
+            ResidentError::NoRecord => "RES-SER-470",
+            ResidentError::SameContact(true) => "RES-SER-519",
+            ResidentError::SameContact(false) => "RES-SER-520",
+            ResidentError::SendOtpFailed => "RES-SER-463",
             ResidentError::Ida(code, _) => code,
             ResidentError::Internal(_) => "RES-SER-423",
             ResidentError::Unavailable(_) => "RES-SER-411",

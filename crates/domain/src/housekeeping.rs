@@ -1,7 +1,8 @@
 //! Housekeeping: what nobody will ask for again is deleted, because personal data kept without a
 //! purpose is a liability even when encrypted. Portal sessions past their end and the drafts left with
-//! them; update packets that no update refers to (written, then the process died before the update was
-//! recorded) and temporary files of writes that never finished. Every replica may run it at once: each
+//! them; proof documents uploaded a day ago for an update that never came; update packets that no
+//! update refers to (written, then the process died before the update was recorded) and temporary
+//! files of writes that never finished. Every replica may run it at once: each
 //! deletion is idempotent.
 
 use time::{Duration, OffsetDateTime};
@@ -11,6 +12,7 @@ use crate::ids::Rid;
 use crate::ports::{PacketStore, SessionStore, UpdateRepository};
 use crate::throttle::RateCounter;
 use crate::update::UPDATE_PACKET_FOLDER;
+use crate::update::uploads::{UPLOAD_LIFETIME, UploadStore};
 
 /// How long a packet may exist before an update refers to it: far longer than the write-then-commit
 /// of one request, so a request in flight never loses its packet.
@@ -22,6 +24,8 @@ pub struct Swept {
     pub sessions: u64,
     pub drafts: u64,
     pub packets: u64,
+    /// Proof documents uploaded for an update that never came.
+    pub uploads: u64,
     /// Throttling counters of windows that have ended.
     pub counters: u64,
 }
@@ -31,13 +35,15 @@ pub async fn sweep(
     sessions: &dyn SessionStore,
     packets: &dyn PacketStore,
     updates: &dyn UpdateRepository,
+    uploads: &dyn UploadStore,
     counters: &dyn RateCounter,
     now: OffsetDateTime,
     idle: Duration,
 ) -> Result<Swept, StoreError> {
     let (sessions, drafts) = sessions.sweep_sessions(now - idle, now).await?;
     let counters = counters.sweep(crate::clock::epoch_ms(now)).await?;
-    let mut swept = Swept { sessions, drafts, packets: 0, counters };
+    let uploads = uploads.sweep_uploads(now - UPLOAD_LIFETIME).await?;
+    let mut swept = Swept { sessions, drafts, packets: 0, uploads, counters };
     for (key, written) in packets.list(UPDATE_PACKET_FOLDER).await? {
         if now - written < PACKET_GRACE {
             continue;

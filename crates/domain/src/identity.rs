@@ -33,7 +33,16 @@ pub struct FieldSpec {
     pub proof: Option<String>,
     /// For a document field: the document type codes it accepts (masterdata's valid documents).
     pub document_types: Vec<String>,
+    /// For a document field: its masterdata document category (`POA`, `POI`, …).
+    pub document_category: Option<String>,
     validators: Vec<Regex>,
+}
+
+impl FieldSpec {
+    /// The field's validators as written in the schema (regular expressions).
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.validators.iter().map(Regex::as_str)
+    }
 }
 
 /// Languages the deployment works in (MOSIP: mandatory `eng`, optional `ara,fra`).
@@ -115,6 +124,7 @@ impl IdentitySchema {
                         .and_then(Value::as_array)
                         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                         .unwrap_or_default(),
+                    document_category: spec.get("documentCategory").and_then(Value::as_str).map(str::to_owned),
                     validators,
                 },
             );

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow};
 use resident_domain::audit::AuditContext;
 use resident_domain::clock::{Clock, SystemClock};
 use resident_domain::identity::{IdentitySchema, Languages};
+use resident_domain::masterdata::Masterdata;
 use resident_domain::notification::{OutgoingMessage, Templates};
 use resident_domain::ports::MachineKeys;
 use resident_domain::registration::StatusPolicy;
@@ -31,6 +32,7 @@ pub struct App {
     pub update_policy: UpdatePolicy,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
+    pub masterdata: Arc<Masterdata>,
     pub templates: Arc<Templates>,
     pub vid_policy: Arc<VidPolicy>,
     pub notifier: Arc<Notifier>,
@@ -181,6 +183,15 @@ impl App {
             None => resident_domain::identity::DEFAULT_SCHEMA.to_owned(),
         };
         let schema = IdentitySchema::parse(&schema_text, languages).context("loading the ID schema")?;
+        let masterdata = match &config.masterdata.file {
+            Some(path) => Masterdata::parse(
+                &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                &schema.languages().all().cloned().collect::<Vec<_>>(),
+            ),
+            None => Masterdata::demo(&schema.languages().all().cloned().collect::<Vec<_>>()),
+        }
+        .and_then(|m| m.check_schema(&schema).map(|()| m))
+        .map_err(|e| anyhow!(e))?;
         let mut templates =
             Templates::default_templates(config.notification.languages.clone()).map_err(|e| anyhow!(e))?;
         templates.time_zone = resident_web::portal::time_zone(&config.time_zone)
@@ -275,6 +286,7 @@ impl App {
             update_policy,
             clock: Arc::new(SystemClock),
             schema: Arc::new(schema),
+            masterdata: Arc::new(masterdata),
             templates: Arc::new(templates),
             vid_policy: Arc::new(vid_policy),
             notifier: Arc::new(notifier),
@@ -333,7 +345,7 @@ impl App {
             history: store.clone(),
             grievances: store.clone(),
             verifications: store.clone(),
-            accesses: store,
+            accesses: store.clone(),
             portal: resident_web::portal::PortalSettings {
                 authority: self.config.card.authority.clone(),
                 colour: self.config.card.colour.clone(),
@@ -367,6 +379,11 @@ impl App {
                 .ok_or_else(|| anyhow!("registration.machine_id"))?,
             clock: self.clock.clone(),
             schema: self.schema.clone(),
+            masterdata: self.masterdata.clone(),
+            transliteration: Arc::new(
+                resident_domain::transliteration::Transliteration::default_rules().map_err(|e| anyhow!(e))?,
+            ),
+            uploads: store.clone(),
             status_policy: self.status_policy(),
             host: self.host(),
             service_key_sha256: service_key.map(|k| Sha256::digest(k.as_bytes()).into()),
@@ -460,6 +477,7 @@ impl Housekeeper {
             self.packets.as_ref(),
             &self.store,
             &self.store,
+            &self.store,
             self.clock.now(),
             idle,
         )
@@ -474,6 +492,7 @@ impl Housekeeper {
                         sessions = s.sessions,
                         drafts = s.drafts,
                         packets = s.packets,
+                        uploads = s.uploads,
                         counters = s.counters,
                         "housekeeping"
                     )

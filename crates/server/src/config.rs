@@ -47,6 +47,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub otp: resident_domain::otp::OtpPolicy,
     pub vid: VidConfig,
+    pub masterdata: MasterdataConfig,
     pub notification: NotificationConfig,
     pub smtp: SmtpSection,
     pub sms: SmsSection,
@@ -238,6 +239,14 @@ pub struct VidConfig {
     pub policy_file: Option<PathBuf>,
 }
 
+/// The country's masterdata (locations, registration centres, document types, dynamic fields).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MasterdataConfig {
+    /// A masterdata file (the shape of `crates/domain/data/masterdata.json`) instead of the demo country.
+    pub file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NotificationConfig {
@@ -419,6 +428,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             otp: resident_domain::otp::OtpPolicy::default(),
             vid: VidConfig::default(),
+            masterdata: MasterdataConfig::default(),
             notification: NotificationConfig::default(),
             smtp: SmtpSection::default(),
             sms: SmsSection::default(),

@@ -3,6 +3,7 @@
 
 use anyhow::{Result, anyhow};
 use resident_domain::ids::Rid;
+use resident_domain::masterdata::Masterdata;
 use resident_domain::ports::{NewDocument, RegistrationRepository};
 use resident_domain::registration::{
     InternalStatus, Registration, RegistrationType, StageRecord, TransactionType, external_status, resident_status,
@@ -21,7 +22,8 @@ pub struct DemoResident {
     pub email: &'static str,
     pub phone: &'static str,
     pub lang: &'static str,
-    pub city: [&'static str; 3],
+    /// The postal code (a leaf of the masterdata's location tree) the resident lives at.
+    pub postal_code: &'static str,
     pub colour: [u8; 3],
 }
 
@@ -34,7 +36,7 @@ pub const RESIDENTS: [DemoResident; 5] = [
         email: "jane.doe@example.org",
         phone: "9876543210",
         lang: "eng",
-        city: ["Kenitra", "القنيطرة", "Kénitra"],
+        postal_code: "14022",
         colour: [70, 110, 160],
     },
     DemoResident {
@@ -45,7 +47,7 @@ pub const RESIDENTS: [DemoResident; 5] = [
         email: "amina.benali@example.org",
         phone: "9123456780",
         lang: "ara",
-        city: ["Rabat", "الرباط", "Rabat"],
+        postal_code: "10106",
         colour: [150, 90, 60],
     },
     DemoResident {
@@ -56,7 +58,7 @@ pub const RESIDENTS: [DemoResident; 5] = [
         email: "jean.dupont@example.org",
         phone: "9234567801",
         lang: "fra",
-        city: ["Casablanca", "الدار البيضاء", "Casablanca"],
+        postal_code: "20330",
         colour: [60, 130, 90],
     },
     DemoResident {
@@ -67,7 +69,7 @@ pub const RESIDENTS: [DemoResident; 5] = [
         email: "youssef.elamrani@example.org",
         phone: "9345678012",
         lang: "ara",
-        city: ["Fes", "فاس", "Fès"],
+        postal_code: "30110",
         colour: [120, 80, 140],
     },
     DemoResident {
@@ -78,7 +80,7 @@ pub const RESIDENTS: [DemoResident; 5] = [
         email: "sara.kim@example.org",
         phone: "9456780123",
         lang: "eng",
-        city: ["Tangier", "طنجة", "Tanger"],
+        postal_code: "90060",
         colour: [160, 120, 40],
     },
 ];
@@ -91,8 +93,9 @@ fn tagged(values: [&str; 3]) -> serde_json::Value {
     ])
 }
 
-fn identity_of(r: &DemoResident) -> serde_json::Value {
-    json!({"identity": {
+/// A demo resident's identity; the address levels are those of their postal code in the masterdata.
+fn identity_of(r: &DemoResident, masterdata: &Masterdata) -> serde_json::Value {
+    let mut identity = json!({"identity": {
         "IDSchemaVersion": 0.1,
         "UIN": r.uin,
         "fullName": tagged(r.names),
@@ -100,15 +103,24 @@ fn identity_of(r: &DemoResident) -> serde_json::Value {
         "gender": tagged(r.gender),
         "addressLine1": tagged(["12 Avenue Mohammed V", "12 شارع محمد الخامس", "12 avenue Mohammed V"]),
         "addressLine2": tagged(["Apartment 4", "شقة 4", "Appartement 4"]),
-        "city": tagged(r.city),
-        "region": tagged(["North", "الشمال", "Nord"]),
-        "province": tagged(["Central", "الوسطى", "Centrale"]),
-        "zone": tagged(["Zone 1", "المنطقة 1", "Zone 1"]),
-        "postalCode": "14022",
         "phone": r.phone,
         "email": r.email,
         "preferredLang": r.lang,
-    }})
+    }});
+    let mut at = masterdata.location(r.postal_code);
+    while let Some(place) = at {
+        let field = masterdata.hierarchy().get(usize::from(place.level)).and_then(|h| h.field.as_deref());
+        if let Some(field) = field {
+            identity["identity"][field] = if field == "postalCode" {
+                json!(place.code)
+            } else {
+                let name = |l: &str| place.name.get(l).map(String::as_str).unwrap_or_default();
+                tagged([name("eng"), name("ara"), name("fra")])
+            };
+        }
+        at = place.parent.as_deref().and_then(|p| masterdata.location(p));
+    }
+    identity
 }
 
 /// A simple portrait: a silhouette on a coloured background, as PNG.
@@ -245,7 +257,7 @@ pub async fn seed(app: &App) -> Result<DemoReport> {
             &app.schema,
             &ctx,
             CreateIdentity {
-                document: identity_of(r),
+                document: identity_of(r, &app.masterdata),
                 registration_id: Some(format!("demo-{}", r.uin)),
                 documents: vec![photo],
             },

@@ -21,6 +21,7 @@ pub mod printing;
 pub mod registrations;
 pub mod throttle;
 pub mod updates;
+pub mod uploads;
 pub mod verification;
 
 use std::sync::Arc;

@@ -81,6 +81,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_channel_verification.sql"),
         include_str!("../migrations/postgres/0012_channel_verification.sql"),
     ),
+    (
+        13,
+        "update_upload",
+        include_str!("../migrations/sqlite/0013_update_upload.sql"),
+        include_str!("../migrations/postgres/0013_update_upload.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

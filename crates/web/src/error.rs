@@ -54,6 +54,11 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::CredentialRequestNotFound
         | ResidentError::CredentialIssued
         | ResidentError::CardNotReady
+        | ResidentError::MasterdataNotFound(_)
+        | ResidentError::NoDocuments
+        | ResidentError::NoRecord
+        | ResidentError::SameContact(_)
+        | ResidentError::SendOtpFailed
         | ResidentError::Ida(..) => StatusCode::OK,
     }
 }

@@ -53,6 +53,12 @@ pub struct Services {
     pub machine: resident_domain::ids::MachineId,
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
+    /// The country's locations, centres, document types and dynamic field values.
+    pub masterdata: Arc<resident_domain::masterdata::Masterdata>,
+    /// Rules that write a name or an address line in another language's script.
+    pub transliteration: Arc<resident_domain::transliteration::Transliteration>,
+    /// Proof documents uploaded for an update (MOSIP's portal app).
+    pub uploads: Arc<dyn resident_domain::update::uploads::UploadStore>,
     pub status_policy: StatusPolicy,
     pub host: HostInfo,
     /// SHA-256 of the service key that platform clients (a registration processor) present. `None`

@@ -283,6 +283,14 @@ pub(crate) fn translate(mosip_lang: &str, key: &str) -> String {
     LOCALES.lookup(&Lang::parse(mosip_lang).unwrap_or(Lang::En).langid(), key)
 }
 
+/// `translate` with arguments, each a text.
+pub(crate) fn translate_with(mosip_lang: &str, key: &str, args: &[(&'static str, String)]) -> String {
+    use fluent_templates::fluent_bundle::FluentValue;
+    let map: HashMap<std::borrow::Cow<'static, str>, FluentValue> =
+        args.iter().map(|(k, v)| (std::borrow::Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
+    LOCALES.lookup_with_args(&Lang::parse(mosip_lang).unwrap_or(Lang::En).langid(), key, &map)
+}
+
 /// A value for a URL's query: letters, digits and `-` as they are, every other byte %-encoded.
 pub(crate) fn url_encode(value: &str) -> String {
     value

@@ -12,7 +12,7 @@ use resident_domain::history::{
 };
 use serde_json::{Value, json};
 
-use super::{Errors, Scope, UiResident, pdf, refusal, reply, resident, ui_time};
+use super::{Errors, Scope, UiResident, language, pdf, refusal, reply, resident, ui_time};
 use crate::AppState;
 use crate::portal::{NOTIFIED_TYPES, translate};
 
@@ -26,17 +26,6 @@ const VERSION: &str = "1.0";
 const HISTORY_PDF_ROWS: u32 = 100;
 
 /// A language of the identity schema, or RES-SER-410 `languageCode`.
-fn language(state: &AppState, lang: &str) -> Result<String, ResidentError> {
-    let langs = state.schema.languages();
-    langs
-        .mandatory
-        .iter()
-        .chain(langs.optional.iter())
-        .find(|l| l.eq_ignore_ascii_case(lang.trim()))
-        .cloned()
-        .ok_or_else(|| ResidentError::invalid("languageCode"))
-}
-
 /// The day of a moment as the viewer sees it (the browser's offset, else the residents' zone).
 fn viewer_day(state: &AppState, headers: &HeaderMap) -> impl Fn(time::OffsetDateTime) -> Option<time::Date> + Sync {
     let offset = super::browser_offset(headers);

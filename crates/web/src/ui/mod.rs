@@ -6,12 +6,14 @@
 mod grievance;
 mod history;
 pub mod login;
+mod masterdata;
 mod proxy;
 mod public;
 mod secure;
 pub mod serve;
 mod share;
 mod token;
+mod update;
 mod verify;
 mod vids;
 
@@ -85,6 +87,17 @@ pub(crate) enum Errors {
 }
 
 pub(crate) fn reply(id: Option<&str>, version: &str, at: OffsetDateTime, response: Value, errors: Errors) -> Response {
+    reply_with(id, Some(version), at, response, errors)
+}
+
+/// `reply` for answers that name no request (`id` and `version` null, as MOSIP's proxies pass them).
+pub(crate) fn reply_with(
+    id: Option<&str>,
+    version: Option<&str>,
+    at: OffsetDateTime,
+    response: Value,
+    errors: Errors,
+) -> Response {
     let errors = match errors {
         Errors::Null => Value::Null,
         Errors::Empty => json!([]),
@@ -159,8 +172,24 @@ pub(crate) fn pdf(bytes: Vec<u8>, filename: &str) -> Response {
     res
 }
 
+/// One of the deployment's languages, as the app names it (`eng`, `ARA`).
+pub(crate) fn language(state: &AppState, lang: &str) -> Result<String, ResidentError> {
+    state
+        .schema
+        .languages()
+        .all()
+        .find(|l| l.eq_ignore_ascii_case(lang.trim()))
+        .cloned()
+        .ok_or_else(|| ResidentError::invalid("languageCode"))
+}
+
 /// A refusal in the same envelope, at the status MOSIP gives it (business errors are HTTP 200).
 pub(crate) fn refusal(id: &str, version: &str, at: OffsetDateTime, e: &ResidentError) -> Response {
+    refusal_with(Some(id), Some(version), at, e)
+}
+
+/// A refusal whose envelope names no request (masterdata's answers have `id` and `version` null).
+pub(crate) fn refusal_with(id: Option<&str>, version: Option<&str>, at: OffsetDateTime, e: &ResidentError) -> Response {
     if let Some(detail) = e.internal_detail() {
         tracing::error!(code = e.code(), detail, "request failed");
     }
@@ -322,7 +351,41 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/identity/info/type/{kind}", get(share::identity_info))
         .route("/share-credential", post(share::share))
         .route("/download/personalized-card", post(share::personalized_card))
+        .route("/identity/update-count", get(update::update_count))
+        .route("/identity/get-pending-drafts/{lang}", get(update::pending_drafts))
+        .route("/identity/discardPendingDraft/{eid}", post(update::discard_draft))
+        .route("/transliteration/transliterate", post(update::transliteration))
+        .route("/contact-details/send-otp", post(update::send_otp))
+        .route("/contact-details/update-data", post(update::update_data))
+        .route(
+            "/documents/{id}",
+            post(update::upload_document)
+                .get(update::list_documents)
+                .delete(update::delete_document)
+                // a proof of up to `update.max_document_bytes`, in a multipart body
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPDATE_BODY_LIMIT)),
+        )
+        .route("/update-uin", patch(update::update_uin))
         .route_layer(axum::middleware::from_fn_with_state(state, same_site_only))
         .route("/ack/download/pdf/event/{eid}/language/{lang}", get(history::acknowledgement))
+        .route("/proxy/masterdata/locationHierarchyLevels", get(masterdata::all_hierarchy_levels))
+        .route("/proxy/masterdata/locationHierarchyLevels/{lang}", get(masterdata::hierarchy_levels))
+        .route("/auth-proxy/masterdata/locations/immediatechildren/{code}", get(masterdata::children_by_language))
+        .route("/proxy/masterdata/locations/immediatechildren/{code}/{lang}", get(masterdata::children_in))
+        .route("/proxy/masterdata/locations/info/{code}/{lang}", get(masterdata::location_info))
+        .route("/proxy/masterdata/dynamicfields/{field}", get(masterdata::dynamic_field))
+        .route("/auth-proxy/masterdata/dynamicfields/{field}/{lang}", get(masterdata::dynamic_field_in))
+        .route("/proxy/masterdata/documenttypes/{category}/{lang}", get(masterdata::document_types))
+        .route("/proxy/masterdata/validdocuments/{lang}", get(masterdata::valid_documents))
+        .route("/proxy/masterdata/registrationcenters/{lang}/{level}/names", get(masterdata::centres_by_names))
+        .route("/proxy/masterdata/registrationcenters/page/{lang}/{level}/{text}", get(masterdata::centres_page))
+        .route(
+            "/proxy/masterdata/getcoordinatespecificregistrationcenters/{lang}/{lon}/{lat}/{distance}",
+            get(masterdata::centres_nearby),
+        )
+        .route("/proxy/masterdata/workingdays/{centre}/{lang}", get(masterdata::working_days))
+        .route("/download/registration-centers-list", get(masterdata::centres_list_pdf))
+        .route("/download/nearestRegistrationcenters", get(masterdata::nearest_centres_pdf))
+        .route("/download/supporting-documents", get(masterdata::supporting_documents_pdf))
         .route("/download/service-history", get(history::download))
 }

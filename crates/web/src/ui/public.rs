@@ -82,6 +82,8 @@ pub(crate) async fn ui_properties(State(state): State<AppState>) -> Response {
     put("resident.grievance-redressal.comments.chars.limit", s("1024"));
     put("resident.purpose.allowed.special.char.regex", s("^[\\r\\nA-Za-z0-9 .,'-]+$"));
     put("resident.nearby.centers.distance.meters", s("2000"));
+    // where the address levels start: the country, the root of the masterdata's locations
+    put("resident.update-uin.machine-zone-code", s(state.masterdata.root()));
     put("mosip.resident.zoom", s("14"));
     put("mosip.resident.minZoom", s("5"));
     put("mosip.resident.maxZoom", s("18"));

@@ -22,8 +22,8 @@ const INFO_ID: &str = "mosip.resident.identity.info";
 const SHARE_ID: &str = "mosip.resident.share.credential";
 const CARD_ID: &str = "mosip.resident.download.personalized.card";
 const VERSION: &str = "1.0";
-/// The schemas the app asks for that are about sharing and printing (`update-demographics` is not
-/// served yet).
+/// The schemas the app asks for that are about sharing and printing (`update-demographics` is
+/// `super::update`'s).
 const SCHEMA_TYPES: [&str; 2] = ["share-credential", "personalized-card"];
 /// What the app offers, in this order, when the identity schema has it.
 const OFFERED: [&str; 7] = ["fullName", "dateOfBirth", "gender", "UIN", "phone", "email", "fullAddress"];
@@ -127,6 +127,9 @@ pub(crate) async fn ui_schema(State(state): State<AppState>, headers: HeaderMap,
         Ok(r) => r,
         Err(answer) => return answer,
     };
+    if kind == super::update::SCHEMA_TYPE {
+        return super::update::ui_schema(&state);
+    }
     if !SCHEMA_TYPES.contains(&kind.as_str()) {
         return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
     }
@@ -148,7 +151,8 @@ pub(crate) async fn identity_mapping(State(state): State<AppState>, headers: Hea
         };
         identity.insert(name.into(), json!({"value": fields.join(",")}));
     }
-    axum::Json(json!({"identity": identity})).into_response()
+    let limits = super::update::update_count_limits(&state);
+    axum::Json(json!({"identity": identity, "attributeUpdateCountLimit": limits})).into_response()
 }
 
 /// `GET /identity/info/type/{schemaType}`: the resident's own values of what the schema offers,
@@ -162,6 +166,9 @@ pub(crate) async fn identity_info(
         Ok(r) => r,
         Err(answer) => return answer,
     };
+    if kind == super::update::SCHEMA_TYPE {
+        return super::update::identity_info(&state, &r);
+    }
     if !SCHEMA_TYPES.contains(&kind.as_str()) {
         return refusal(INFO_ID, VERSION, r.now, &ResidentError::invalid("schemaType"));
     }

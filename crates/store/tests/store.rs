@@ -63,6 +63,7 @@ on_both!(
     a_credential_moves_once_and_its_request_id_downloads_once,
     data_accesses_are_sealed_found_by_who_and_when_and_seen_by_their_owner,
     a_verified_value_is_kept_as_a_hash_and_a_changed_one_is_not_verified,
+    uploads_are_sealed_bounded_owned_and_swept,
 );
 
 #[path = "store/security.rs"]
@@ -80,6 +81,10 @@ use access::*;
 #[path = "store/verification.rs"]
 mod verification;
 use verification::*;
+
+#[path = "store/uploads.rs"]
+mod uploads;
+use uploads::*;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&StoreOptions::new(&db.url), Vault::from_master(&[9u8; 32])).await.unwrap();

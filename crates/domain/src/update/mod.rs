@@ -337,6 +337,10 @@ pub fn draft_from_portal(
         }
         fields.insert(name.clone(), value);
     }
+    // the app always changes something: proofs alone are not an update here
+    if fields.is_empty() {
+        return Err(ResidentError::invalid("identity"));
+    }
     let mut proofs: Vec<ProofDocument> = Vec::new();
     for u in uploads.iter().rev() {
         if proofs.iter().any(|p| p.field == u.field) {
@@ -348,9 +352,6 @@ pub fn draft_from_portal(
         }
         fields.insert(u.field.clone(), entry);
         proofs.push(u.proof());
-    }
-    if fields.is_empty() {
-        return Err(ResidentError::invalid("identity"));
     }
     let (fields, uin) = check_fields(schema, &fields, now)?;
     Ok(DraftUpdate { identity: fields, uin, documents: proofs })
@@ -824,6 +825,80 @@ mod tests {
 
     fn poa() -> Value {
         json!({"value": "lease", "type": "RNC", "format": "pdf"})
+    }
+
+    fn upload(id: &str, field: &str, doc_type: &str, at: OffsetDateTime) -> uploads::Upload {
+        uploads::Upload {
+            id: id.into(),
+            token: crate::history::IdentityToken("jane".into()),
+            transaction_id: "3141592653".into(),
+            field: field.into(),
+            category: if field == "proofOfAddress" { "POA".into() } else { "POI".into() },
+            doc_type: doc_type.into(),
+            name: format!("{id}.pdf"),
+            reference: Some("L-77".into()),
+            format: DocumentFormat::Pdf,
+            content: PDF.to_vec(),
+            created_at: at,
+        }
+    }
+
+    #[test]
+    fn the_apps_update_reads_names_as_it_shows_them_and_takes_its_proofs_from_the_uploads() {
+        let md = crate::masterdata::Masterdata::demo(&["eng".into(), "ara".into(), "fra".into()]).unwrap();
+        let portal = |identity: Value, ups: &[uploads::Upload]| {
+            draft_from_portal(&schema(), &md, identity.as_object().unwrap(), ups, NOW)
+        };
+        // a preferred language by its name becomes its code; the last entry per language is kept
+        let d = portal(json!({"preferredLang": "French"}), &[]).unwrap();
+        assert_eq!(d.identity["preferredLang"], "fra");
+        let d = portal(
+            json!({"city": [{"language": "eng", "value": "Fes"}, {"language": "eng", "value": "Rabat"},
+                            {"language": "ara", "value": "الرباط"}]}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            d.identity["city"],
+            json!([{"language": "eng", "value": "Rabat"}, {"language": "ara", "value": "الرباط"}])
+        );
+        // names masterdata does not have, at that level, in that language, are refused
+        for bad in [
+            json!({"city": [{"language": "eng", "value": "Atlantis"}]}),
+            json!({"city": [{"language": "ara", "value": "Rabat"}]}),
+            json!({"region": [{"language": "eng", "value": "Rabat"}]}),
+            json!({"postalCode": "AGDL"}),
+            json!({"gender": [{"language": "eng", "value": "Femme"}]}),
+            json!({"preferredLang": "Klingon"}),
+            json!({"city": [{"value": "Rabat"}]}),
+        ] {
+            assert!(code(portal(bad.clone(), &[])).starts_with("RES-SER-410"), "{bad}");
+        }
+        assert!(code(portal(json!({"proofOfAddress": poa()}), &[])).starts_with("RES-SER-427"));
+        assert!(code(portal(json!({}), &[upload("a", "proofOfAddress", "RNC", NOW)])).starts_with("RES-SER-410"));
+        // the newest upload of each proof goes with the change, as the packet writer names it
+        let ups = [
+            upload("old", "proofOfAddress", "COR", NOW),
+            upload("new", "proofOfAddress", "RNC", NOW + time::Duration::minutes(1)),
+            upload("id", "proofOfIdentity", "DOC001", NOW),
+        ];
+        let d = portal(json!({"postalCode": "10106"}), &ups).unwrap();
+        assert_eq!(
+            d.identity["proofOfAddress"],
+            json!({"value": "proofOfAddress", "type": "RNC", "format": "pdf", "refNumber": "L-77"})
+        );
+        assert_eq!(d.documents.len(), 2);
+        let plan = plan_update(
+            &schema(),
+            &UpdatePolicy::default(),
+            d,
+            &current(),
+            &Uin::parse("5075291708").unwrap(),
+            &BTreeMap::new(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(plan.fields, ["postalCode"]);
     }
 
     #[test]

@@ -13,10 +13,14 @@ use tower::ServiceExt;
 
 use super::{AMINA, JANE, TestApp};
 
+#[path = "mosip_ui/masterdata.rs"]
+mod masterdata;
 #[path = "mosip_ui/requests.rs"]
 mod requests;
 #[path = "mosip_ui/share.rs"]
 mod share;
+#[path = "mosip_ui/update.rs"]
+mod update;
 #[path = "mosip_ui/verify.rs"]
 mod verify;
 

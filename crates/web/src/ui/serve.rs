@@ -18,10 +18,11 @@ pub const UI_PATH: &str = "/resident-ui";
 
 /// What the app's pages may do. The app forces two looser rules than our own portal's: Angular
 /// Material writes `style` attributes and `<style>` elements at run time (`style-src 'unsafe-inline'`),
-/// and it shows documents and the PDF preview from `blob:` and `data:` addresses.
+/// and it shows documents and the PDF preview from `blob:` and `data:` addresses (the list of
+/// supporting documents is a PDF in an `<embed>` of a `blob:` address: `object-src blob:`).
 const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
-    frame-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+    frame-src 'self' blob:; object-src blob:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 async fn config_json(State(_state): State<AppState>, headers: HeaderMap) -> Response {
     let base = super::login::own_origin(&headers).unwrap_or_default();

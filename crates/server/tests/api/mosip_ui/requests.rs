@@ -26,7 +26,7 @@ async fn lock_event(t: &TestApp, cookie: &str) -> String {
 }
 
 /// The text of a PDF, as pdftotext reads it.
-fn pdf_text(raw: &Raw) -> String {
+pub(super) fn pdf_text(raw: &Raw) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("doc.pdf");
     std::fs::write(&file, &raw.body).unwrap();

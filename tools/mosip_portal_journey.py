@@ -10,8 +10,10 @@ Each time a new resident logs in with a demo UIN and an OTP from the outbox, loc
 authentication type, creates a VID, asks for its card and downloads it with the acknowledgement from
 Track My Requests, raises a grievance about it, revokes the VID, shares three attributes with a bank,
 downloads a personalised card of three, finds all of it in the history and
-downloads that as a PDF, follows one request in Track My Requests, logs out, verifies the phone number
-and downloads the card without logging in. Any call to the API that fails (other
+downloads that as a PDF, follows one request in Track My Requests, updates the address (levels chosen,
+a proof uploaded), the email (an OTP mailed to the new address) and the notification language, logs
+out, verifies the phone number, downloads the card without logging in, finds the registration centres
+of a city and downloads their list and the supporting documents. Any call to the API that fails (other
 than the logged-out 401s the app expects), or any dialog the journey does not expect, fails the run.
 
 Talks to chromedriver over the W3C WebDriver protocol (no Python packages needed).
@@ -305,6 +307,144 @@ def downloaded(downloads, before, prefix, timeout=20):
         time.sleep(0.3)
 
 
+def pick(b, css, text):
+    """Opens the visible dropdown `css` as a person would and chooses the option that reads `text`."""
+    el = b.js("return Array.from(document.querySelectorAll(arguments[0])).filter(e => e.offsetParent)[0] || null", css)
+    if not el:
+        fail(f"no visible {css} on {b.url()}")
+    b.call("POST", f"/element/{list(el.values())[0]}/click")
+    end = time.time() + 10
+    while not b.js("""return Array.from(document.querySelectorAll('mat-option'))
+                        .some(e => e.innerText.trim() === arguments[0])""", text):
+        if time.time() > end:
+            options = b.js("return Array.from(document.querySelectorAll('mat-option')).map(e => e.innerText.trim())")
+            fail(f"{css} does not offer {text!r}: {options}")
+        time.sleep(0.2)
+    b.js("Array.from(document.querySelectorAll('mat-option')).find(e => e.innerText.trim() === arguments[0]).click()",
+         text)
+    time.sleep(0.5)
+
+
+def mailed_otp(outbox, to, since):
+    """The OTP of the newest email to `to` in the outbox written after `since`."""
+    end = time.time() + 20
+    while time.time() < end:
+        for path in sorted(glob.glob(os.path.join(outbox, "*OTP*.eml")), key=os.path.getmtime, reverse=True):
+            if os.path.getmtime(path) < since:
+                continue
+            text = open(path, encoding="utf-8", errors="replace").read()
+            if f"To: {to}" in text:
+                found = re.findall(r"\b\d{6}\b", text.split("\n\n", 1)[-1])
+                if found:
+                    return found[0]
+        time.sleep(0.2)
+    fail(f"no OTP was mailed to {to}")
+
+
+def applied(b, api, timeout=30):
+    """Waits until the resident's update is applied (the app's pending drafts are empty again)."""
+    end = time.time() + timeout
+    while True:
+        drafts = b.js("""return fetch(arguments[0] + '/identity/get-pending-drafts/eng', {credentials: 'include'})
+                         .then(r => r.json()).then(j => j.response.drafts.length)""", api)
+        if drafts == 0:
+            return
+        if time.time() > end:
+            fail("the update was not applied in time")
+        time.sleep(0.5)
+
+
+def update_my_data(b, app, api, outbox, label, work):
+    """Update My Data: a new address (levels chosen, a proof uploaded), a new email proved by an OTP
+    mailed to it, the notification language; each applied before the next, as the server allows
+    one update at a time."""
+    b.go(app + "#/uinservices/updatedemographic")
+    b.wait_text("My Identity")
+    b.click_text("Address", index=0)
+    b.find("#addressLine1eng")
+    b.type("#addressLine1eng", "27 Avenue de France")
+    b.js("document.body.click()")  # leaving the field fills the other languages (transliteration)
+    time.sleep(1)
+    for level, name in [("Region", "Rabat Sale Kenitra"), ("Province", "Rabat"), ("City", "Rabat"),
+                        ("Zone", "Agdal"), ("Postal Code", "10106")]:
+        pick(b, f"[id='{level}eng']" if level != "Postal Code" else "[id='Postal Code']", name)
+    pick(b, "#proofOfAddress", "Rental contract")
+    lease = os.path.join(work, "lease.pdf")
+    with open(lease, "wb") as f:
+        f.write(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    b.call("POST", f"/element/{b.find('#fileAddRef')}/value", {"text": lease})
+    b.wait_text("lease.pdf")
+    b.shot(f"{label}-13-update-address")
+    b.no_dialog()
+    b.js("Array.from(document.querySelectorAll('#previewBtn')).filter(e => e.offsetParent)[0].click()")
+    b.wait_text("Document Uploaded")
+    b.shot(f"{label}-14-update-preview")
+    b.js("Array.from(document.querySelectorAll('#submitBtn')).filter(e => e.offsetParent)[0].click()")
+    b.find("#confirmUpdateData")
+    b.js("document.getElementById('confirmUpdateData').click()")
+    b.click("#updateMyDataBtn")
+    b.expect_dialog("Your request to change your address data has been submitted against the Event ID")
+    b.click_text("OK")
+    check_calls(b, logged_in=True)
+    applied(b, api)
+
+    b.go(app + "#/uinservices/updatedemographic")
+    b.wait_text("My Identity")
+    b.click_text("Contact", index=0)
+    b.find("#email")
+    b.type("#email", "jane.new@example.org")
+    sent = time.time() - 1
+    b.js("document.getElementById('sendOTPemail').click()")
+    b.find("#otp-input")
+    b.type("#otp-input", mailed_otp(outbox, "jane.new@example.org", sent))
+    b.click("#submitOtpBtn")
+    b.expect_dialog("Your request to change your Email ID has been submitted against the Event ID")
+    b.click_text("OK")
+    check_calls(b, logged_in=True)
+    applied(b, api)
+
+    b.go(app + "#/uinservices/updatedemographic")
+    b.wait_text("My Identity")
+    b.click_text("Language Preference", index=0)
+    pick(b, "#preferredLang", "French")
+    b.js("Array.from(document.querySelectorAll('#submit')).filter(e => e.offsetParent)[0].click()")
+    b.expect_dialog("Your request to change your notification language has been submitted")
+    b.click_text("OK")
+    check_calls(b, logged_in=True)
+    applied(b, api)
+    info = b.js("""return fetch(arguments[0] + '/identity/info/type/update-demographics', {credentials: 'include'})
+                   .then(r => r.json()).then(j => j.response)""", api)
+    if info.get("postalCode") != "10106" or info.get("email") != "jane.new@example.org" \
+            or info.get("preferredLang") != "fra":
+        fail(f"the updates were not applied: {info}")
+
+
+def centres_and_documents(b, app, downloads, label):
+    """Get Information, without logging in: the centres of a city, their PDF, the supporting documents."""
+    b.go(app)
+    b.wait_text("Get Information")
+    b.click_text("Get Information")
+    b.find("#locationType")
+    pick(b, "#locationType", "City")
+    b.type("#searchLocationBox", "Rabat")
+    b.click("#regCenterSearchBtn")
+    b.wait_text("Rabat Hassan Centre")
+    if "Open: MON, TUE, WED, THU, FRI, SAT" not in b.text():
+        fail(f"the centres' working days are not shown:\n{b.text()[:1500]}")
+    b.shot(f"{label}-15-centres")
+    before = set(os.listdir(downloads))
+    b.click("#regCentersDownloadBtn")
+    downloaded(downloads, before, "Registration_centers_")
+    b.no_dialog()
+    b.click_text("List of Supporting Documents")
+    b.wait_text("Download")
+    before = set(os.listdir(downloads))
+    b.click_text("Download")
+    downloaded(downloads, before, "Supporting_documents_")
+    b.no_dialog()
+    check_calls(b, logged_in=False)
+
+
 def journey(label, app, api, outbox, downloads):
     """The whole journey in the app at `app` (its page address), against the API at `api`."""
     b = Browser(downloads)
@@ -449,6 +589,8 @@ def journey(label, app, api, outbox, downloads):
         b.no_dialog()
         check_calls(b, logged_in=True)
 
+        update_my_data(b, app, api, outbox, label, os.path.dirname(downloads))
+
         # logout: the cookie goes and the API no longer knows the browser
         b.js("document.querySelectorAll('button.mat-menu-item')[1].click()")
         time.sleep(1)
@@ -502,8 +644,11 @@ def journey(label, app, api, outbox, downloads):
         b.shot(f"{label}-12-card-downloaded")
         downloaded(downloads, before, "Get_my_UIN_")
         check_calls(b, logged_in=False)
+
+        centres_and_documents(b, app, downloads, label)
         print(f"{label}: login, lock and unlock, VID created, its card, revoked, history and its PDF, track, "
-              "acknowledgement, grievance, shared with a bank, personalised card, logout, phone verified, card: ok")
+              "acknowledgement, grievance, shared with a bank, personalised card, address, email and language "
+              "updated, logout, phone verified, card, centres and documents: ok")
     finally:
         b.quit()
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How long the endpoints MOSIP's portal app calls for documents and reads take, from the page.
+"""How long the endpoints MOSIP's portal app calls for documents, reads and masterdata take, from the page.
 
 Starts `resident serve --demo` serving the built app, logs Jane in through the app in headless
 Chromium (as tools/mosip_portal_journey.py does), locks an authentication type (an event to ask
@@ -58,7 +58,17 @@ def main():
         print("| endpoint | median ms | p95 ms |\n|---|---:|---:|")
         for path in ["/service-history/eng", f"/ack/download/pdf/event/{eid}/language/eng",
                      f"/ack/download/pdf/event/{eid}/language/ara", "/download/service-history?languageCode=eng",
-                     "/auth-proxy/config/ui-schema/share-credential", "/identity/info/type/share-credential"]:
+                     "/auth-proxy/config/ui-schema/share-credential", "/identity/info/type/share-credential",
+                     # update my data
+                     "/auth-proxy/config/ui-schema/update-demographics", "/identity/info/type/update-demographics",
+                     "/identity/update-count", "/identity/get-pending-drafts/eng",
+                     "/auth-proxy/masterdata/locations/immediatechildren/MOR?languageCodes=eng,ara,fra",
+                     # get information (masterdata)
+                     "/proxy/masterdata/registrationcenters/page/eng/1/rabat?pageNumber=0&pageSize=5",
+                     "/proxy/masterdata/getcoordinatespecificregistrationcenters/eng/-6.58/34.26/2000",
+                     "/proxy/masterdata/workingdays/10003/ara",
+                     "/download/registration-centers-list?langcode=eng&hierarchylevel=1&name=Rabat",
+                     "/download/supporting-documents?langcode=ara"]:
             result = b.js(TIMED, "GET", api + path, 20)
             if isinstance(result, str):
                 j.fail(f"{path}: {result}")

@@ -11,6 +11,7 @@ use resident_domain::masterdata::Masterdata;
 use resident_domain::notification::{OutgoingMessage, Templates};
 use resident_domain::ports::MachineKeys;
 use resident_domain::registration::StatusPolicy;
+use resident_domain::transliteration::Transliteration;
 use resident_domain::update::{Pipeline, StageJob, UpdatePolicy};
 use resident_domain::vid::VidPolicy;
 use resident_notify::{Notifier, SmsGatewayConfig, SmtpConfig, SmtpTls};
@@ -33,6 +34,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub schema: Arc<IdentitySchema>,
     pub masterdata: Arc<Masterdata>,
+    pub transliteration: Arc<Transliteration>,
     pub templates: Arc<Templates>,
     pub vid_policy: Arc<VidPolicy>,
     pub notifier: Arc<Notifier>,
@@ -192,6 +194,13 @@ impl App {
         }
         .and_then(|m| m.check_schema(&schema).map(|()| m))
         .map_err(|e| anyhow!(e))?;
+        let transliteration = match &config.transliteration.rules_file {
+            Some(path) => Transliteration::parse(
+                &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            ),
+            None => Transliteration::default_rules(),
+        }
+        .map_err(|e| anyhow!(e))?;
         let mut templates =
             Templates::default_templates(config.notification.languages.clone()).map_err(|e| anyhow!(e))?;
         templates.time_zone = resident_web::portal::time_zone(&config.time_zone)
@@ -287,6 +296,7 @@ impl App {
             clock: Arc::new(SystemClock),
             schema: Arc::new(schema),
             masterdata: Arc::new(masterdata),
+            transliteration: Arc::new(transliteration),
             templates: Arc::new(templates),
             vid_policy: Arc::new(vid_policy),
             notifier: Arc::new(notifier),
@@ -380,9 +390,7 @@ impl App {
             clock: self.clock.clone(),
             schema: self.schema.clone(),
             masterdata: self.masterdata.clone(),
-            transliteration: Arc::new(
-                resident_domain::transliteration::Transliteration::default_rules().map_err(|e| anyhow!(e))?,
-            ),
+            transliteration: self.transliteration.clone(),
             uploads: store.clone(),
             status_policy: self.status_policy(),
             host: self.host(),

@@ -48,6 +48,7 @@ pub struct Config {
     pub otp: resident_domain::otp::OtpPolicy,
     pub vid: VidConfig,
     pub masterdata: MasterdataConfig,
+    pub transliteration: TransliterationConfig,
     pub notification: NotificationConfig,
     pub smtp: SmtpSection,
     pub sms: SmsSection,
@@ -247,6 +248,14 @@ pub struct MasterdataConfig {
     pub file: Option<PathBuf>,
 }
 
+/// How names and address lines are written in the resident's other languages' scripts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransliterationConfig {
+    /// A rules file (the shape of `crates/domain/data/transliteration.json`) instead of the built-in one.
+    pub rules_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NotificationConfig {
@@ -429,6 +438,7 @@ impl Default for Config {
             otp: resident_domain::otp::OtpPolicy::default(),
             vid: VidConfig::default(),
             masterdata: MasterdataConfig::default(),
+            transliteration: TransliterationConfig::default(),
             notification: NotificationConfig::default(),
             smtp: SmtpSection::default(),
             sms: SmsSection::default(),

@@ -659,6 +659,33 @@ fn check_config_warns_and_refuses() {
 }
 
 #[tokio::test]
+async fn an_operators_masterdata_replaces_the_demo_country_and_a_broken_one_stops_start_up() {
+    let demo = resident_domain::masterdata::DEMO_MASTERDATA;
+    let open = |text: String| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("country.json");
+        std::fs::write(&file, text).unwrap();
+        let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        config.masterdata.file = Some(file);
+        let opened = App::open(config, Schema::Migrate).await;
+        (dir, opened)
+    };
+    let (_dir, own) = open(demo.replace("Tangier Malabata Centre", "Tangier Port Centre")).await;
+    let own = own.unwrap();
+    assert_eq!(own.masterdata.centre("10007").unwrap().name["eng"], "Tangier Port Centre");
+    for (from, to, named) in [
+        (r#""parent": "RSK""#, r#""parent": "NOWHERE""#, "parent"),
+        // the ID schema's proof of address accepts a rental contract, which the category must too
+        (r#"["RNC", "COR","#, r#"["COR","#, "RNC"),
+        (r#""field": "city""#, r#""field": "town""#, "town"),
+    ] {
+        let (_dir, broken) = open(demo.replacen(from, to, 1)).await;
+        let e = broken.err().unwrap_or_else(|| panic!("{from} → {to} was accepted")).to_string();
+        assert!(e.contains("masterdata") && e.contains(named), "{e}");
+    }
+}
+
+#[tokio::test]
 async fn demo_is_idempotent() {
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
     let regs = t.app.store.count_registrations().await.unwrap();

@@ -334,7 +334,8 @@ def mailed_otp(outbox, to, since):
                 continue
             text = open(path, encoding="utf-8", errors="replace").read()
             if f"To: {to}" in text:
-                found = re.findall(r"\b\d{6}\b", text.split("\n\n", 1)[-1])
+                # the body only: the headers' Message-ID holds hex digits too
+                found = re.findall(r"\b\d{6}\b", re.split(r"\r?\n\r?\n", text, maxsplit=1)[-1])
                 if found:
                     return found[0]
         time.sleep(0.2)

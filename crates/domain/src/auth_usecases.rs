@@ -138,6 +138,15 @@ pub struct OtpSent {
     pub masked_mobile: Option<String>,
 }
 
+/// A new OTP: random, or the configured fixed code (conformance runs, `development` profile only).
+pub(crate) fn new_otp(policy: &crate::otp::OtpPolicy) -> Result<Otp, ResidentError> {
+    match &policy.fixed_code {
+        Some(code) => Otp::parse(code, policy.length)
+            .ok_or_else(|| ResidentError::Internal("otp.fixed_code has the wrong length".into())),
+        None => Ok(Otp::generate(&mut rng(), policy.length)),
+    }
+}
+
 /// `POST /req/otp`: sends an OTP to the identity's email and/or phone.
 pub async fn request_otp(
     ctx: &AuthContext<'_>,
@@ -207,11 +216,7 @@ pub async fn request_otp_as(
     if channels.contains(&OtpChannel::Phone) && phone.is_none() {
         return Err(ResidentError::Ida("IDA-MLC-009", "Invalid Input Parameter - mobileNumber".into()));
     }
-    let otp = match &ctx.otp_policy.fixed_code {
-        Some(code) => Otp::parse(code, ctx.otp_policy.length)
-            .ok_or_else(|| ResidentError::Internal("otp.fixed_code has the wrong length".into()))?,
-        None => Otp::generate(&mut rng(), ctx.otp_policy.length),
-    };
+    let otp = new_otp(ctx.otp_policy)?;
     let mut vars = ctx.templates.stamp(ctx.now);
     vars.insert("otp", otp.expose().to_owned());
     vars.insert("validMinutes", (ctx.otp_policy.validity_seconds / 60).max(1).to_string());

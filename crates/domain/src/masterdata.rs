@@ -127,6 +127,17 @@ struct File {
     dynamic_fields: BTreeMap<String, Vec<DynamicValue>>,
 }
 
+/// A search for centres by area: the first location at `level` whose name in `lang` holds `text`.
+#[derive(Debug, Clone, Copy)]
+pub struct CentreSearch<'a> {
+    pub level: u8,
+    pub lang: &'a str,
+    pub text: &'a str,
+    /// Sorted by name (else in the data's order: centres have no creation time here).
+    pub by_name: bool,
+    pub descending: bool,
+}
+
 /// The masterdata, checked.
 #[derive(Debug, Clone)]
 pub struct Masterdata {
@@ -232,6 +243,9 @@ impl Masterdata {
             }
             if !codes.contains_key(c.location.as_str()) || !codes.contains_key(c.holiday_location.as_str()) {
                 return err(format!("{what} is at an unknown location"));
+            }
+            if f.locations.iter().any(|l| l.parent.as_deref() == Some(c.location.as_str())) {
+                return err(format!("{what} is at {}, which is not a leaf of the tree", c.location));
             }
             match c.coordinates() {
                 Some((lat, lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {}
@@ -361,9 +375,17 @@ impl Masterdata {
             .find(|l| l.name.get(lang).is_some_and(|n| n.trim().to_lowercase().contains(&wanted)))
     }
 
-    /// The location at `level` named exactly `name` in `lang`.
-    pub fn location_named(&self, level: u8, lang: &str, name: &str) -> Option<&Location> {
-        self.locations.iter().find(|l| l.level == level && l.name.get(lang).is_some_and(|n| n == name))
+    /// The one location at `level` (under `parent`, when given) that each `(language, name)` names;
+    /// `None` when none does, or more than one (two places of one name need their parent to tell
+    /// them apart).
+    pub fn location_by_names(&self, level: u8, parent: Option<&str>, names: &[(&str, &str)]) -> Option<&Location> {
+        let mut found = self
+            .locations
+            .iter()
+            .filter(|l| l.level == level && parent.is_none_or(|p| l.parent.as_deref() == Some(p)))
+            .filter(|l| names.iter().all(|(lang, name)| l.name.get(*lang).is_some_and(|n| n == name)));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
     }
 
     pub fn centres(&self) -> &[Centre] {
@@ -375,11 +397,27 @@ impl Masterdata {
     }
 
     /// The centres anywhere under the first location at `level` whose name holds `text`, in the
-    /// data's order; `None` when no location matches.
+    /// data's order (by name when `by_name`, reversed when `descending`); `None` when no location
+    /// matches.
     pub fn centres_under(&self, level: u8, lang: &str, text: &str) -> Option<Vec<&Centre>> {
         let found = self.find_location(level, lang, text)?;
         let area = self.subtree(&found.code);
         Some(self.centres.iter().filter(|c| area.contains(c.location.as_str())).collect())
+    }
+
+    /// One page (counted from 0) of the centres a search finds, and how many it finds in all; `None`
+    /// when no location matches or the page is past the end (masterdata's "not found").
+    pub fn centres_page(&self, search: &CentreSearch<'_>, page: usize, size: usize) -> Option<(Vec<&Centre>, usize)> {
+        let mut found = self.centres_under(search.level, search.lang, search.text)?;
+        if search.by_name {
+            found.sort_by(|a, b| a.name.get(search.lang).cmp(&b.name.get(search.lang)));
+        }
+        if search.descending && search.by_name {
+            found.reverse();
+        }
+        let total = found.len();
+        let shown: Vec<&Centre> = found.into_iter().skip(page.saturating_mul(size)).take(size).collect();
+        (!shown.is_empty()).then_some((shown, total))
     }
 
     /// The centres under the locations at `level` named exactly one of `names` in `lang` (ignoring
@@ -449,16 +487,6 @@ impl Masterdata {
             (v.code.eq_ignore_ascii_case(wanted) || v.value.values().any(|n| n.eq_ignore_ascii_case(wanted)))
                 .then_some(v.code.as_str())
         })
-    }
-
-    /// The same value in another language: the name of the dynamic value or location that `name`
-    /// names in `lang`.
-    pub fn translate_value(&self, field: &str, lang: &str, name: &str, to: &str) -> Option<&str> {
-        if let Some(level) = self.level_of_field(field) {
-            return self.location_named(level.level, lang, name)?.name.get(to).map(String::as_str);
-        }
-        let v = self.dynamic.get(field)?.iter().find(|v| v.value.get(lang).is_some_and(|n| n == name))?;
-        v.value.get(to).map(String::as_str)
     }
 }
 
@@ -532,8 +560,10 @@ mod tests {
         assert_eq!(m.dynamic_code("preferredLang", "French"), Some("fra"));
         assert_eq!(m.dynamic_code("preferredLang", "ara"), Some("ara"));
         assert_eq!(m.dynamic_code("preferredLang", "Klingon"), None);
-        assert_eq!(m.translate_value("gender", "eng", "Female", "ara"), Some("أنثى"));
-        assert_eq!(m.translate_value("city", "eng", "Rabat", "ara"), Some("الرباط"));
+        let rabat = m.location_by_names(3, None, &[("eng", "Rabat"), ("ara", "الرباط")]).unwrap();
+        assert_eq!(rabat.code, "RAB");
+        assert!(m.location_by_names(3, None, &[("eng", "Rabat"), ("ara", "فاس")]).is_none(), "two places");
+        assert!(m.location_by_names(3, Some("KTA"), &[("eng", "Rabat")]).is_none(), "not under Kenitra");
         assert_eq!(m.document_types("poa").first().map(|t| t.code.as_str()), Some("RNC"));
     }
 

@@ -73,6 +73,13 @@ impl Otp {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The OTP as it is kept (in a keyed hash) when it proves a value it was sent to, such as a new
+    /// email address: bound to that value, so it proves nothing for another, while the value itself
+    /// is kept nowhere. Never sent to anyone: the code sent is `self`.
+    pub fn bound_to(&self, value: &str) -> Otp {
+        Otp(format!("{}|{}", self.0, value.trim().to_lowercase()))
+    }
 }
 
 impl fmt::Debug for Otp {

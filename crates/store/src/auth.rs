@@ -185,9 +185,10 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Whose failures freeze whom: a requester's OTPs are frozen by wrong answers to that requester's
 /// OTPs only, so a partner's bad retries never lock the resident out of their own account (and a
-/// guesser at one partner gains nothing elsewhere). The resident's guard keeps the identity's key.
+/// guesser at one partner gains nothing elsewhere). The resident's guard keeps the identity's key,
+/// and the OTPs that prove a new contact of theirs (`contact:…`) share it.
 fn otp_guard_key(who: &Resolved, requester: &str) -> String {
-    if requester == Requester::Resident.key() {
+    if requester == Requester::Resident.key() || requester.starts_with("contact:") {
         who.guard_key().to_owned()
     } else {
         format!("{requester}:{}", who.guard_key())

@@ -72,13 +72,19 @@ impl UploadStore for Store {
     ) -> Result<bool, StoreError> {
         let sealed = self.vault().seal(&aad(&upload.id), &pack(upload)?)?;
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let held: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM update_upload WHERE token_id = $1 AND transaction_id = $2")
-                .bind(&upload.token.0)
-                .bind(&upload.transaction_id)
-                .fetch_one(&mut *tx)
+        if self.backend() == crate::Backend::Postgres {
+            // one upload of an owner at a time, so that the count below holds (SQLite has one writer)
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("update_upload:{}", upload.token.0))
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        }
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM update_upload WHERE token_id = $1")
+            .bind(&upload.token.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
         if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
             return Ok(false);
         }

@@ -123,6 +123,8 @@ impl Services {
             packets: self.packets.as_ref(),
             codec: self.codec.as_ref(),
             schema: &self.schema,
+            masterdata: &self.masterdata,
+            uploads: self.uploads.as_ref(),
             policy: &self.update_policy,
             centre: &self.centre,
             machine: &self.machine,

@@ -27,7 +27,15 @@ pub fn scopes(method: &Method, route: &str) -> &'static [Scope] {
     // axum answers HEAD with the GET handler: it must count the same
     let get = method == Method::GET || method == Method::HEAD;
     match route {
-        "/resident/v1/req/otp" if post => &[OtpIssue],
+        // MOSIP's app: Get My UIN's and a new contact's OTPs, and what they authorise
+        "/resident/v1/req/otp" | "/resident/v1/individualId/otp" | "/resident/v1/contact-details/send-otp" if post => {
+            &[OtpIssue]
+        }
+        "/resident/v1/download-card" | "/resident/v1/validate-otp" | "/resident/v1/contact-details/update-data"
+            if post =>
+        {
+            &[OtpProtected]
+        }
         "/idauthentication/v1/otp/{partnerId}" if post => &[PartnerOtp],
         "/login" if post => &[OtpIssue, PortalLogin],
         "/login/otp" if post => &[OtpProtected, PortalLogin],

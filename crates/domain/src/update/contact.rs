@@ -3,14 +3,13 @@
 //! proves the resident holds it and asks for the change, which then goes through an update packet
 //! like any other (the old contact is told once it is applied).
 //!
-//! The OTP is bound to the identity, the transaction and the new value itself (its hash is the
-//! OTP's requester), so it changes nothing but that value, and only for whoever received it. The
-//! identity's OTP freeze and flood limits count it as any other OTP.
-
-use sha2::{Digest, Sha256};
+//! The OTP is bound to the identity, the transaction and the new value itself (`Otp::bound_to`: the
+//! value enters only the OTP's keyed hash, and is kept nowhere), so it changes nothing but that
+//! value, and only for whoever received it. Its wrong answers count toward the identity's OTP freeze
+//! as the resident's own OTPs do (the requester `contact:email`/`contact:phone` shares their guard).
 
 use super::{DraftUpdate, UpdateServices, request_update};
-use crate::auth_usecases::{AuthContext, Done, record};
+use crate::auth_usecases::{AuthContext, Done, new_otp, record};
 use crate::error::ResidentError;
 use crate::identity::IdentitySchema;
 use crate::ids::{IndividualId, Rid};
@@ -33,7 +32,7 @@ impl std::fmt::Debug for NewContact {
 
 impl NewContact {
     /// A phone number or email address by the ID schema's own rules for `phone` and `email`
-    /// (`RES-SER-410 userId` otherwise).
+    /// (`RES-SER-410 userId` otherwise), of a field the schema lets residents update (`RES-SER-427`).
     pub fn parse(schema: &IdentitySchema, raw: &str, now: time::OffsetDateTime) -> Result<Self, ResidentError> {
         let value = raw.trim();
         for (field, channel) in [("phone", OtpChannel::Phone), ("email", OtpChannel::Email)] {
@@ -41,6 +40,9 @@ impl NewContact {
                 && !value.is_empty()
                 && schema.check_field(spec, &serde_json::Value::String(value.to_owned()), now).is_ok()
             {
+                if !spec.updatable {
+                    return Err(ResidentError::UnsupportedInput(format!("identity/{field} cannot be updated")));
+                }
                 return Ok(NewContact { channel, value: value.to_owned() });
             }
         }
@@ -54,11 +56,9 @@ impl NewContact {
         }
     }
 
-    /// Who the OTP is for: this contact change, named by a hash of the new value.
+    /// Who the OTP is for: a change of this channel (the value is bound by `Otp::bound_to`).
     fn requester(&self) -> String {
-        let digest = Sha256::digest(self.value.to_lowercase().as_bytes());
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("contact:{}:{hex}", self.field())
+        format!("contact:{}", self.field())
     }
 }
 
@@ -89,11 +89,7 @@ pub async fn send_contact_otp(
     transaction_id: &str,
 ) -> Result<(), ResidentError> {
     may_change(svc, who, contact).await?;
-    let otp = match &ctx.otp_policy.fixed_code {
-        Some(code) => Otp::parse(code, ctx.otp_policy.length)
-            .ok_or_else(|| ResidentError::Internal("otp.fixed_code has the wrong length".into()))?,
-        None => Otp::generate(&mut crate::clock::rng(), ctx.otp_policy.length),
-    };
+    let otp = new_otp(ctx.otp_policy)?;
     let mut vars = ctx.templates.stamp(ctx.now);
     vars.insert("otp", otp.expose().to_owned());
     vars.insert("validMinutes", (ctx.otp_policy.validity_seconds / 60).max(1).to_string());
@@ -129,7 +125,7 @@ pub async fn send_contact_otp(
     let new = NewOtp {
         requester: contact.requester(),
         transaction_id: transaction_id.to_owned(),
-        otp,
+        otp: otp.bound_to(&contact.value),
         channels: vec![contact.channel],
     };
     match ctx.repo.issue_otp(who, &new, ctx.otp_policy, &effects, ctx.now).await? {
@@ -160,6 +156,8 @@ pub async fn change_contact(
             ..Effects::default()
         }
     };
+    // refused before the OTP is spent when the change could not be asked for anyway
+    may_change(svc, who, contact).await?;
     let refusal = match Otp::parse(otp, ctx.otp_policy.length) {
         None => {
             let refused = crate::otp::OtpRefusal::Invalid;
@@ -168,17 +166,24 @@ pub async fn change_contact(
         }
         Some(otp) => ctx
             .repo
-            .verify_otp(who, &contact.requester(), transaction_id, &otp, ctx.otp_policy, ctx.now, &effects_for)
+            .verify_otp(
+                who,
+                &contact.requester(),
+                transaction_id,
+                &otp.bound_to(&contact.value),
+                ctx.otp_policy,
+                ctx.now,
+                &effects_for,
+            )
             .await?
             .err(),
     };
     if let Some(r) = refusal {
         return Err(ResidentError::OtpValidationFailed(r.message(ctx.otp_policy)));
     }
-    may_change(svc, who, contact).await?;
     let mut identity = serde_json::Map::new();
     identity.insert(contact.field().into(), serde_json::Value::String(contact.value.clone()));
-    let draft = DraftUpdate { identity, uin: None, documents: vec![] };
+    let draft = DraftUpdate { identity, uin: None, documents: vec![], change_required: true };
     request_update(ctx, svc, who, id, transaction_id, draft).await
 }
 
@@ -206,8 +211,9 @@ mod tests {
         let a = NewContact::parse(&schema(), "Jane@Example.org", now).unwrap();
         let b = NewContact::parse(&schema(), "jane@example.org", now).unwrap();
         let c = NewContact::parse(&schema(), "john@example.org", now).unwrap();
-        assert_eq!(a.requester(), b.requester());
-        assert_ne!(a.requester(), c.requester());
-        assert!(!a.requester().contains("jane"), "the value is not in the requester");
+        let otp = Otp::parse("123456", 6).unwrap();
+        assert_eq!(otp.bound_to(&a.value), otp.bound_to(&b.value));
+        assert_ne!(otp.bound_to(&a.value), otp.bound_to(&c.value));
+        assert_eq!(a.requester(), "contact:email", "the value is not in the requester, which is kept in clear");
     }
 }

@@ -65,8 +65,8 @@ impl Upload {
 /// Where uploads wait (sealed at rest).
 #[async_trait]
 pub trait UploadStore: Send + Sync {
-    /// Keeps an upload with its effects, unless its transaction already holds `limit` uploads
-    /// (`false`, nothing written).
+    /// Keeps an upload with its effects, unless its owner already holds `limit` uploads (`false`,
+    /// nothing written). Two uploads of one owner at once are counted one after the other.
     async fn put_upload(
         &self,
         upload: &Upload,
@@ -138,10 +138,11 @@ impl Uploads<'_> {
     /// Checks and keeps one proof document, in MOSIP's order of refusals: the transaction id, the
     /// language, the category and type, the file's extension (`RES-SER-516`), its size
     /// (`RES-SER-514`); then what MOSIP does not check: the content is what the extension says, the
-    /// category proves an updatable field, and a transaction holds at most 16 documents.
+    /// category proves an updatable field, and a resident holds at most 16 uploads at a time (they go
+    /// with an update or after a day), so nobody fills the disk by opening transactions.
     pub async fn upload(&self, who: &Resolved, id: &IndividualId, ask: UploadAsk<'_>) -> Result<Upload, ResidentError> {
         let transaction_id = transaction_id(ask.transaction_id)?;
-        if !self.schema.languages().supports(ask.language.trim()) {
+        if !self.schema.languages().all().any(|l| l.eq_ignore_ascii_case(ask.language.trim())) {
             return Err(ResidentError::invalid("languageCode"));
         }
         let category =

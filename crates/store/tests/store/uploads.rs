@@ -36,7 +36,7 @@ pub async fn uploads_are_sealed_bounded_owned_and_swept(kind: Db) {
     assert!(store.put_upload(&upload("doc-1", "jane", "3141592653", secret), 2, &effects, t0()).await.unwrap());
     let second = upload("doc-2", "jane", "3141592653", b"%PDF-1.4 second %%EOF");
     assert!(store.put_upload(&second, 2, &Effects::default(), t0()).await.unwrap());
-    // the transaction is full: refused, nothing written
+    // its owner holds as many as allowed: refused, nothing written
     let third = upload("doc-3", "jane", "3141592653", b"%PDF-1.4 third %%EOF");
     assert!(!store.put_upload(&third, 2, &Effects::default(), t0()).await.unwrap());
 

@@ -25,7 +25,6 @@ const VERSION: &str = "1.0";
 /// The most rows the history PDF holds (MOSIP's `resident.service-history.download.max.count`).
 const HISTORY_PDF_ROWS: u32 = 100;
 
-/// A language of the identity schema, or RES-SER-410 `languageCode`.
 /// The day of a moment as the viewer sees it (the browser's offset, else the residents' zone).
 fn viewer_day(state: &AppState, headers: &HeaderMap) -> impl Fn(time::OffsetDateTime) -> Option<time::Date> + Sync {
     let offset = super::browser_offset(headers);

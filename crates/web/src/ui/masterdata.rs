@@ -7,10 +7,10 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use resident_domain::ResidentError;
 use resident_domain::card::PlainDocument;
-use resident_domain::masterdata::{Centre, Location, Masterdata, seconds_of_day};
+use resident_domain::masterdata::{Centre, CentreSearch, Location, Masterdata, seconds_of_day};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -20,17 +20,15 @@ use crate::portal::translate;
 
 const CENTRE_NOT_FOUND: &str = "Registration Center not found";
 const LOCATION_NOT_FOUND: &str = "Location not found";
+/// Masterdata's audit fields of an entity: nothing of the kind is kept here.
+const BASE_FIELDS: [&str; 6] =
+    ["createdBy", "createdDateTime", "updatedBy", "updatedDateTime", "isDeleted", "deletedDateTime"];
 /// The most centres one page, and one PDF, holds (MOSIP's `resident.registration-centers.download.max.count`).
 const MAX_CENTRES: usize = 100;
 
 /// Masterdata's envelope: no request id or version, `errors` null.
 fn found(now: OffsetDateTime, response: Value) -> Response {
-    axum::Json(json!({
-        "id": null, "version": null,
-        "responsetime": resident_domain::clock::mosip_datetime(now),
-        "metadata": null, "response": response, "errors": null,
-    }))
-    .into_response()
+    super::reply_with(None, None, now, response, super::Errors::Null)
 }
 
 fn refused(now: OffsetDateTime, e: &ResidentError) -> Response {
@@ -88,11 +86,9 @@ fn centre_json(c: &Centre, lang: &str, extended: bool) -> Value {
         "lunchStartTime": lunch_start, "lunchEndTime": lunch_end, "isActive": true, "zoneCode": c.zone,
     });
     if extended && let Value::Object(map) = &mut v {
-        for k in ["createdBy", "createdDateTime", "updatedBy", "updatedDateTime", "isDeleted", "deletedDateTime"] {
-            map.insert(k.into(), Value::Null);
+        for k in BASE_FIELDS.iter().chain(&["workingNonWorkingDays", "exceptionalHolidayPutPostDto"]) {
+            map.insert((*k).into(), Value::Null);
         }
-        map.insert("workingNonWorkingDays".into(), Value::Null);
-        map.insert("exceptionalHolidayPutPostDto".into(), Value::Null);
     }
     v
 }
@@ -188,7 +184,7 @@ pub(crate) async fn location_info(
         let loc = state.masterdata.location(&code).ok_or(ResidentError::MasterdataNotFound(LOCATION_NOT_FOUND))?;
         let mut v = location_json(&state.masterdata, loc, &l);
         if let Value::Object(map) = &mut v {
-            for k in ["createdBy", "createdDateTime", "updatedBy", "updatedDateTime", "isDeleted", "deletedDateTime"] {
+            for k in BASE_FIELDS {
                 map.insert(k.into(), Value::Null);
             }
         }
@@ -368,20 +364,18 @@ pub(crate) async fn centres_page(
             Some("asc") => false,
             Some(_) => return Err(ResidentError::invalid("orderBy")),
         };
-        let mut found = centres_named(&state.masterdata, &l, level(&lvl)?, &text)?;
-        // centres carry no creation time here: only a sort by name changes the data's order
-        if q.sort_by.as_deref() == Some("name") {
-            found.sort_by(|a, b| a.name.get(&l).cmp(&b.name.get(&l)));
-            if descending {
-                found.reverse();
-            }
-        }
-        let total = found.len();
-        let page: Vec<Value> =
-            found.iter().skip(number.saturating_mul(size)).take(size).map(|c| centre_json(c, &l, true)).collect();
-        if page.is_empty() {
-            return Err(ResidentError::MasterdataNotFound(CENTRE_NOT_FOUND));
-        }
+        let search = CentreSearch {
+            level: level(&lvl)?,
+            lang: &l,
+            text: &text,
+            by_name: q.sort_by.as_deref() == Some("name"),
+            descending,
+        };
+        let (page, total) = state
+            .masterdata
+            .centres_page(&search, number, size)
+            .ok_or(ResidentError::MasterdataNotFound(CENTRE_NOT_FOUND))?;
+        let page: Vec<Value> = page.iter().map(|c| centre_json(c, &l, true)).collect();
         Ok(json!({
             "pageNo": number, "pageSize": size, "sort": null, "totalItems": total,
             "totalPages": total.div_ceil(size), "data": page,

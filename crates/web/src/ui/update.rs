@@ -14,7 +14,7 @@ use resident_domain::identity::FieldType;
 use resident_domain::transliteration::{TransliterationError, transliterate};
 use resident_domain::update::contact::{NewContact, change_contact, send_contact_otp};
 use resident_domain::update::uploads::{UploadAsk, Uploads, transaction_id};
-use resident_domain::update::{draft_from_portal, request_update, updates_left};
+use resident_domain::update::{AppUpdate, update_from_app, updates_left};
 use serde_json::{Map, Value, json};
 
 use super::{Errors, Scope, UiResident, language, refusal, reply, resident, with_event};
@@ -212,7 +212,7 @@ pub(crate) async fn update_count(State(state): State<AppState>, headers: HeaderM
                 .collect();
             super::reply_with(None, None, r.now, json!({"attributes": attributes}), Errors::Empty)
         }
-        Err(e) => refusal("", VERSION, r.now, &e.into()),
+        Err(e) => super::refusal_with(None, None, r.now, &e.into()),
     }
 }
 
@@ -300,7 +300,7 @@ pub(crate) async fn transliteration(
         let out = transliterate(&state.transliteration, from, to, value).map_err(|e| match e {
             TransliterationError::SameLanguage => ResidentError::invalid("'from' and 'to' languages cannot be same"),
             TransliterationError::UnknownLanguage(_) | TransliterationError::NoRules { .. } => {
-                ResidentError::MasterdataNotFound("No transliteration between these languages")
+                ResidentError::BadRequest("no transliteration between these languages".into())
             }
             _ => ResidentError::invalid("from_field_value"),
         })?;
@@ -401,6 +401,14 @@ pub(crate) struct UploadQuery {
     reference: Option<String>,
 }
 
+/// An upload as MOSIP's document service describes it (never the file).
+fn upload_json(u: &resident_domain::update::uploads::Upload) -> Value {
+    json!({
+        "transactionId": u.transaction_id, "docId": u.id, "docName": u.name,
+        "docCatCode": u.category.to_lowercase(), "docTypCode": u.doc_type, "docFileFormat": u.format.extension(),
+    })
+}
+
 fn uploads_of<'a>(state: &'a AppState, r: &'a UiResident) -> Uploads<'a> {
     Uploads {
         store: state.uploads.as_ref(),
@@ -453,13 +461,7 @@ pub(crate) async fn upload_document(
     }
     .await;
     match result {
-        Ok(u) => {
-            let v = json!({
-                "transactionId": u.transaction_id, "docId": u.id, "docName": u.name,
-                "docCatCode": u.category.to_lowercase(), "docTypCode": u.doc_type, "docFileFormat": u.format.extension(),
-            });
-            reply(Some(UPLOAD_ID), VERSION, r.now, v, Errors::Empty)
-        }
+        Ok(u) => reply(Some(UPLOAD_ID), VERSION, r.now, upload_json(&u), Errors::Empty),
         Err(e) => refusal(UPLOAD_ID, VERSION, r.now, &e),
     }
 }
@@ -481,13 +483,7 @@ pub(crate) async fn list_documents(
         if found.is_empty() {
             return Err(ResidentError::NoDocuments);
         }
-        Ok(found
-            .iter()
-            .map(|u| {
-                json!({"transactionId": u.transaction_id, "docId": u.id, "docName": u.name,
-                    "docCatCode": u.category.to_lowercase(), "docTypCode": u.doc_type, "docFileFormat": u.format.extension()})
-            })
-            .collect::<Vec<_>>())
+        Ok(found.iter().map(upload_json).collect::<Vec<_>>())
     }
     .await;
     match result {
@@ -547,24 +543,14 @@ pub(crate) async fn update_uin(
             None | Some(Value::Null) => None,
             Some(v) => Some(transaction_id(v.as_str().unwrap_or_default())?),
         };
-        if !text(request, "consent").is_some_and(|c| c.eq_ignore_ascii_case("Accepted")) {
-            return Err(ResidentError::ConsentRequired);
-        }
-        let uploads = match &trn {
-            Some(t) => state.uploads.uploads(&r.who.token, t).await?,
-            None => vec![],
+        let ask = AppUpdate {
+            transaction_id: trn.as_deref(),
+            consent: text(request, "consent").is_some_and(|c| c.eq_ignore_ascii_case("Accepted")),
+            identity,
         };
-        let draft = draft_from_portal(&state.schema, &state.masterdata, identity, &uploads, r.now)?;
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
-        let trn_text = trn.clone().unwrap_or_else(super::secure::transaction_id);
-        let done = request_update(&ctx, &state.update_services(), &r.who, &r.id, &trn_text, draft).await?;
-        if let Some(t) = &trn
-            && let Err(e) = state.uploads.drop_uploads(&r.who.token, t).await
-        {
-            // the packet holds them now; housekeeping removes what is left within a day
-            tracing::warn!(error = %e, "uploads taken by an update could not be deleted");
-        }
-        Ok(done)
+        let event_trn = trn.clone().unwrap_or_else(super::secure::transaction_id);
+        update_from_app(&ctx, &state.update_services(), &r.who, &r.id, &event_trn, ask).await
     }
     .await;
     match result {

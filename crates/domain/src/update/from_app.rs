@@ -15,6 +15,104 @@ use crate::ids::{IndividualId, Rid};
 use crate::masterdata::Masterdata;
 use crate::ports::Resolved;
 
+/// The proofs the app's tabs upload (its identity tab: a proof of identity; its address tab: a proof
+/// of address): a field proved by another document cannot be changed from the app.
+const APP_PROOFS: [&str; 2] = ["proofOfIdentity", "proofOfAddress"];
+
+/// The app's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AppTab {
+    Identity,
+    Address,
+    Contact,
+    NotificationLanguage,
+}
+
+impl AppTab {
+    /// The app's `tabgroup`.
+    pub fn code(self) -> &'static str {
+        match self {
+            AppTab::Identity => "identity",
+            AppTab::Address => "address",
+            AppTab::Contact => "contact",
+            AppTab::NotificationLanguage => "notificationLanguage",
+        }
+    }
+}
+
+/// How the app lets the resident enter a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppControl {
+    Textbox,
+    Calendar,
+    Dropdown,
+    FileUpload,
+}
+
+impl AppControl {
+    /// The app's `controlType`.
+    pub fn code(self) -> &'static str {
+        match self {
+            AppControl::Textbox => "textbox",
+            AppControl::Calendar => "calendar",
+            AppControl::Dropdown => "dropdown",
+            AppControl::FileUpload => "fileupload",
+        }
+    }
+}
+
+/// A field the app offers to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppField {
+    pub name: String,
+    pub tab: AppTab,
+    pub control: AppControl,
+}
+
+/// Where the app changes a field and how, if it can: contacts on their tab (an OTP to the new
+/// value), the preferred language on its own, a field proved by an address on the address tab, the
+/// rest on the identity tab; values masterdata lists (address levels, dynamic fields) in dropdowns.
+fn placement(schema: &IdentitySchema, masterdata: &Masterdata, name: &str) -> Option<(AppTab, AppControl)> {
+    let spec = schema.field(name)?;
+    match (name, spec.field_type) {
+        ("email" | "phone", _) => Some((AppTab::Contact, AppControl::Textbox)),
+        ("preferredLang", _) => Some((AppTab::NotificationLanguage, AppControl::Dropdown)),
+        ("dateOfBirth", _) => Some((AppTab::Identity, AppControl::Calendar)),
+        ("proofOfIdentity", FieldType::Document) => Some((AppTab::Identity, AppControl::FileUpload)),
+        ("proofOfAddress", FieldType::Document) => Some((AppTab::Address, AppControl::FileUpload)),
+        (_, FieldType::Document) => None,
+        _ => {
+            let tab = if spec.proof.as_deref() == Some("proofOfAddress") { AppTab::Address } else { AppTab::Identity };
+            let listed = masterdata.level_of_field(name).is_some() || masterdata.dynamic_field(name).is_some();
+            Some((tab, if listed { AppControl::Dropdown } else { AppControl::Textbox }))
+        }
+    }
+}
+
+/// What the app may offer: the updatable fields it can prove (or that need no proof), in its tabs'
+/// order; within a tab the texts, then the address levels top down, then the proof.
+pub fn app_fields(schema: &IdentitySchema, masterdata: &Masterdata) -> Vec<AppField> {
+    const FIRST: [&str; 8] =
+        ["fullName", "dateOfBirth", "gender", "addressLine1", "addressLine2", "addressLine3", "email", "phone"];
+    let mut out: Vec<AppField> = schema
+        .fields()
+        .filter(|f| f.updatable && f.proof.as_deref().is_none_or(|p| APP_PROOFS.contains(&p)))
+        .filter_map(|f| {
+            placement(schema, masterdata, &f.name).map(|(tab, control)| AppField { name: f.name.clone(), tab, control })
+        })
+        .collect();
+    out.sort_by_key(|f| {
+        let level = masterdata.level_of_field(&f.name).map_or(0, |h| h.level);
+        let kind = match f.control {
+            AppControl::FileUpload => 3,
+            AppControl::Dropdown if level > 0 => 2,
+            _ => 1,
+        };
+        (f.tab, kind, level, FIRST.iter().position(|n| *n == f.name).unwrap_or(FIRST.len()), f.name.clone())
+    });
+    out
+}
+
 /// What the app sends.
 pub struct AppUpdate<'a> {
     /// The tab's upload transaction (none for the language tab).

@@ -27,7 +27,7 @@ pub mod contact;
 mod from_app;
 mod pipeline;
 pub mod uploads;
-pub use from_app::{AppUpdate, draft_from_portal, update_from_app};
+pub use from_app::{AppControl, AppField, AppTab, AppUpdate, app_fields, draft_from_portal, update_from_app};
 pub use pipeline::{Pipeline, StageOutcome};
 
 /// What the deployment allows residents to change, and how.

@@ -273,3 +273,32 @@ fn stage_codes_round_trip() {
         assert!(job.contains(s.code()), "{job}");
     }
 }
+
+#[test]
+fn the_app_offers_what_it_can_prove_on_the_tab_of_its_proof() {
+    let md = crate::masterdata::Masterdata::demo(&["eng".into(), "ara".into(), "fra".into()]).unwrap();
+    let fields = app_fields(&schema(), &md);
+    let shown: Vec<(&str, &str, &str)> =
+        fields.iter().map(|f| (f.name.as_str(), f.tab.code(), f.control.code())).collect();
+    assert_eq!(
+        shown,
+        [
+            ("fullName", "identity", "textbox"),
+            ("gender", "identity", "dropdown"),
+            ("proofOfIdentity", "identity", "fileupload"),
+            ("addressLine1", "address", "textbox"),
+            ("addressLine2", "address", "textbox"),
+            ("addressLine3", "address", "textbox"),
+            ("region", "address", "dropdown"),
+            ("province", "address", "dropdown"),
+            ("city", "address", "dropdown"),
+            ("zone", "address", "dropdown"),
+            ("postalCode", "address", "dropdown"),
+            ("proofOfAddress", "address", "fileupload"),
+            ("email", "contact", "textbox"),
+            ("phone", "contact", "textbox"),
+            ("preferredLang", "notificationLanguage", "dropdown"),
+        ],
+        "the date of birth needs a proof of birth, which the app cannot upload"
+    );
+}

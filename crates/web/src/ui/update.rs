@@ -14,7 +14,7 @@ use resident_domain::identity::FieldType;
 use resident_domain::transliteration::{TransliterationError, transliterate};
 use resident_domain::update::contact::{NewContact, change_contact, send_contact_otp};
 use resident_domain::update::uploads::{UploadAsk, Uploads, transaction_id};
-use resident_domain::update::{AppUpdate, update_from_app, updates_left};
+use resident_domain::update::{AppControl, AppField, AppUpdate, app_fields, update_from_app, updates_left};
 use serde_json::{Map, Value, json};
 
 use super::{Errors, Scope, UiResident, language, refusal, reply, resident, with_event};
@@ -36,10 +36,6 @@ const VERSION: &str = "1.0";
 /// The app's name for this journey's UI schema and identity info.
 pub(crate) const SCHEMA_TYPE: &str = "update-demographics";
 
-/// The proofs the app's tabs upload (its identity tab: proof of identity; its address tab: proof
-/// of address); a field whose proof is another cannot be changed from the app.
-const APP_PROOFS: [&str; 2] = ["proofOfIdentity", "proofOfAddress"];
-
 fn languages(state: &AppState) -> Vec<String> {
     state.schema.languages().all().cloned().collect()
 }
@@ -55,59 +51,9 @@ fn per_language(state: &AppState, f: impl Fn(&str) -> Value) -> Value {
     Value::Object(languages(state).iter().map(|l| (l.clone(), f(l))).collect())
 }
 
-/// The tab a field is changed on in the app, and how it is entered.
-fn placement(state: &AppState, name: &str) -> Option<(&'static str, &'static str)> {
-    let spec = state.schema.field(name)?;
-    let m = &state.masterdata;
-    match (name, spec.field_type) {
-        ("email" | "phone", _) => Some(("contact", "textbox")),
-        ("preferredLang", _) => Some(("notificationLanguage", "dropdown")),
-        ("dateOfBirth", _) => Some(("identity", "calendar")),
-        (_, FieldType::Document) => match name {
-            "proofOfIdentity" => Some(("identity", "fileupload")),
-            "proofOfAddress" => Some(("address", "fileupload")),
-            _ => None,
-        },
-        _ => {
-            let tab = match spec.proof.as_deref() {
-                Some("proofOfAddress") => "address",
-                _ => "identity",
-            };
-            let dropdown = m.level_of_field(name).is_some() || m.dynamic_field(name).is_some();
-            Some((tab, if dropdown { "dropdown" } else { "textbox" }))
-        }
-    }
-}
-
-/// What the app may offer: the updatable fields it can prove (or that need no proof), in its
-/// tabs' order.
-fn offered(state: &AppState) -> Vec<(String, &'static str, &'static str)> {
-    let mut out: Vec<(String, &str, &str)> = state
-        .schema
-        .fields()
-        .filter(|f| f.updatable)
-        .filter(|f| f.proof.as_deref().is_none_or(|p| APP_PROOFS.contains(&p)))
-        .filter_map(|f| placement(state, &f.name).map(|(tab, control)| (f.name.clone(), tab, control)))
-        .collect();
-    let tab_order = |t: &str| ["identity", "address", "contact", "notificationLanguage"].iter().position(|x| *x == t);
-    let m = &state.masterdata;
-    // within a tab: texts, then the address levels top down, then the proof
-    let rank = |(name, tab, control): &(String, &str, &str)| {
-        let level = m.level_of_field(name).map_or(0, |h| usize::from(h.level));
-        let order = match *control {
-            "fileupload" => 3,
-            "dropdown" if level > 0 => 2,
-            _ => 1,
-        };
-        let position =
-            ["fullName", "dateOfBirth", "gender", "addressLine1", "addressLine2", "addressLine3", "email", "phone"]
-                .iter()
-                .position(|f| f == name)
-                .unwrap_or(99);
-        (tab_order(tab), order, level, position, name.clone())
-    };
-    out.sort_by_key(rank);
-    out
+/// What the app may offer (domain `update::app_fields`).
+fn offered(state: &AppState) -> Vec<AppField> {
+    app_fields(&state.schema, &state.masterdata)
 }
 
 fn size_text(state: &AppState, lang: &str) -> String {
@@ -119,7 +65,8 @@ fn size_text(state: &AppState, lang: &str) -> String {
     }
 }
 
-fn schema_entry(state: &AppState, name: &str, tab: &str, control: &str) -> Value {
+fn schema_entry(state: &AppState, field: &AppField) -> Value {
+    let (name, tab, control) = (field.name.as_str(), field.tab.code(), field.control.code());
     let labels = |lang: &str| -> Vec<String> {
         let field = field_label(lang, name);
         let with = |key: &str| translate_with(lang, key, &[("field", field.clone())]);
@@ -173,8 +120,7 @@ fn schema_entry(state: &AppState, name: &str, tab: &str, control: &str) -> Value
 /// `GET /auth-proxy/config/ui-schema/update-demographics`: without an envelope, as MOSIP serves
 /// its file.
 pub(crate) fn ui_schema(state: &AppState) -> Response {
-    let identity: Vec<Value> =
-        offered(state).iter().map(|(name, tab, control)| schema_entry(state, name, tab, control)).collect();
+    let identity: Vec<Value> = offered(state).iter().map(|f| schema_entry(state, f)).collect();
     axum::Json(json!({"identity": identity})).into_response()
 }
 
@@ -182,12 +128,9 @@ pub(crate) fn ui_schema(state: &AppState) -> Response {
 /// offers (documents excluded); never a null.
 pub(crate) fn identity_info(state: &AppState, r: &UiResident) -> Response {
     let mut out = Map::new();
-    for (name, _, control) in offered(state) {
-        if control == "fileupload" {
-            continue;
-        }
-        if let Some(v) = r.who.identity.0.get(&name).filter(|v| !v.is_null()) {
-            out.insert(name, v.clone());
+    for field in offered(state).into_iter().filter(|f| f.control != AppControl::FileUpload) {
+        if let Some(v) = r.who.identity.0.get(&field.name).filter(|v| !v.is_null()) {
+            out.insert(field.name, v.clone());
         }
     }
     reply(Some(INFO_ID), VERSION, r.now, Value::Object(out), Errors::Null)

@@ -84,6 +84,8 @@ pub enum AuditEvent {
     AccessNoticeChanged,
     DocumentUploaded,
     DocumentDeleted,
+    PlatformClientRegistered,
+    PlatformClientAuthenticated,
 }
 
 impl AuditEvent {
@@ -134,6 +136,12 @@ impl AuditEvent {
             AuditEvent::AccessNoticeChanged => ("RES-DAL-002", "Data access notice preference changed", DAL),
             AuditEvent::DocumentUploaded => ("RES-SER-142", "Proof document uploaded for an update", RES),
             AuditEvent::DocumentDeleted => ("RES-SER-143", "Uploaded proof document deleted", RES),
+            AuditEvent::PlatformClientRegistered => {
+                ("KER-ATH-101", "Platform client registered", ("KER-ATH", "Auth manager"))
+            }
+            AuditEvent::PlatformClientAuthenticated => {
+                ("KER-ATH-102", "Platform client authenticated", ("KER-ATH", "Auth manager"))
+            }
         };
         (id, name, mid, mname)
     }

@@ -17,6 +17,7 @@ pub mod masterdata;
 pub mod notification;
 pub mod otp;
 pub mod partner;
+pub mod platform;
 pub mod ports;
 pub mod print;
 pub mod registration;

@@ -17,6 +17,25 @@ use resident_domain::ports::UpdateRepository;
 use resident_domain::update::{StageOutcome, UpdateStage};
 use serde_json::Value;
 
+/// `resident admin client add`: registers a client of the embedded platform; its secret is printed
+/// once.
+pub async fn add_client(app: &App, id: &str, app_id: &str, roles: &[String]) -> Result<i32> {
+    let (client, secret) = resident_domain::platform::register_client(
+        &app.store,
+        &app.operator_context(),
+        app.clock.now(),
+        id,
+        app_id,
+        roles,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{} {}", e.code(), e.message()))?;
+    println!("client {} registered for {} with roles {}", client.id, client.app_id, client.roles.join(","));
+    println!("secret key (shown once, keep it secret): {secret}");
+    println!("trade it for a token at POST /v1/authmanager/authenticate/clientidsecretkey");
+    Ok(0)
+}
+
 pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
     match command {
         PartnerCommand::Add { id, name, partner_type } => {

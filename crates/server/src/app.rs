@@ -395,6 +395,8 @@ impl App {
             status_policy: self.status_policy(),
             host: self.host(),
             service_key_sha256: service_key.map(|k| Sha256::digest(k.as_bytes()).into()),
+            clients: store.clone(),
+            platform_token_key: self.store.vault().platform_key(),
             metrics: resident_web::middleware::prometheus(),
             rate_limits: self.config.rate_limit.clone(),
             // counted in memory, added to the shared rows every 250 ms: no write per request

@@ -88,6 +88,12 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PartnerCommand,
     },
+    /// The embedded platform's clients (systems that call its MOSIP contracts with a token from
+    /// `/v1/authmanager/authenticate/clientidsecretkey`).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Manual verification of updates that change name, date of birth or gender (configurable).
     Verification {
         /// Who is at the keyboard: recorded with every decision, and shown to the resident whose data
@@ -162,6 +168,23 @@ pub enum VerificationCommand {
         rid: String,
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print its secret key (shown once; only its digest is stored).
+    Add {
+        /// The client id, e.g. `mosip-regproc-client` (letters, digits, `-`, `_`, `.`).
+        #[arg(long)]
+        id: String,
+        /// The application it acts for (MOSIP's `appId`), e.g. `regproc`.
+        #[arg(long)]
+        app_id: String,
+        /// Its roles, comma-separated: `REGISTRATION_PROCESSOR` (create identities),
+        /// `RESIDENT`, `ID_AUTHENTICATION`.
+        #[arg(long, value_delimiter = ',', default_value = "REGISTRATION_PROCESSOR")]
+        roles: Vec<String>,
     },
 }
 
@@ -317,6 +340,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             app.store.close().await;
             crate::demo::print_report(&report);
             Ok(0)
+        }
+        Command::Admin { command: AdminCommand::Client { command: ClientCommand::Add { id, app_id, roles } } } => {
+            let app = App::open(config, Schema::Migrate).await?;
+            let code = crate::admin::add_client(&app, &id, &app_id, &roles).await;
+            app.store.close().await;
+            code
         }
         Command::Admin { command: AdminCommand::Partner { command } } => {
             let app = App::open(config, Schema::Migrate).await?;

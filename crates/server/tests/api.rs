@@ -50,6 +50,9 @@ mod procs;
 #[path = "api/replicas.rs"]
 mod replicas;
 
+#[path = "api/platform_clients.rs"]
+mod platform_clients;
+
 #[path = "api/crash.rs"]
 mod crash;
 
@@ -366,7 +369,7 @@ async fn check_status_refuses_bad_input_like_mosip(kind: Db) {
     assert!(t.app.store.recent_audit(1).await.unwrap()[0].request_id.is_some(), "audit links to the request id");
 }
 
-fn create_request(registration_id: &str, phone: &str) -> Value {
+pub(crate) fn create_request(registration_id: &str, phone: &str) -> Value {
     json!({
         "id": "mosip.id.create",
         "version": "v1",

@@ -27,6 +27,7 @@ pub struct Vault {
     audit_key: Zeroizing<[u8; 32]>,
     checkpoint_key: Zeroizing<[u8; 32]>,
     login_key: Zeroizing<[u8; 32]>,
+    platform_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -61,6 +62,7 @@ impl Vault {
             audit_key: derive(master, "resident/v1/audit-chain"),
             checkpoint_key: derive(master, "resident/v1/audit-checkpoint"),
             login_key: derive(master, "resident/v1/login-token"),
+            platform_key: derive(master, "resident/v1/platform-token"),
         }
     }
 
@@ -147,6 +149,12 @@ impl Vault {
     /// The key that signs login tokens (MOSIP's portal app's cookie); every replica has it.
     pub fn login_key(&self) -> [u8; 32] {
         *self.login_key
+    }
+
+    /// The key that signs the embedded platform's client tokens (its auth manager's); every replica
+    /// has it.
+    pub fn platform_key(&self) -> [u8; 32] {
+        *self.platform_key
     }
 
     /// The key registration packets are encrypted with; every replica sharing the data key has it.

@@ -16,6 +16,7 @@ mod import;
 pub mod jobs;
 pub mod migrate;
 pub mod packets;
+pub mod platform;
 pub mod portal;
 pub mod printing;
 pub mod registrations;

@@ -87,6 +87,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_update_upload.sql"),
         include_str!("../migrations/postgres/0013_update_upload.sql"),
     ),
+    (
+        14,
+        "platform_client",
+        include_str!("../migrations/sqlite/0014_platform_client.sql"),
+        include_str!("../migrations/postgres/0014_platform_client.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -156,6 +156,11 @@ pub fn router(state: AppState) -> Router {
     let cors = ui::serve::cors(&state.mosip_ui.cors_origins);
     let app = api
         .nest(CONTEXT_PATH, ui::routes(state.clone()))
+        // the embedded platform's auth manager (MOSIP's kernel auth): tokens for registered clients
+        .route(
+            "/v1/authmanager/authenticate/clientidsecretkey",
+            axum::routing::post(platform::authmanager::client_id_secret_key),
+        )
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

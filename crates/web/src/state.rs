@@ -64,6 +64,9 @@ pub struct Services {
     /// SHA-256 of the service key that platform clients (a registration processor) present. `None`
     /// disables the platform endpoints.
     pub service_key_sha256: Option<[u8; 32]>,
+    /// The platform's registered clients (MOSIP's auth manager), and the key that signs their tokens.
+    pub clients: Arc<dyn resident_domain::platform::PlatformClients>,
+    pub platform_token_key: [u8; 32],
     pub metrics: Option<PrometheusHandle>,
     /// Per-client throttling: the limits and the shared counters.
     pub rate_limits: resident_domain::throttle::RateLimits,

@@ -65,7 +65,7 @@ pub async fn create(State(state): State<AppState>, meta: RequestMeta, headers: H
     let now = state.clock.now();
     let result = async {
         // the key first: a caller without it gets nothing read, let alone 16 MB buffered
-        super::require_service(&state, &headers)?;
+        super::require_platform(&state, &headers, "REGISTRATION_PROCESSOR").await?;
         if !crate::middleware::declares_json(&headers) {
             return Err(ResidentError::IdRepoInvalidInput("Content-Type".into()));
         }

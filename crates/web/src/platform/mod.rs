@@ -1,5 +1,6 @@
 //! Endpoints of the embedded platform that other systems call, in MOSIP's own contracts.
 
+pub mod authmanager;
 pub mod ida;
 pub mod idrepo;
 pub mod print;
@@ -10,24 +11,42 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
-/// Checks the service credential: `Authorization: Bearer <key>` or MOSIP's `Authorization=<token>`
-/// cookie. Compared by SHA-256 digest in constant time.
-pub fn require_service(state: &AppState, headers: &HeaderMap) -> Result<(), ResidentError> {
+/// Checks the caller of a platform endpoint: a token of an active registered client holding `role`
+/// (MOSIP's way: `/v1/authmanager/authenticate/clientidsecretkey`), or the service key. Either comes
+/// as `Authorization: Bearer <…>`, a bare `Authorization` header (as MOSIP's clients send a token) or
+/// MOSIP's `Authorization=<…>` cookie.
+pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str) -> Result<(), ResidentError> {
+    let presented = presented_credential(headers).ok_or(ResidentError::Unauthenticated)?;
+    if let Some(claims) = authmanager::token_claims(state, &presented) {
+        return match state.clients.client(&claims.sub).await? {
+            Some(c) if c.active && c.roles.iter().any(|r| r == role) && claims.roles.split(' ').any(|r| r == role) => {
+                Ok(())
+            }
+            _ => Err(ResidentError::Unauthenticated),
+        };
+    }
+    require_service(state, &presented)
+}
+
+fn presented_credential(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
+        .or_else(|| {
+            headers
+                .get_all(axum::http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned)))
+        })
+}
+
+/// The service key, compared by SHA-256 digest in constant time.
+fn require_service(state: &AppState, presented: &str) -> Result<(), ResidentError> {
     let Some(expected) = state.service_key_sha256 else {
         return Err(ResidentError::Unauthenticated);
     };
-    let presented =
-        headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned)
-            .or_else(|| {
-                headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-                    c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned))
-                })
-            })
-            .ok_or(ResidentError::Unauthenticated)?;
     let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
     let diff = digest.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
     if diff == 0 { Ok(()) } else { Err(ResidentError::Unauthenticated) }

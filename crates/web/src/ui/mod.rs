@@ -12,7 +12,7 @@ mod public;
 mod secure;
 pub mod serve;
 mod share;
-mod token;
+pub(crate) mod token;
 mod update;
 mod verify;
 mod vids;

@@ -1,0 +1,184 @@
+//! The embedded platform's clients: other systems (a registration processor, a resident-services tier
+//! in front of this platform) that call its MOSIP contracts. As MOSIP's auth manager does, an
+//! operator registers a client with an id, the application it acts for and its roles; the client
+//! trades its id and secret key for a short-lived token (`/v1/authmanager/authenticate/clientidsecretkey`)
+//! and presents that token to the platform's endpoints, which check its roles.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditContext, AuditEvent};
+use crate::error::{ResidentError, StoreError};
+use crate::ports::Effects;
+
+/// How long a client's token holds (MOSIP's `mosip.kernel.auth.token.expiry`, here 30 minutes).
+pub const TOKEN_SECONDS: i64 = 1800;
+const MAX_ID_CHARS: usize = 64;
+
+/// The roles a client may hold: what the embedded platform's endpoints ask for, as MOSIP names them.
+pub const ROLES: [&str; 3] = ["REGISTRATION_PROCESSOR", "RESIDENT", "ID_AUTHENTICATION"];
+
+/// A registered client. Its secret is kept only as a SHA-256 digest (it is 256 random bits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformClient {
+    pub id: String,
+    /// MOSIP's `appId`: the application the client acts for (`regproc`, `resident`, …).
+    pub app_id: String,
+    pub roles: Vec<String>,
+    pub secret_sha256: String,
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// Where clients are kept.
+#[async_trait]
+pub trait PlatformClients: Send + Sync {
+    /// Records a new client with its effects; `Conflict` when the id is taken.
+    async fn add_client(
+        &self,
+        client: &PlatformClient,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError>;
+}
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn plain_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.chars().count() <= MAX_ID_CHARS
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Registers a client and returns it with its secret key, which exists nowhere else: the operator
+/// hands it over once. Ids and application ids are letters, digits, `-`, `_` and `.`; roles come
+/// from [`ROLES`].
+pub async fn register_client(
+    store: &dyn PlatformClients,
+    audit: &AuditContext,
+    now: OffsetDateTime,
+    id: &str,
+    app_id: &str,
+    roles: &[String],
+) -> Result<(PlatformClient, String), ResidentError> {
+    let (id, app_id) = (id.trim(), app_id.trim());
+    if !plain_id(id) {
+        return Err(ResidentError::invalid("clientId"));
+    }
+    if !plain_id(app_id) {
+        return Err(ResidentError::invalid("appId"));
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        if !ROLES.contains(&r) {
+            return Err(ResidentError::invalid("roles"));
+        }
+        if !kept.iter().any(|k| k == r) {
+            kept.push(r.to_owned());
+        }
+    }
+    if kept.is_empty() {
+        return Err(ResidentError::invalid("roles"));
+    }
+    let mut key = [0u8; 32];
+    crate::clock::rng().fill_bytes(&mut key);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    let client = PlatformClient {
+        id: id.to_owned(),
+        app_id: app_id.to_owned(),
+        roles: kept,
+        secret_sha256: digest(&secret),
+        active: true,
+        created_at: now,
+    };
+    let record = AuditEvent::PlatformClientRegistered.record(
+        audit,
+        now,
+        Some((client.id.clone(), "CLIENT")),
+        format!("client for {} with roles {}", client.app_id, client.roles.join(",")),
+    );
+    match store.add_client(&client, &Effects { audit: vec![record], ..Effects::default() }, now).await {
+        Ok(()) => Ok((client, secret)),
+        Err(StoreError::Conflict(_)) => Err(ResidentError::IdRepoRecordExists),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The client that presents this id, secret key and application id, if it is active. Every
+/// mismatch is the same refusal (`KER-ATH-401`), compared in constant time.
+pub async fn authenticate_client(
+    store: &dyn PlatformClients,
+    id: &str,
+    secret: &str,
+    app_id: &str,
+) -> Result<PlatformClient, ResidentError> {
+    let found = match store.client(id.trim()).await? {
+        Some(c) if plain_id(id.trim()) => c,
+        _ => return Err(ResidentError::Unauthenticated),
+    };
+    if !same(&digest(secret), &found.secret_sha256) || !found.active || found.app_id != app_id.trim() {
+        return Err(ResidentError::Unauthenticated);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Memory(Mutex<Vec<PlatformClient>>);
+
+    #[async_trait]
+    impl PlatformClients for Memory {
+        async fn add_client(&self, c: &PlatformClient, _: &Effects, _: OffsetDateTime) -> Result<(), StoreError> {
+            let mut all = self.0.lock().unwrap();
+            if all.iter().any(|x| x.id == c.id) {
+                return Err(StoreError::Conflict("taken".into()));
+            }
+            all.push(c.clone());
+            Ok(())
+        }
+        async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError> {
+            Ok(self.0.lock().unwrap().iter().find(|c| c.id == id).cloned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_proves_itself_with_its_secret_for_its_application_only() {
+        let store = Memory::default();
+        let (audit, now) = (AuditContext::system("test"), OffsetDateTime::UNIX_EPOCH);
+        let roles = vec!["REGISTRATION_PROCESSOR".to_owned()];
+        let (client, secret) =
+            register_client(&store, &audit, now, "mosip-regproc-client", "regproc", &roles).await.unwrap();
+        assert!(!client.secret_sha256.contains(&secret) && secret.len() >= 43);
+        let ok = authenticate_client(&store, "mosip-regproc-client", &secret, "regproc").await.unwrap();
+        assert_eq!(ok.roles, roles);
+        for (id, key, app) in [
+            ("mosip-regproc-client", "wrong", "regproc"),
+            ("mosip-regproc-client", secret.as_str(), "resident"),
+            ("nobody", secret.as_str(), "regproc"),
+        ] {
+            assert_eq!(authenticate_client(&store, id, key, app).await.unwrap_err().code(), "KER-ATH-401");
+        }
+        // refusals: the id taken, bad ids, unknown or no roles
+        let again = register_client(&store, &audit, now, "mosip-regproc-client", "regproc", &roles).await;
+        assert_eq!(again.unwrap_err().code(), "IDR-IDC-012");
+        for (id, app, r) in
+            [("a b", "x", &roles), ("ok", "", &roles), ("ok", "x", &vec!["ROOT".to_owned()]), ("ok", "x", &vec![])]
+        {
+            assert_eq!(register_client(&store, &audit, now, id, app, r).await.unwrap_err().code(), "RES-SER-410");
+        }
+    }
+}

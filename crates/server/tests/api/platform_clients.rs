@@ -1,0 +1,126 @@
+//! The embedded platform's auth manager: an operator registers a client (its secret printed once),
+//! the client trades its secret for a short-lived token, and the platform's endpoints take the token
+//! of a client that holds the role they need, while it is registered and the token fresh.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use resident_testkit::{Db, on_both};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::{TestApp, create_request};
+
+on_both!(a_registered_client_trades_its_secret_for_a_token_the_platform_takes,);
+
+const TOKEN_URI: &str = "/v1/authmanager/authenticate/clientidsecretkey";
+
+fn token_request(id: &str, secret: &str, app: &str) -> String {
+    json!({"id": "string", "version": "string", "requesttime": "2026-11-26T09:00:00.000Z", "metadata": {},
+           "request": {"clientId": id, "secretKey": secret, "appId": app}})
+    .to_string()
+}
+
+impl TestApp {
+    /// POST with the headers of the answer.
+    async fn post_with_headers(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let mut req = Request::builder().method("POST").uri(uri).header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self.router.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+    }
+}
+
+async fn a_registered_client_trades_its_secret_for_a_token_the_platform_takes(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let audit = t.app.operator_context();
+    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
+    let register = |id: &str, roles: &[&str]| {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        let (store, audit, id) = (&t.app.store, &audit, id.to_owned());
+        async move { resident_domain::platform::register_client(store, audit, now, &id, "regproc", &roles).await.unwrap().1 }
+    };
+    let secret = register("mosip-regproc-client", &["REGISTRATION_PROCESSOR"]).await;
+    let other = register("mosip-resident-client", &["RESIDENT"]).await;
+
+    // wrong secret, wrong application, unknown client: 401, nothing issued
+    for body in [
+        token_request("mosip-regproc-client", "wrong", "regproc"),
+        token_request("mosip-regproc-client", &secret, "resident"),
+        token_request("nobody", &secret, "regproc"),
+    ] {
+        let (status, got, headers) = t.post_with_headers(TOKEN_URI, &[], body).await;
+        assert_eq!((status, got["errors"][0]["errorCode"].clone()), (StatusCode::UNAUTHORIZED, json!("KER-ATH-401")));
+        assert!(headers.get("set-cookie").is_none());
+    }
+    let (status, got, _) = t.post_with_headers(TOKEN_URI, &[], "{\"request\": {}}".into()).await;
+    assert_eq!((status.as_u16(), got["errors"][0]["errorCode"].clone()), (200, json!("RES-SER-410")));
+
+    // the token, as MOSIP's clients read it: the Authorization cookie (and header)
+    let (status, got, headers) =
+        t.post_with_headers(TOKEN_URI, &[], token_request("mosip-regproc-client", &secret, "regproc")).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["response"]["status"], "success");
+    assert_eq!(got["errors"], Value::Null);
+    let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("Authorization=") && cookie.contains("HttpOnly") && cookie.contains("Max-Age=1800"));
+    let token = headers["authorization"].to_str().unwrap().to_owned();
+    assert!(cookie.contains(&token));
+
+    // the platform takes it (header or cookie) where the client's role is the one needed
+    let uri = "/idrepository/v1/identity/";
+    let body = create_request("10002100020000120261126090000", "9812345670").to_string();
+    let (status, got, _) = t.post_with_headers(uri, &[("authorization", &token)], body.clone()).await;
+    assert_eq!((status, got["response"]["status"].clone()), (StatusCode::OK, json!("ACTIVATED")), "{got}");
+    let as_cookie = format!("Authorization={token}");
+    let (_, got, _) = t.post_with_headers(uri, &[("cookie", &as_cookie)], body.clone()).await;
+    assert_eq!(got["response"]["alreadyPresent"], true);
+    // another client's token without that role is refused; so is a forged or stale one
+    let (_, _, h) =
+        t.post_with_headers(TOKEN_URI, &[], token_request("mosip-resident-client", &other, "regproc")).await;
+    let resident_token = h["authorization"].to_str().unwrap().to_owned();
+    let mut forged = token.clone();
+    forged.pop();
+    for presented in [resident_token.as_str(), forged.as_str(), "Bearer something-else"] {
+        let (status, _, _) = t.post_with_headers(uri, &[("authorization", presented)], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{presented}");
+    }
+    t.clock.advance(time::Duration::minutes(31));
+    let (status, _, _) = t.post_with_headers(uri, &[("authorization", &token)], body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a token holds 30 minutes");
+}
+
+#[test]
+fn an_operator_registers_a_client_and_sees_its_secret_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_resident"))
+            .args(["admin", "client", "add", "--id", "mosip-regproc-client", "--app-id", "regproc"])
+            .env("RESIDENT_DATA_DIR", dir.path())
+            .env_remove("RESIDENT_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let first = add();
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(out.contains("registered for regproc with roles REGISTRATION_PROCESSOR"), "{out}");
+    let secret = out.lines().find_map(|l| l.strip_prefix("secret key (shown once, keep it secret): ")).unwrap();
+    assert!(secret.len() >= 43);
+    // the id is taken: refused, and no secret is printed again
+    let second = add();
+    assert!(!second.status.success());
+    assert!(!String::from_utf8_lossy(&second.stdout).contains("secret key"));
+    // only a digest of the secret is kept
+    let db = std::fs::read(dir.path().join("resident.db")).unwrap();
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+}

@@ -74,6 +74,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CardCommand,
     },
+    /// The platform behind this service: `check` calls each configured MOSIP service once.
+    Platform {
+        #[command(subcommand)]
+        command: PlatformCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -169,6 +174,12 @@ pub enum VerificationCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlatformCommand {
+    /// Call each configured MOSIP service once and say what answers (exit 1 if one does not).
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,6 +365,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             code
         }
         Command::Card { command } => crate::admin::card(config, command).await,
+        Command::Platform { command: PlatformCommand::Check } => crate::platform::check(&config).await,
         Command::Admin { command: AdminCommand::AccessLog { identity, operator, reason, by, limit } } => {
             let app = App::open(config, Schema::MustBeCurrent).await?;
             let query = crate::admin::AccessLogQuery { identity, operator, reason, by, limit };

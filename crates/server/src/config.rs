@@ -325,6 +325,39 @@ pub struct PlatformConfig {
     /// Repository. Unset: those endpoints answer 401.
     pub service_key: Option<Secret>,
     pub service_key_file: Option<PathBuf>,
+    /// A MOSIP platform to call (integrated mode, being built: `resident platform check` uses it).
+    pub mosip: MosipPlatformConfig,
+}
+
+/// Where a MOSIP platform answers, and who this service is to it (a client of its auth manager).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MosipPlatformConfig {
+    /// The base address of every service (`https://api-internal.example.org`); unset: embedded.
+    pub base_url: Option<String>,
+    /// The auth manager, when not `<base_url>/v1/authmanager`.
+    pub authmanager_url: Option<String>,
+    pub client_id: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub secret_key_file: Option<PathBuf>,
+    /// MOSIP's `appId` (`resident` for a resident service).
+    pub app_id: String,
+    /// How long one call may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for MosipPlatformConfig {
+    fn default() -> Self {
+        MosipPlatformConfig {
+            base_url: None,
+            authmanager_url: None,
+            client_id: None,
+            secret_key: None,
+            secret_key_file: None,
+            app_id: "resident".into(),
+            timeout_seconds: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,3 +8,4 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod import;
+pub mod platform;

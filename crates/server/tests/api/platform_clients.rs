@@ -124,3 +124,50 @@ fn an_operator_registers_a_client_and_sees_its_secret_once() {
     let db = std::fs::read(dir.path().join("resident.db")).unwrap();
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
 }
+
+/// `resident platform check` against this binary's own embedded platform, over a real socket: the
+/// auth manager answers with a token for a registered client, and not for a wrong secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
+    let roles = vec!["RESIDENT".to_owned()];
+    let (_, secret) = resident_domain::platform::register_client(
+        &t.app.store,
+        &t.app.operator_context(),
+        now,
+        "mosip-resident-client",
+        "resident",
+        &roles,
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let check = |secret: String| {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            std::process::Command::new(env!("CARGO_BIN_EXE_resident"))
+                .args(["platform", "check"])
+                .env("RESIDENT_DATA_DIR", dir.path())
+                .env_remove("RESIDENT_CONFIG")
+                .env("RESIDENT_PLATFORM__MOSIP__BASE_URL", &base)
+                .env("RESIDENT_PLATFORM__MOSIP__CLIENT_ID", "mosip-resident-client")
+                .env("RESIDENT_PLATFORM__MOSIP__SECRET_KEY", secret)
+                .output()
+                .unwrap()
+        })
+    };
+    let ok = check(secret.clone()).await.unwrap();
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(out.contains("/v1/authmanager: a token for mosip-resident-client (1800 s)"), "{out}");
+    assert!(!out.contains(&secret));
+    let refused = check("wrong".into()).await.unwrap();
+    let out = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{out}");
+    assert!(out.contains("refused: KER-ATH-401"), "{out}");
+}

@@ -220,6 +220,22 @@ pub(crate) async fn discard_draft(
     refusal(DISCARD_ID, VERSION, r.now, &e)
 }
 
+/// The logged-in resident (else the answer to send: 401, 403) and their request, checked against
+/// MOSIP's envelope (`id`, `requesttime`, `version`; a refusal in the same envelope otherwise).
+async fn resident_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<Scope>,
+    body: Result<Bytes, BytesRejection>,
+    api_id: &str,
+) -> Result<(UiResident, Map<String, Value>), Response> {
+    let r = resident(state, headers, scope).await?;
+    let request = envelope::json_body(body)
+        .and_then(|b| envelope::validate_resident(&b, api_id, VERSION).cloned())
+        .map_err(|e| refusal(api_id, VERSION, r.now, &e))?;
+    Ok((r, request))
+}
+
 /// `POST /transliteration/transliterate` `{from_field_value, from_field_lang, to_field_lang}`.
 /// The app sends a fixed `requesttime` from 2023: it is checked for form only.
 pub(crate) async fn transliteration(
@@ -227,13 +243,12 @@ pub(crate) async fn transliteration(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let r = match resident(&state, &headers, None).await {
-        Ok(r) => r,
+    let (r, request) = match resident_request(&state, &headers, None, body, TRANSLITERATE_ID).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
+    let request = &request;
     let result = (|| {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, TRANSLITERATE_ID, VERSION)?;
         let value = text(request, "from_field_value").ok_or_else(|| ResidentError::invalid("from_field_value"))?;
         let from = text(request, "from_field_lang").ok_or_else(|| ResidentError::invalid("from_field_lang"))?;
         let to = text(request, "to_field_lang").ok_or_else(|| ResidentError::invalid("to_field_lang"))?;
@@ -272,13 +287,12 @@ pub(crate) async fn send_otp(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let r = match resident(&state, &headers, Some(Scope::IdentityData)).await {
-        Ok(r) => r,
+    let (r, request) = match resident_request(&state, &headers, Some(Scope::IdentityData), body, SEND_OTP_ID).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
+    let request = &request;
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, SEND_OTP_ID, VERSION)?;
         let (contact, trn, _) = contact_request(&state, request, r.now)?;
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
         send_contact_otp(&ctx, &state.update_services(), &r.who, &r.id, &contact, &trn).await?;
@@ -473,13 +487,12 @@ pub(crate) async fn update_uin(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let r = match resident(&state, &headers, Some(Scope::IdentityData)).await {
-        Ok(r) => r,
+    let (r, request) = match resident_request(&state, &headers, Some(Scope::IdentityData), body, UPDATE_ID).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
+    let request = &request;
     let result = async {
-        let body = envelope::json_body(body)?;
-        let request = envelope::validate_resident(&body, UPDATE_ID, VERSION)?;
         let identity =
             request.get("identity").and_then(Value::as_object).ok_or_else(|| ResidentError::invalid("identity"))?;
         let trn = match request.get("transactionID") {

@@ -54,9 +54,15 @@ impl std::fmt::Debug for Registered {
     }
 }
 
-/// The digest a partner's API key is kept and checked as: SHA-256, lower-case hex.
+/// The digest a partner's API key (or a platform client's secret) is kept and checked as: SHA-256,
+/// lower-case hex. The keys are 256 random bits: a plain digest is enough.
 pub fn api_key_digest(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two digests are the same, in time that does not depend on where they differ.
+pub fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Checks the id, name and type, makes an API key (32 random bytes, URL-safe base64) and records

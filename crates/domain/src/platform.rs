@@ -7,12 +7,12 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::audit::{AuditContext, AuditEvent};
 use crate::error::{ResidentError, StoreError};
-use crate::ports::Effects;
+use crate::partner::{api_key_digest, same_digest};
+use crate::ports::{AuditLog, Effects};
 
 /// How long a client's token holds (MOSIP's `mosip.kernel.auth.token.expiry`, here 30 minutes).
 pub const TOKEN_SECONDS: i64 = 1800;
@@ -47,11 +47,7 @@ pub trait PlatformClients: Send + Sync {
 }
 
 fn digest(secret: &str) -> String {
-    Sha256::digest(secret.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    api_key_digest(secret.trim())
 }
 
 fn plain_id(value: &str) -> bool {
@@ -109,27 +105,56 @@ pub async fn register_client(
     );
     match store.add_client(&client, &Effects { audit: vec![record], ..Effects::default() }, now).await {
         Ok(()) => Ok((client, secret)),
-        Err(StoreError::Conflict(_)) => Err(ResidentError::IdRepoRecordExists),
+        Err(StoreError::Conflict(_)) => Err(ResidentError::invalid("clientId: already registered")),
         Err(e) => Err(e.into()),
     }
 }
 
-/// The client that presents this id, secret key and application id, if it is active. Every
-/// mismatch is the same refusal (`KER-ATH-401`), compared in constant time.
+/// The client that presents this id, secret key and application id, if it is active; the attempt is
+/// audited either way (with the registered application, never the text sent). Every mismatch is the
+/// same refusal (`KER-ATH-401`), in the same time: an unknown id is checked against a digest too.
 pub async fn authenticate_client(
     store: &dyn PlatformClients,
+    audit_log: &dyn AuditLog,
+    audit: &AuditContext,
+    now: OffsetDateTime,
     id: &str,
     secret: &str,
     app_id: &str,
 ) -> Result<PlatformClient, ResidentError> {
-    let found = match store.client(id.trim()).await? {
-        Some(c) if plain_id(id.trim()) => c,
-        _ => return Err(ResidentError::Unauthenticated),
+    let id = id.trim();
+    let found = if plain_id(id) { store.client(id).await? } else { None };
+    let presented = digest(secret);
+    let matches = match &found {
+        Some(c) => same_digest(&presented, &c.secret_sha256) && c.active && c.app_id == app_id.trim(),
+        None => {
+            // the same work as for a known client
+            std::hint::black_box(same_digest(&presented, &digest("")));
+            false
+        }
     };
-    if !same(&digest(secret), &found.secret_sha256) || !found.active || found.app_id != app_id.trim() {
-        return Err(ResidentError::Unauthenticated);
+    let named: String = if found.is_some() { id.to_owned() } else { "unknown client".to_owned() };
+    let what = match (&found, matches) {
+        (Some(c), true) => format!("token issued for {}", c.app_id),
+        _ => "refused".to_owned(),
+    };
+    audit_log.append(AuditEvent::PlatformClientAuthenticated.record(audit, now, Some((named, "CLIENT")), what)).await?;
+    match found {
+        Some(c) if matches => Ok(c),
+        _ => Err(ResidentError::Unauthenticated),
     }
-    Ok(found)
+}
+
+/// Whether a token's holder may call an endpoint that needs `role`: the client is still registered
+/// as it was when the token was issued (`registered_at`), active, and holds the role, and so does
+/// the token.
+pub fn authorize(client: Option<&PlatformClient>, registered_at: i64, token_roles: &str, role: &str) -> bool {
+    client.is_some_and(|c| {
+        c.active
+            && c.created_at.unix_timestamp() == registered_at
+            && c.roles.iter().any(|r| r == role)
+            && token_roles.split(' ').any(|r| r == role)
+    })
 }
 
 #[cfg(test)]
@@ -139,6 +164,17 @@ mod tests {
 
     #[derive(Default)]
     struct Memory(Mutex<Vec<PlatformClient>>);
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl AuditLog for Log {
+        async fn append(&self, r: crate::audit::AuditRecord) -> Result<(), StoreError> {
+            self.0.lock().unwrap().push(r.description);
+            Ok(())
+        }
+    }
 
     #[async_trait]
     impl PlatformClients for Memory {
@@ -163,18 +199,43 @@ mod tests {
         let (client, secret) =
             register_client(&store, &audit, now, "mosip-regproc-client", "regproc", &roles).await.unwrap();
         assert!(!client.secret_sha256.contains(&secret) && secret.len() >= 43);
-        let ok = authenticate_client(&store, "mosip-regproc-client", &secret, "regproc").await.unwrap();
+        let log = Log::default();
+        let auth = |id: &str, key: &str, app: &str| {
+            let (store, log, audit) = (&store, &log, &audit);
+            let (id, key, app) = (id.to_owned(), key.to_owned(), app.to_owned());
+            async move { authenticate_client(store, log, audit, now, &id, &key, &app).await }
+        };
+        let ok = auth("mosip-regproc-client", &secret, "regproc").await.unwrap();
         assert_eq!(ok.roles, roles);
+        assert!(authorize(
+            Some(&ok),
+            ok.created_at.unix_timestamp(),
+            "REGISTRATION_PROCESSOR",
+            "REGISTRATION_PROCESSOR"
+        ));
+        assert!(
+            !authorize(
+                Some(&ok),
+                ok.created_at.unix_timestamp() + 1,
+                "REGISTRATION_PROCESSOR",
+                "REGISTRATION_PROCESSOR"
+            ),
+            "registered again since"
+        );
+        assert!(!authorize(Some(&ok), ok.created_at.unix_timestamp(), "RESIDENT", "REGISTRATION_PROCESSOR"));
+        assert!(!authorize(None, 0, "REGISTRATION_PROCESSOR", "REGISTRATION_PROCESSOR"));
         for (id, key, app) in [
             ("mosip-regproc-client", "wrong", "regproc"),
             ("mosip-regproc-client", secret.as_str(), "resident"),
             ("nobody", secret.as_str(), "regproc"),
         ] {
-            assert_eq!(authenticate_client(&store, id, key, app).await.unwrap_err().code(), "KER-ATH-401");
+            assert_eq!(auth(id, key, app).await.unwrap_err().code(), "KER-ATH-401");
         }
+        assert_eq!(log.0.lock().unwrap().len(), 4, "every attempt audited");
+        assert!(log.0.lock().unwrap().iter().all(|d| !d.contains(&secret)));
         // refusals: the id taken, bad ids, unknown or no roles
         let again = register_client(&store, &audit, now, "mosip-regproc-client", "regproc", &roles).await;
-        assert_eq!(again.unwrap_err().code(), "IDR-IDC-012");
+        assert_eq!(again.unwrap_err().code(), "RES-SER-410");
         for (id, app, r) in
             [("a b", "x", &roles), ("ok", "", &roles), ("ok", "x", &vec!["ROOT".to_owned()]), ("ok", "x", &vec![])]
         {

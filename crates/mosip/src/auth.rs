@@ -91,9 +91,12 @@ impl KernelAuth {
         Ok(fresh.token)
     }
 
-    /// Forgets the kept token (a service refused it).
-    pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+    /// Forgets `refused`, the token a service refused, unless another was fetched since.
+    pub async fn invalidate(&self, refused: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| c.token == refused) {
+            *cached = None;
+        }
     }
 
     /// Asks for a new token, trying again when no answer comes.
@@ -129,10 +132,15 @@ impl KernelAuth {
             if e.is_timeout() {
                 AdapterError::Timeout { service: SERVICE }
             } else {
-                AdapterError::Unreachable { service: SERVICE, detail: e.to_string() }
+                // never the URL: it may hold credentials
+                AdapterError::Unreachable { service: SERVICE, detail: e.without_url().to_string() }
             }
         })?;
         let status = res.status();
+        // a gateway in front of the service that cannot reach it: no answer from the service
+        if matches!(status.as_u16(), 502..=504) {
+            return Err(AdapterError::Unreachable { service: SERVICE, detail: format!("HTTP {}", status.as_u16()) });
+        }
         let cookie = res
             .headers()
             .get_all(reqwest::header::SET_COOKIE)
@@ -143,10 +151,14 @@ impl KernelAuth {
         let answer: Value = res.json().await.unwrap_or(Value::Null);
         // MOSIP's refusals come as `errors`, often with HTTP 200
         if let Some(first) = answer.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
+            let clean = |k: &str| -> String {
+                let v = first.get(k).and_then(Value::as_str).unwrap_or_default();
+                v.chars().filter(|c| !c.is_control()).take(200).collect()
+            };
             return Err(AdapterError::Refused {
                 service: SERVICE,
-                code: first.get("errorCode").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                message: first.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                code: clean("errorCode"),
+                message: clean("message"),
             });
         }
         if !status.is_success() {

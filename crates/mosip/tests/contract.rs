@@ -70,7 +70,10 @@ async fn a_token_is_fetched_once_and_kept_until_a_minute_before_it_ends() {
     assert_eq!(auth.token().await.unwrap(), "eyJ.recorded.token");
     assert_eq!(auth.token().await.unwrap(), "eyJ.recorded.token");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "kept, not asked again");
-    auth.invalidate().await;
+    auth.invalidate("another token").await;
+    auth.token().await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "a token that is not the kept one forgets nothing");
+    auth.invalidate("eyJ.recorded.token").await;
     auth.token().await.unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2, "asked again once forgotten");
     let fetched = auth.fetch().await.unwrap();

@@ -61,8 +61,8 @@ pub struct Services {
     pub uploads: Arc<dyn resident_domain::update::uploads::UploadStore>,
     pub status_policy: StatusPolicy,
     pub host: HostInfo,
-    /// SHA-256 of the service key that platform clients (a registration processor) present. `None`
-    /// disables the platform endpoints.
+    /// SHA-256 of the service key a registration processor may present instead of a platform
+    /// client's token. `None`: only tokens.
     pub service_key_sha256: Option<[u8; 32]>,
     /// The platform's registered clients (MOSIP's auth manager), and the key that signs their tokens.
     pub clients: Arc<dyn resident_domain::platform::PlatformClients>,

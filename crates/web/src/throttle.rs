@@ -36,7 +36,10 @@ pub fn scopes(method: &Method, route: &str) -> &'static [Scope] {
         {
             &[OtpProtected]
         }
-        "/idauthentication/v1/otp/{partnerId}" if post => &[PartnerOtp],
+        // systems, from few addresses: a partner's OTPs, a platform client's tokens
+        "/idauthentication/v1/otp/{partnerId}" | "/v1/authmanager/authenticate/clientidsecretkey" if post => {
+            &[PartnerOtp]
+        }
         "/login" if post => &[OtpIssue, PortalLogin],
         "/login/otp" if post => &[OtpProtected, PortalLogin],
         "/resident/v1/vid"

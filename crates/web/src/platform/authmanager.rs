@@ -7,10 +7,9 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
-use resident_domain::audit::AuditEvent;
 use resident_domain::platform::{TOKEN_SECONDS, authenticate_client};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -28,6 +27,9 @@ pub(crate) struct ClientClaims {
     pub app_id: String,
     /// Space-separated roles.
     pub roles: String,
+    /// When the client was registered (seconds): a client registered again under the same id
+    /// does not inherit the tokens of the one before.
+    pub registered: i64,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -44,7 +46,8 @@ pub(crate) fn token_claims(state: &AppState, token: &str) -> Option<ClientClaims
 
 /// `POST /v1/authmanager/authenticate/clientidsecretkey` `{request: {clientId, secretKey, appId}}`:
 /// the token in the `Authorization` cookie and header, as MOSIP's clients read it. Any mismatch is
-/// 401 `KER-ATH-401`; every attempt is audited.
+/// 401 `KER-ATH-401` (MOSIP's auth manager answers its refusals with HTTP 200 or 500); every attempt
+/// with a well-formed body is audited.
 pub async fn client_id_secret_key(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -57,18 +60,11 @@ pub async fn client_id_secret_key(
             body.get("request").and_then(Value::as_object).ok_or_else(|| ResidentError::invalid("request"))?;
         let field = |k: &str| text(request, k).map(str::to_owned).ok_or_else(|| ResidentError::invalid(k));
         let (id, secret, app) = (field("clientId")?, field("secretKey")?, field("appId")?);
-        let outcome = authenticate_client(state.clients.as_ref(), &id, &secret, &app).await;
         let ctx = meta.audit_context(&state, "auth-manager");
-        let shown: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).take(64).collect();
-        let what = match &outcome {
-            Ok(_) => format!("token issued to {shown} for {app}"),
-            Err(_) => format!("refused: {shown}"),
-        };
-        let what: String = what.chars().filter(|c| !c.is_control()).take(200).collect();
-        let record = AuditEvent::PlatformClientAuthenticated.record(&ctx, now, Some((shown.clone(), "CLIENT")), what);
-        state.audit.append(record).await?;
-        let client = outcome?;
+        let client =
+            authenticate_client(state.clients.as_ref(), state.audit.as_ref(), &ctx, now, &id, &secret, &app).await?;
         let claims = ClientClaims {
+            registered: client.created_at.unix_timestamp(),
             sub: client.id,
             app_id: client.app_id,
             roles: client.roles.join(" "),
@@ -84,11 +80,12 @@ pub async fn client_id_secret_key(
             let answer = json!({
                 "id": body.get("id"), "version": body.get("version"),
                 "responsetime": resident_domain::clock::mosip_datetime(now), "metadata": null,
-                "response": {"status": "success", "message": "Clientid and Secret key verified successfully"},
+                "response": {"status": "success", "message": "Clientid and Token combination had been validated successfully"},
                 "errors": null,
             });
             let mut res = axum::Json(answer).into_response();
-            let cookie = format!("Authorization={token}; Max-Age={TOKEN_SECONDS}; Path=/; HttpOnly");
+            // MOSIP's cookie; `SameSite=Strict` so that no page of another site ever sends it
+            let cookie = format!("Authorization={token}; Max-Age={TOKEN_SECONDS}; Path=/; HttpOnly; SameSite=Strict");
             if let (Ok(c), Ok(h)) = (HeaderValue::from_str(&cookie), HeaderValue::from_str(&token)) {
                 res.headers_mut().insert(header::SET_COOKIE, c);
                 res.headers_mut().insert(header::AUTHORIZATION, h);
@@ -99,8 +96,7 @@ pub async fn client_id_secret_key(
             if let Some(detail) = e.internal_detail() {
                 tracing::error!(code = e.code(), detail, "client authentication failed");
             }
-            let status =
-                if e.code() == "KER-ATH-401" { StatusCode::UNAUTHORIZED } else { crate::error::http_status(&e) };
+            let status = crate::error::http_status(&e);
             let answer = json!({
                 "id": null, "version": null, "responsetime": resident_domain::clock::mosip_datetime(now),
                 "metadata": null, "response": null,

@@ -49,7 +49,9 @@ pub struct CreateIdentityResponse {
 /// Add an identity to the registry (ID Repository create).
 ///
 /// Body: `{id: "mosip.id.create", version: "v1", requesttime, request: {registrationId, identity: {...},
-/// documents: [{category, value (base64url)}]}}`. Requires the service key (`Authorization: Bearer`).
+/// documents: [{category, value (base64url)}]}}`. Requires the token of a platform client holding
+/// `REGISTRATION_PROCESSOR` (from `/v1/authmanager/authenticate/clientidsecretkey`), or the service
+/// key (`Authorization: Bearer`).
 #[utoipa::path(
     post,
     path = "/identity/",
@@ -57,7 +59,7 @@ pub struct CreateIdentityResponse {
     request_body(content = Object, description = "MOSIP ID Repository create request"),
     responses(
         (status = 200, description = "Created, or a MOSIP error envelope", body = CreateIdentityResponse),
-        (status = 401, description = "No or wrong service credential", body = CreateIdentityResponse)
+        (status = 401, description = "No or wrong credential (a client's token or the service key)", body = CreateIdentityResponse)
     ),
     security(("service_key" = []))
 )]

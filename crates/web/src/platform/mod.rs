@@ -18,11 +18,11 @@ use crate::AppState;
 pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str) -> Result<(), ResidentError> {
     let presented = presented_credential(headers).ok_or(ResidentError::Unauthenticated)?;
     if let Some(claims) = authmanager::token_claims(state, &presented) {
-        return match state.clients.client(&claims.sub).await? {
-            Some(c) if c.active && c.roles.iter().any(|r| r == role) && claims.roles.split(' ').any(|r| r == role) => {
-                Ok(())
-            }
-            _ => Err(ResidentError::Unauthenticated),
+        let client = state.clients.client(&claims.sub).await?;
+        return if resident_domain::platform::authorize(client.as_ref(), claims.registered, &claims.roles, role) {
+            Ok(())
+        } else {
+            Err(ResidentError::Unauthenticated)
         };
     }
     require_service(state, &presented)

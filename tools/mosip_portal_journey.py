@@ -257,14 +257,20 @@ def start_server(data, port, extra_env):
     fail("the server did not start")
 
 
-def latest_otp(outbox, since):
-    """The OTP of the newest SMS in the outbox written after `since`."""
+def otp_messages(outbox):
+    """The OTP messages in the outbox now (their names: taken before a click, so that only a message
+    that click sent is read, however fast one step follows the other)."""
+    return set(glob.glob(os.path.join(outbox, "*OTP*")))
+
+
+def latest_otp(outbox, before):
+    """The OTP of the newest SMS in the outbox that was not there `before` (names sort in the order
+    the messages were queued)."""
     end = time.time() + 20
     while time.time() < end:
-        sms = [p for p in glob.glob(os.path.join(outbox, "*OTP*.json")) if os.path.getmtime(p) >= since]
+        sms = sorted(p for p in glob.glob(os.path.join(outbox, "*OTP*.json")) if p not in before)
         if sms:
-            newest = max(sms, key=os.path.getmtime)
-            found = re.findall(r"\b\d{6}\b", json.load(open(newest))["message"])
+            found = re.findall(r"\b\d{6}\b", json.load(open(sms[-1]))["message"])
             if found:
                 return found[0]
         time.sleep(0.2)
@@ -281,7 +287,7 @@ def log_in(b, outbox, shot=None):
         b.shot(shot)
     b.type("#individual-id", JANE)
     b.click("#channel-phone")
-    sent = time.time() - 1
+    sent = otp_messages(outbox)
     b.ready()
     b.click("#send-otp")
     b.find("#otp")
@@ -325,12 +331,12 @@ def pick(b, css, text):
     time.sleep(0.5)
 
 
-def mailed_otp(outbox, to, since):
-    """The OTP of the newest email to `to` in the outbox written after `since`."""
+def mailed_otp(outbox, to, before):
+    """The OTP of the newest email to `to` in the outbox that was not there `before`."""
     end = time.time() + 20
     while time.time() < end:
-        for path in sorted(glob.glob(os.path.join(outbox, "*OTP*.eml")), key=os.path.getmtime, reverse=True):
-            if os.path.getmtime(path) < since:
+        for path in sorted(glob.glob(os.path.join(outbox, "*OTP*.eml")), reverse=True):
+            if path in before:
                 continue
             text = open(path, encoding="utf-8", errors="replace").read()
             if f"To: {to}" in text:
@@ -394,7 +400,7 @@ def update_my_data(b, app, api, outbox, label, work):
     b.click_text("Contact", index=0)
     b.find("#email")
     b.type("#email", "jane.new@example.org")
-    sent = time.time() - 1
+    sent = otp_messages(outbox)
     b.js("document.getElementById('sendOTPemail').click()")
     b.find("#otp-input")
     b.type("#otp-input", mailed_otp(outbox, "jane.new@example.org", sent))
@@ -620,7 +626,7 @@ def journey(label, app, api, outbox, downloads):
         time.sleep(1.5)  # the page reads the UIN and VID lengths a second after it opens
         b.click("#phoneChannelBtn-button")
         b.type("#uin", JANE)
-        sent = time.time() - 1
+        sent = otp_messages(outbox)
         b.click("#sendOtpBtn")
         b.find("#otp-input")
         b.type("#otp-input", latest_otp(outbox, sent))
@@ -633,8 +639,8 @@ def journey(label, app, api, outbox, downloads):
         # Get My UIN without logging in: the application's stage, the OTP, the card
         b.go(app + "#/getuin")
         b.type("#aidValue", JANE)
-        # only an OTP sent after this click (the phone's, a moment ago, is not this one)
-        sent = time.time() - 0.5
+        # only an OTP this click sent (the phone's, a moment ago, is not this one)
+        sent = otp_messages(outbox)
         b.click("#getUinSendOtpBtn")
         b.wait_text("The OTP will expire in")
         b.shot(f"{label}-11-get-my-uin-otp")

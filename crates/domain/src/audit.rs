@@ -183,3 +183,62 @@ impl AuditEvent {
         }
     }
 }
+
+/// A record another system sends to the embedded audit manager (MOSIP's `AuditRequestDto`), checked as
+/// MOSIP checks it: the required fields present and within their sizes (`KER-AUD-001`), the time in
+/// UTC as MOSIP writes it (`KER-AUD-002`). Control characters are dropped, and an `id` that is all
+/// digits (a UIN, a VID, a RID) is kept masked: the chain holds no identifier in clear.
+pub fn record_from_platform(
+    request: &serde_json::Map<String, serde_json::Value>,
+    request_id: Option<String>,
+) -> Result<AuditRecord, crate::ResidentError> {
+    use crate::ResidentError;
+    let missing =
+        || ResidentError::Kernel("KER-AUD-001", "Invalid Audit Request. Required parameters must be present".into());
+    let field = |name: &str, max: usize, required: bool| -> Result<Option<String>, ResidentError> {
+        let value = request
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(|v| v.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned());
+        match value.filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() <= max => Ok(Some(v)),
+            Some(_) => Err(missing()),
+            None if required => Err(missing()),
+            None => Ok(None),
+        }
+    };
+    let need = |name: &str, max: usize| field(name, max, true).map(Option::unwrap_or_default);
+    let at = need("actionTimeStamp", 64)?;
+    let action_at = crate::clock::parse_mosip_datetime(&at).ok_or_else(|| {
+        ResidentError::Kernel(
+            "KER-AUD-002",
+            "Invalid Audit Request. Format is incorrect. (For timestamp, use UTC format)".into(),
+        )
+    })?;
+    let ref_id = field("id", 64, false)?.map(|id| {
+        if id.len() >= 8 && id.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{}{}{}", &id[..1], "*".repeat(id.len() - 3), &id[id.len() - 2..])
+        } else {
+            id
+        }
+    });
+    Ok(AuditRecord {
+        event_id: need("eventId", 64)?,
+        event_name: need("eventName", 128)?,
+        event_type: need("eventType", 64)?,
+        action_at,
+        host_name: need("hostName", 128)?,
+        host_ip: need("hostIp", 256)?,
+        app_id: need("applicationId", 64)?,
+        app_name: need("applicationName", 128)?,
+        session_user_id: need("sessionUserId", 256)?,
+        session_user_name: field("sessionUserName", 128, false)?.unwrap_or_default(),
+        module_id: field("moduleId", 64, false)?.unwrap_or_default(),
+        module_name: field("moduleName", 128, false)?.unwrap_or_default(),
+        ref_id,
+        ref_id_type: field("idType", 64, false)?,
+        description: field("description", 2048, false)?.unwrap_or_default(),
+        created_by: need("createdBy", 256)?,
+        request_id,
+    })
+}

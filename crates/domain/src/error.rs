@@ -156,6 +156,9 @@ pub enum ResidentError {
     /// RES-SER-463: the OTP could not be sent (the contact cannot be reached, or sending is frozen).
     #[error("Send OTP failed.")]
     SendOtpFailed,
+    /// A kernel service's own error (`KER-AUD-*`), answered in its envelope by the embedded platform.
+    #[error("{1}")]
+    Kernel(&'static str, String),
     /// An IDA (`IDA-*`) error, answered in IDA's own envelope by the OTP endpoint.
     #[error("{1}")]
     Ida(&'static str, String),
@@ -215,7 +218,7 @@ impl ResidentError {
             ResidentError::SameContact(true) => "RES-SER-519",
             ResidentError::SameContact(false) => "RES-SER-520",
             ResidentError::SendOtpFailed => "RES-SER-463",
-            ResidentError::Ida(code, _) => code,
+            ResidentError::Ida(code, _) | ResidentError::Kernel(code, _) => code,
             ResidentError::Internal(_) => "RES-SER-423",
             ResidentError::Unavailable(_) => "RES-SER-411",
         }

@@ -59,6 +59,7 @@ pub fn http_status(e: &ResidentError) -> StatusCode {
         | ResidentError::NoRecord
         | ResidentError::SameContact(_)
         | ResidentError::SendOtpFailed
+        | ResidentError::Kernel(..)
         | ResidentError::Ida(..) => StatusCode::OK,
     }
 }

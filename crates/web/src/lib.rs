@@ -161,6 +161,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/authmanager/authenticate/clientidsecretkey",
             axum::routing::post(platform::authmanager::client_id_secret_key),
         )
+        // and its audit manager: another tier's audit records, into this platform's chain
+        .route("/v1/auditmanager/audits", axum::routing::post(platform::auditmanager::audits))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

@@ -11,7 +11,10 @@ use tower::ServiceExt;
 
 use super::{TestApp, create_request};
 
-on_both!(a_registered_client_trades_its_secret_for_a_token_the_platform_takes,);
+on_both!(
+    a_registered_client_trades_its_secret_for_a_token_the_platform_takes,
+    the_audit_manager_takes_a_resident_tiers_records,
+);
 
 const TOKEN_URI: &str = "/v1/authmanager/authenticate/clientidsecretkey";
 
@@ -170,4 +173,56 @@ async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
     let out = String::from_utf8_lossy(&refused.stdout);
     assert_eq!(refused.status.code(), Some(1), "{out}");
     assert!(out.contains("refused: KER-ATH-401"), "{out}");
+}
+
+/// The embedded audit manager takes a resident tier's audit records, for a client with the
+/// `RESIDENT` role, checked as MOSIP checks them, and keeps no identifier in clear.
+async fn the_audit_manager_takes_a_resident_tiers_records(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let (audit, now) = (t.app.operator_context(), resident_domain::clock::Clock::now(t.clock.as_ref()));
+    let mut tokens = Vec::new();
+    for (id, app, role) in [
+        ("mosip-resident-client", "resident", "RESIDENT"),
+        ("mosip-regproc-client", "regproc", "REGISTRATION_PROCESSOR"),
+    ] {
+        let roles = vec![role.to_owned()];
+        let (_, secret) =
+            resident_domain::platform::register_client(&t.app.store, &audit, now, id, app, &roles).await.unwrap();
+        let (_, _, h) = t.post_with_headers(TOKEN_URI, &[], token_request(id, &secret, app)).await;
+        tokens.push(h["authorization"].to_str().unwrap().to_owned());
+    }
+    let record = |request: Value| {
+        json!({"id": "string", "version": "string", "requesttime": "2026-11-26T09:00:00.000Z", "request": request})
+            .to_string()
+    };
+    let good = json!({
+        "eventId": "RES-SER-101", "eventName": "Checking RID status", "eventType": "SYSTEM",
+        "actionTimeStamp": "2026-11-26T09:00:00.000Z", "hostName": "resident-tier-1", "hostIp": "10.0.0.7",
+        "applicationId": "10011", "applicationName": "Resident portal", "sessionUserId": "mosip-resident-client",
+        "sessionUserName": "mosip-resident-client", "id": "5075291708", "idType": "UIN", "createdBy": "resident",
+        "moduleName": "Residence service", "moduleId": "RES-SER", "description": "RID status\u{0007} from the resident tier",
+    });
+    let uri = "/v1/auditmanager/audits";
+    let (status, _, _) = t.post_with_headers(uri, &[], record(good.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no token");
+    let (status, _, _) = t.post_with_headers(uri, &[("authorization", &tokens[1])], record(good.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a client without the RESIDENT role");
+    let before = t.app.store.recent_audit(1).await.unwrap();
+    for (change, code) in [("eventId", Value::Null), ("actionTimeStamp", json!("26/11/2026 09:00"))] {
+        let mut bad = good.clone();
+        bad[change] = code;
+        let (status, got, _) = t.post_with_headers(uri, &[("authorization", &tokens[0])], record(bad)).await;
+        let expected = if change == "eventId" { "KER-AUD-001" } else { "KER-AUD-002" };
+        assert_eq!((status, got["errors"][0]["errorCode"].clone()), (StatusCode::OK, json!(expected)), "{got}");
+    }
+    assert_eq!(t.app.store.recent_audit(1).await.unwrap(), before, "a refused record is not written");
+    let (status, got, _) = t.post_with_headers(uri, &[("authorization", &tokens[0])], record(good)).await;
+    assert_eq!(
+        (status, got["response"].clone(), got["errors"].clone()),
+        (StatusCode::OK, json!({"status": true}), Value::Null)
+    );
+    let last = t.app.store.recent_audit(1).await.unwrap().remove(0);
+    assert_eq!((last.event_id.as_str(), last.host_name.as_str()), ("RES-SER-101", "resident-tier-1"));
+    assert_eq!(last.ref_id.as_deref(), Some("5*******08"), "the UIN is kept masked");
+    assert_eq!(last.description, "RID status from the resident tier");
 }

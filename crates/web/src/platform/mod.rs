@@ -1,5 +1,6 @@
 //! Endpoints of the embedded platform that other systems call, in MOSIP's own contracts.
 
+pub mod auditmanager;
 pub mod authmanager;
 pub mod ida;
 pub mod idrepo;

@@ -1,8 +1,10 @@
 //! HTTP adapters to a MOSIP deployment's services, for integrated mode: resident services calling a
 //! MOSIP platform (or another `resident` process serving the embedded platform's MOSIP contracts)
-//! instead of the embedded one. This crate starts with what every adapter needs first: the kernel
-//! auth manager's client token (`auth`). Each service's adapter arrives with its port.
+//! instead of the embedded one. So far: the kernel auth manager's client token (`auth`), which every
+//! adapter needs first, and the audit manager as an audit sink (`audit`, the domain's `AuditLog`
+//! port). Each other service's adapter arrives with its port.
 
+pub mod audit;
 pub mod auth;
 
 use resident_domain::ResidentError;

@@ -143,3 +143,83 @@ async fn a_neighbour_that_is_down_or_too_slow_is_tried_three_times_then_reported
     assert!(matches!(e, AdapterError::Timeout { .. }), "{e}");
     assert_eq!(hits.load(Ordering::SeqCst), 3, "asked three times");
 }
+
+fn record() -> resident_domain::audit::AuditRecord {
+    let ctx = resident_domain::audit::AuditContext::system("resident-tier");
+    resident_domain::audit::AuditEvent::RidStatus.record(&ctx, time::OffsetDateTime::UNIX_EPOCH, None, "RID status")
+}
+
+/// An auth manager and an audit manager on one recorded server: the audit manager refuses the first
+/// token it sees (401, as after a restart), then keeps records; `KER-AUD-001` for an empty event id.
+async fn audit_platform() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (tokens, audits) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (t, a) = (tokens.clone(), audits.clone());
+    let app = axum::Router::new()
+        .route(
+            "/v1/authmanager/authenticate/clientidsecretkey",
+            post(move |Json(body): Json<Value>| {
+                let n = t.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let mut res = mosip_success(body);
+                    let cookie = format!("Authorization=token-{n}; Max-Age=3600; Path=/; HttpOnly");
+                    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).unwrap());
+                    res
+                }
+            }),
+        )
+        .route(
+            "/v1/auditmanager/audits",
+            post(move |headers: HeaderMap, Json(body): Json<Value>| {
+                let a = a.clone();
+                async move {
+                    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    if cookie == "Authorization=token-0" {
+                        return (axum::http::StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"errorCode": "KER-ATH-401"}]})))
+                            .into_response();
+                    }
+                    if body["request"]["eventId"].as_str().unwrap_or_default().is_empty() {
+                        return Json(json!({"response": null, "errors": [{"errorCode": "KER-AUD-001",
+                            "message": "Invalid Audit Request. Required parameters must be present"}]}))
+                        .into_response();
+                    }
+                    a.fetch_add(1, Ordering::SeqCst);
+                    Json(json!({"id": null, "version": null, "responsetime": "2026-11-26T09:00:00.000Z", "metadata": null,
+                        "response": {"status": true}, "errors": null}))
+                    .into_response()
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), tokens, audits)
+}
+
+#[tokio::test]
+async fn an_audit_record_goes_with_a_token_renewed_once_when_refused() {
+    use resident_domain::ports::AuditLog;
+    let (base, tokens, audits) = audit_platform().await;
+    let clock: Arc<dyn resident_domain::clock::Clock> = Arc::new(SystemClock);
+    let auth = Arc::new(
+        KernelAuth::new(&format!("{base}/v1/authmanager"), creds(), Duration::from_secs(5), clock.clone()).unwrap(),
+    );
+    let sink = resident_mosip::audit::MosipAuditLog::new(
+        &format!("{base}/v1/auditmanager"),
+        auth,
+        Duration::from_secs(5),
+        clock,
+    )
+    .unwrap();
+    sink.append(record()).await.unwrap();
+    assert_eq!(
+        (tokens.load(Ordering::SeqCst), audits.load(Ordering::SeqCst)),
+        (2, 1),
+        "refused token-0, kept with token-1"
+    );
+    sink.append(record()).await.unwrap();
+    assert_eq!((tokens.load(Ordering::SeqCst), audits.load(Ordering::SeqCst)), (2, 2), "the new token is kept");
+    let mut empty = record();
+    empty.event_id = String::new();
+    let e = sink.send(&empty).await.unwrap_err();
+    assert!(matches!(&e, AdapterError::Refused { code, .. } if code == "KER-AUD-001"), "{e}");
+}

@@ -226,3 +226,52 @@ async fn the_audit_manager_takes_a_resident_tiers_records(kind: Db) {
     assert_eq!(last.ref_id.as_deref(), Some("5*******08"), "the UIN is kept masked");
     assert_eq!(last.description, "RID status from the resident tier");
 }
+
+/// A resident tier's audit sink (`resident_mosip::audit::MosipAuditLog`) against this binary's
+/// embedded auth manager and audit manager, over a real socket: the record lands in the platform's
+/// chain, masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_tiers_audit_sink_writes_into_the_platforms_chain() {
+    use resident_domain::ports::AuditLog;
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
+    let roles = vec!["RESIDENT".to_owned()];
+    let (_, secret) = resident_domain::platform::register_client(
+        &t.app.store,
+        &t.app.operator_context(),
+        now,
+        "mosip-resident-client",
+        "resident",
+        &roles,
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let clock: std::sync::Arc<dyn resident_domain::clock::Clock> = t.clock.clone();
+    let credentials = resident_mosip::auth::ClientCredentials {
+        client_id: "mosip-resident-client".into(),
+        secret_key: secret,
+        app_id: "resident".into(),
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    let auth = std::sync::Arc::new(
+        resident_mosip::auth::KernelAuth::new(&format!("{base}/v1/authmanager"), credentials, timeout, clock.clone())
+            .unwrap(),
+    );
+    let sink =
+        resident_mosip::audit::MosipAuditLog::new(&format!("{base}/v1/auditmanager"), auth, timeout, clock).unwrap();
+    let ctx = resident_domain::audit::AuditContext::system("resident-tier");
+    let record = resident_domain::audit::AuditEvent::RidStatus.record(
+        &ctx,
+        now,
+        Some(("7509619239".into(), "UIN")),
+        "RID status asked at the resident tier",
+    );
+    sink.append(record).await.unwrap();
+    let last = t.app.store.recent_audit(1).await.unwrap().remove(0);
+    assert_eq!(last.description, "RID status asked at the resident tier");
+    assert_eq!(last.ref_id.as_deref(), Some("7*******39"));
+}

@@ -1,0 +1,118 @@
+//! The audit manager's client: an audit record sent to MOSIP's `POST /v1/auditmanager/audits` (the
+//! kernel envelope around an `AuditRequestDto`, as MOSIP's resident service's `AuditUtil` fills it),
+//! with the kernel auth token. A token the audit manager refuses is forgotten and asked for again,
+//! once. Sending a record twice writes it twice, so a record that got no answer is not sent again:
+//! the caller's error says so.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use resident_domain::StoreError;
+use resident_domain::audit::AuditRecord;
+use resident_domain::clock::{Clock, mosip_datetime};
+use resident_domain::ports::AuditLog;
+use serde_json::{Value, json};
+
+use crate::AdapterError;
+use crate::auth::KernelAuth;
+
+const SERVICE: &str = "audit manager";
+
+/// MOSIP's audit manager, as this service's audit sink.
+pub struct MosipAuditLog {
+    http: reqwest::Client,
+    url: String,
+    auth: Arc<KernelAuth>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MosipAuditLog {
+    /// `auditmanager_url` is the audit manager's base (`https://api-internal.example/v1/auditmanager`).
+    pub fn new(
+        auditmanager_url: &str,
+        auth: Arc<KernelAuth>,
+        timeout: std::time::Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AdapterError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| AdapterError::Malformed { service: SERVICE, detail: e.to_string() })?;
+        Ok(MosipAuditLog { http, url: format!("{}/audits", auditmanager_url.trim_end_matches('/')), auth, clock })
+    }
+
+    /// Sends one record; `Ok` once the audit manager says it is kept.
+    pub async fn send(&self, record: &AuditRecord) -> Result<(), AdapterError> {
+        let body = json!({
+            "id": "mosip.audit.request", "version": "1.0", "metadata": {},
+            "requesttime": mosip_datetime(self.clock.now()),
+            "request": {
+                "eventId": record.event_id, "eventName": record.event_name, "eventType": record.event_type,
+                "actionTimeStamp": mosip_datetime(record.action_at),
+                "hostName": record.host_name, "hostIp": record.host_ip,
+                "applicationId": record.app_id, "applicationName": record.app_name,
+                "sessionUserId": record.session_user_id, "sessionUserName": record.session_user_name,
+                "id": record.ref_id.as_deref().unwrap_or("NO_ID"),
+                "idType": record.ref_id_type.as_deref().unwrap_or("NO_ID_TYPE"),
+                "createdBy": record.created_by, "moduleName": record.module_name, "moduleId": record.module_id,
+                "description": record.description,
+            },
+        });
+        let mut refused_once = false;
+        loop {
+            let token = self.auth.token().await?;
+            let res = self
+                .http
+                .post(&self.url)
+                .header(reqwest::header::COOKIE, format!("Authorization={token}"))
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        AdapterError::Timeout { service: SERVICE }
+                    } else {
+                        AdapterError::Unreachable { service: SERVICE, detail: e.without_url().to_string() }
+                    }
+                })?;
+            let status = res.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED && !refused_once {
+                // the token ended early (or the auth manager restarted): once more with a new one
+                refused_once = true;
+                self.auth.invalidate(&token).await;
+                continue;
+            }
+            let answer: Value = res.json().await.unwrap_or(Value::Null);
+            if let Some(first) = answer.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
+                let clean = |k: &str| -> String {
+                    let v = first.get(k).and_then(Value::as_str).unwrap_or_default();
+                    v.chars().filter(|c| !c.is_control()).take(200).collect()
+                };
+                return Err(AdapterError::Refused {
+                    service: SERVICE,
+                    code: clean("errorCode"),
+                    message: clean("message"),
+                });
+            }
+            if !status.is_success() {
+                return Err(AdapterError::Refused {
+                    service: SERVICE,
+                    code: status.as_u16().to_string(),
+                    message: String::new(),
+                });
+            }
+            return match answer.pointer("/response/status") {
+                Some(Value::Bool(true)) => Ok(()),
+                _ => Err(AdapterError::Malformed { service: SERVICE, detail: "no status true".into() }),
+            };
+        }
+    }
+}
+
+#[async_trait]
+impl AuditLog for MosipAuditLog {
+    async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
+        self.send(&record).await.map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}

@@ -69,13 +69,7 @@ impl MosipAuditLog {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| {
-                    if e.is_timeout() {
-                        AdapterError::Timeout { service: SERVICE }
-                    } else {
-                        AdapterError::Unreachable { service: SERVICE, detail: e.without_url().to_string() }
-                    }
-                })?;
+                .map_err(|e| crate::no_answer(SERVICE, e))?;
             let status = res.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && !refused_once {
                 // the token ended early (or the auth manager restarted): once more with a new one
@@ -84,23 +78,8 @@ impl MosipAuditLog {
                 continue;
             }
             let answer: Value = res.json().await.unwrap_or(Value::Null);
-            if let Some(first) = answer.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
-                let clean = |k: &str| -> String {
-                    let v = first.get(k).and_then(Value::as_str).unwrap_or_default();
-                    v.chars().filter(|c| !c.is_control()).take(200).collect()
-                };
-                return Err(AdapterError::Refused {
-                    service: SERVICE,
-                    code: clean("errorCode"),
-                    message: clean("message"),
-                });
-            }
-            if !status.is_success() {
-                return Err(AdapterError::Refused {
-                    service: SERVICE,
-                    code: status.as_u16().to_string(),
-                    message: String::new(),
-                });
+            if let Some(refused) = crate::refusal(SERVICE, status, &answer) {
+                return Err(refused);
             }
             return match answer.pointer("/response/status") {
                 Some(Value::Bool(true)) => Ok(()),

@@ -128,14 +128,7 @@ impl KernelAuth {
                 "appId": self.credentials.app_id,
             },
         });
-        let res = self.http.post(&self.url).json(&body).send().await.map_err(|e| {
-            if e.is_timeout() {
-                AdapterError::Timeout { service: SERVICE }
-            } else {
-                // never the URL: it may hold credentials
-                AdapterError::Unreachable { service: SERVICE, detail: e.without_url().to_string() }
-            }
-        })?;
+        let res = self.http.post(&self.url).json(&body).send().await.map_err(|e| crate::no_answer(SERVICE, e))?;
         let status = res.status();
         // a gateway in front of the service that cannot reach it: no answer from the service
         if matches!(status.as_u16(), 502..=504) {
@@ -149,24 +142,8 @@ impl KernelAuth {
             .find(|c| c.trim_start().starts_with("Authorization="))
             .map(str::to_owned);
         let answer: Value = res.json().await.unwrap_or(Value::Null);
-        // MOSIP's refusals come as `errors`, often with HTTP 200
-        if let Some(first) = answer.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
-            let clean = |k: &str| -> String {
-                let v = first.get(k).and_then(Value::as_str).unwrap_or_default();
-                v.chars().filter(|c| !c.is_control()).take(200).collect()
-            };
-            return Err(AdapterError::Refused {
-                service: SERVICE,
-                code: clean("errorCode"),
-                message: clean("message"),
-            });
-        }
-        if !status.is_success() {
-            return Err(AdapterError::Refused {
-                service: SERVICE,
-                code: status.as_u16().to_string(),
-                message: String::new(),
-            });
+        if let Some(refused) = crate::refusal(SERVICE, status, &answer) {
+            return Err(refused);
         }
         let cookie =
             cookie.ok_or(AdapterError::Malformed { service: SERVICE, detail: "no Authorization cookie".into() })?;

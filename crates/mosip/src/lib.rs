@@ -42,3 +42,34 @@ impl From<AdapterError> for ResidentError {
         }
     }
 }
+
+/// A request that got no answer: too slow, or not delivered (never the URL: it may hold credentials).
+pub(crate) fn no_answer(service: &'static str, e: reqwest::Error) -> AdapterError {
+    if e.is_timeout() {
+        AdapterError::Timeout { service }
+    } else {
+        AdapterError::Unreachable { service, detail: e.without_url().to_string() }
+    }
+}
+
+/// The refusal in an answer, if it is one: MOSIP's `errors` (often with HTTP 200; the neighbour's text
+/// without control characters), else an error status.
+pub(crate) fn refusal(
+    service: &'static str,
+    status: reqwest::StatusCode,
+    answer: &serde_json::Value,
+) -> Option<AdapterError> {
+    use serde_json::Value;
+    if let Some(first) = answer.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
+        let clean = |k: &str| -> String {
+            let v = first.get(k).and_then(Value::as_str).unwrap_or_default();
+            v.chars().filter(|c| !c.is_control()).take(200).collect()
+        };
+        return Some(AdapterError::Refused { service, code: clean("errorCode"), message: clean("message") });
+    }
+    (!status.is_success()).then(|| AdapterError::Refused {
+        service,
+        code: status.as_u16().to_string(),
+        message: String::new(),
+    })
+}

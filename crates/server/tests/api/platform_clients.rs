@@ -43,6 +43,30 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// This app's router on a real socket, as a platform tier, with a registered resident-tier client
+    /// (`mosip-resident-client`, role `RESIDENT`): the base address and the client's secret.
+    async fn serve_platform_for_a_resident_tier(&self) -> (String, String) {
+        let now = resident_domain::clock::Clock::now(self.clock.as_ref());
+        let roles = vec!["RESIDENT".to_owned()];
+        let (_, secret) = resident_domain::platform::register_client(
+            &self.app.store,
+            &self.app.operator_context(),
+            now,
+            "mosip-resident-client",
+            "resident",
+            &roles,
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        (base, secret)
+    }
+}
+
 async fn a_registered_client_trades_its_secret_for_a_token_the_platform_takes(kind: Db) {
     let Some(t) = TestApp::new(kind).await else { return };
     let audit = t.app.operator_context();
@@ -133,22 +157,7 @@ fn an_operator_registers_a_client_and_sees_its_secret_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
-    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
-    let roles = vec!["RESIDENT".to_owned()];
-    let (_, secret) = resident_domain::platform::register_client(
-        &t.app.store,
-        &t.app.operator_context(),
-        now,
-        "mosip-resident-client",
-        "resident",
-        &roles,
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (base, secret) = t.serve_platform_for_a_resident_tier().await;
     let check = |secret: String| {
         let base = base.clone();
         tokio::task::spawn_blocking(move || {
@@ -234,22 +243,7 @@ async fn the_audit_manager_takes_a_resident_tiers_records(kind: Db) {
 async fn a_resident_tiers_audit_sink_writes_into_the_platforms_chain() {
     use resident_domain::ports::AuditLog;
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
-    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
-    let roles = vec!["RESIDENT".to_owned()];
-    let (_, secret) = resident_domain::platform::register_client(
-        &t.app.store,
-        &t.app.operator_context(),
-        now,
-        "mosip-resident-client",
-        "resident",
-        &roles,
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (base, secret) = t.serve_platform_for_a_resident_tier().await;
     let clock: std::sync::Arc<dyn resident_domain::clock::Clock> = t.clock.clone();
     let credentials = resident_mosip::auth::ClientCredentials {
         client_id: "mosip-resident-client".into(),
@@ -266,7 +260,7 @@ async fn a_resident_tiers_audit_sink_writes_into_the_platforms_chain() {
     let ctx = resident_domain::audit::AuditContext::system("resident-tier");
     let record = resident_domain::audit::AuditEvent::RidStatus.record(
         &ctx,
-        now,
+        resident_domain::clock::Clock::now(t.clock.as_ref()),
         Some(("7509619239".into(), "UIN")),
         "RID status asked at the resident tier",
     );

@@ -268,11 +268,11 @@ async fn issue_own_card(
     card_type: CardType,
     shown: Option<&[String]>,
 ) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
-    use crate::auth_usecases::{Done, SELF_ENTITY, Subject, event, refuse, success};
+    use crate::auth_usecases::{Done, Subject, event, refuse, success};
     use crate::error::ResidentError;
     use crate::history::{RequestType, ServiceEvent};
 
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     let failed = |detail: String| {
         refuse(
             ctx,
@@ -341,7 +341,7 @@ pub async fn request_vid_card(
     trn: &str,
     vid: &crate::ids::Vid,
 ) -> Result<crate::auth_usecases::Done<()>, crate::error::ResidentError> {
-    use crate::auth_usecases::{Done, SELF_ENTITY, Subject, event, success};
+    use crate::auth_usecases::{Done, Subject, event, success};
     use crate::error::ResidentError;
     use crate::history::{RequestType, ServiceEvent};
 
@@ -358,7 +358,7 @@ pub async fn request_vid_card(
         request_trn_id: Some(issued),
         ..event(who, RequestType::VidCardDownload, VID_CARD_READY, id, trn, ctx.now)
     };
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     let audit = ("RES-SER-138", "Request for a VID card", format!("{} VID card requested", record.vid_type));
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIDCARD_REQUEST", BTreeMap::new(), audit);
     ctx.repo.record_effects(&effects, ctx.now).await?;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod grievance;
 pub mod history;
 pub mod housekeeping;
+pub mod ida;
 pub mod identity;
 pub mod ids;
 pub mod masterdata;

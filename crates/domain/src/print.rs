@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::access::{Accessor, Channel, DataAccess, Purpose};
 use crate::audit::{AuditContext, AuditRecord};
-use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
+use crate::auth_usecases::{AuthContext, Done, Subject, event, success};
 pub use crate::card::CardType;
 use crate::card::{CardIssuer, CardRequest, IssuedCard};
 use crate::error::{ResidentError, StoreError};
@@ -185,7 +185,7 @@ pub async fn request_reprint(
         ("trackingId", tracking.clone()),
     ]);
     let audit = ("RES-SER-114", "Obtained RID for print UIN", format!("reprint RID {} obtained", rid.masked()));
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     let (effects, message, _) = success(ctx, &subject, ev, "RS_UIN_RPR_SUCCESS", vars, audit);
     let job = PrintJob {
         id: crate::clock::random_uuid(),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, authorise_with_otp, event, success};
+use crate::auth_usecases::{AuthContext, Done, Subject, authorise_with_otp, event, success};
 use crate::error::ResidentError;
 use crate::history::{RequestType, ServiceEvent};
 use crate::identity::IdentityJson;
@@ -46,7 +46,7 @@ pub async fn verify_with_otp(
         status_comment: Some(what.clone()),
         ..event(&who, RequestType::ValidateOtp, "OTP_VERIFIED", id, trn, ctx.now)
     };
-    let subject = Subject { who: &who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who: &who, id, trn };
     let audit = ("RES-SER-140", "Phone or email verified", what);
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_CHANNEL_VERIFIED", BTreeMap::new(), audit);
     verifications.mark_verified(&who.token, &verified, &effects, ctx.now).await?;

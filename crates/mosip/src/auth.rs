@@ -179,7 +179,7 @@ fn jwt_life(token: &str) -> Option<Duration> {
     u64::try_from(exp - iat).ok().map(Duration::from_secs)
 }
 
-fn rand_below(n: u64) -> u64 {
+pub(crate) fn rand_below(n: u64) -> u64 {
     use rand::Rng;
     if n == 0 { 0 } else { resident_domain::clock::rng().gen_range(0..n) }
 }

@@ -223,3 +223,271 @@ async fn an_audit_record_goes_with_a_token_renewed_once_when_refused() {
     let e = sink.send(&empty).await.unwrap_err();
     assert!(matches!(&e, AdapterError::Refused { code, .. } if code == "KER-AUD-001"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// ID Authentication's internal contracts, as MOSIP's IDA answers them (`IdAuthExceptionHandler`:
+// HTTP 200 with `errors[{errorCode, errorMessage}]`; a filter's fault wrapped in IDA-MLC-007)
+
+mod ida {
+    use super::*;
+    use axum::extract::Query;
+    use axum::routing::get;
+    use resident_domain::ResidentError;
+    use resident_domain::audit::AuditContext;
+    use resident_domain::ida::{IdAuthentication, IdaCall};
+    use resident_domain::ids::IndividualId;
+    use resident_domain::otp::OtpChannel;
+    use resident_mosip::crypto::InternalKeys;
+    use resident_mosip::ida::MosipIda;
+    use std::sync::OnceLock;
+
+    /// What the recorded IDA answers to each call.
+    #[derive(Clone, Copy)]
+    struct Scenario {
+        otp: fn(&Value) -> axum::response::Response,
+        auth: fn(&Value, &InternalKeys) -> axum::response::Response,
+        txns: fn() -> axum::response::Response,
+        /// How long IDA takes to answer.
+        delay_ms: u64,
+    }
+
+    struct Hits {
+        certificate: AtomicUsize,
+        otp: AtomicUsize,
+        auth: AtomicUsize,
+        txns: AtomicUsize,
+    }
+
+    fn keys() -> &'static InternalKeys {
+        static KEYS: OnceLock<InternalKeys> = OnceLock::new();
+        KEYS.get_or_init(|| InternalKeys::derive(&[3u8; 32]).unwrap())
+    }
+
+    fn ida_json(response: Value, errors: Value) -> axum::response::Response {
+        Json(json!({"id": "mosip.identity.otp.internal", "version": "1.0", "transactionID": "AB12345678",
+            "responseTime": "2026-11-26T09:00:00.000Z", "response": response, "errors": errors}))
+        .into_response()
+    }
+
+    async fn platform(scenario: Scenario) -> (MosipIda, Arc<Hits>) {
+        let (auth_url, _) = serve(mosip_success).await;
+        let hits = Arc::new(Hits {
+            certificate: AtomicUsize::new(0),
+            otp: AtomicUsize::new(0),
+            auth: AtomicUsize::new(0),
+            txns: AtomicUsize::new(0),
+        });
+        let (h1, h2, h3, h4) = (hits.clone(), hits.clone(), hits.clone(), hits.clone());
+        let app = axum::Router::new()
+            .route(
+                "/idauthentication/v1/internal/getCertificate",
+                get(move |Query(q): Query<std::collections::HashMap<String, String>>| {
+                    let h = h1.clone();
+                    async move {
+                        h.certificate.fetch_add(1, Ordering::SeqCst);
+                        assert_eq!((q["applicationId"].as_str(), q["referenceId"].as_str()), ("IDA", "INTERNAL"));
+                        Json(json!({"id": null, "version": null, "responsetime": "2026-11-26T09:00:00.000Z",
+                            "response": {"certificate": keys().certificate_pem(), "certSignRequest": null,
+                                         "issuedAt": "2026-01-01T00:00:00.000", "expiryAt": "2027-01-01T00:00:00.000"},
+                            "errors": null}))
+                    }
+                }),
+            )
+            .route(
+                "/idauthentication/v1/internal/otp",
+                post(move |headers: HeaderMap, Json(body): Json<Value>| {
+                    let h = h2.clone();
+                    async move {
+                        h.otp.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(scenario.delay_ms)).await;
+                        // IDA's filter wants an Authorization header; the token comes as the cookie
+                        assert!(headers.contains_key(header::AUTHORIZATION));
+                        assert!(headers[header::COOKIE].to_str().unwrap().contains("Authorization=eyJ.recorded.token"));
+                        assert_eq!(body["id"], "mosip.identity.otp.internal");
+                        (scenario.otp)(&body)
+                    }
+                }),
+            )
+            .route(
+                "/idauthentication/v1/internal/auth",
+                post(move |Json(body): Json<Value>| {
+                    let h = h3.clone();
+                    async move {
+                        h.auth.fetch_add(1, Ordering::SeqCst);
+                        (scenario.auth)(&body, keys())
+                    }
+                }),
+            )
+            .route(
+                "/idauthentication/v1/internal/authTransactions/individualId/{id}",
+                get(move || {
+                    let h = h4.clone();
+                    async move {
+                        h.txns.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(scenario.delay_ms)).await;
+                        (scenario.txns)()
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth =
+            Arc::new(KernelAuth::new(&auth_url, creds(), Duration::from_millis(800), Arc::new(SystemClock)).unwrap());
+        let ida = MosipIda::new(
+            &format!("http://{addr}/idauthentication/v1/internal"),
+            auth,
+            Duration::from_millis(800),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        (ida, hits)
+    }
+
+    fn sealed_otp(body: &Value, keys: &InternalKeys) -> String {
+        let sealed = resident_mosip::crypto::Sealed {
+            request: body["request"].as_str().unwrap().into(),
+            request_session_key: body["requestSessionKey"].as_str().unwrap().into(),
+            request_hmac: body["requestHMAC"].as_str().unwrap().into(),
+            thumbprint: body["thumbprint"].as_str().unwrap().into(),
+        };
+        let plain: Value = serde_json::from_slice(&keys.open(&sealed).unwrap()).unwrap();
+        plain["otp"].as_str().unwrap().to_owned()
+    }
+
+    fn never(_: &Value) -> axum::response::Response {
+        unreachable!()
+    }
+    fn never_auth(_: &Value, _: &InternalKeys) -> axum::response::Response {
+        unreachable!()
+    }
+    fn no_txns() -> axum::response::Response {
+        unreachable!()
+    }
+
+    fn audit() -> AuditContext {
+        AuditContext {
+            host_name: "h".into(),
+            host_ip: "127.0.0.1".into(),
+            session_user: "test".into(),
+            request_id: None,
+        }
+    }
+
+    fn jane() -> IndividualId {
+        IndividualId::parse("5075291708").unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_otp_goes_once_and_idas_refusals_keep_their_codes() {
+        fn masked(body: &Value) -> axum::response::Response {
+            assert_eq!(body["otpChannel"], json!(["EMAIL", "PHONE"]));
+            ida_json(json!({"maskedEmail": "XXnXXdXX@example.org", "maskedMobile": "XXXXXX3210"}), Value::Null)
+        }
+        let (ida, hits) = platform(Scenario { otp: masked, auth: never_auth, txns: no_txns, delay_ms: 0 }).await;
+        let a = audit();
+        let call = IdaCall { audit: &a, now: time::macros::datetime!(2026-11-26 09:00 UTC) };
+        let sent =
+            ida.request_otp(&call, &jane(), "AB12345678", &[OtpChannel::Email, OtpChannel::Phone]).await.unwrap();
+        assert_eq!(sent.masked_mobile.as_deref(), Some("XXXXXX3210"));
+
+        fn unknown(_: &Value) -> axum::response::Response {
+            ida_json(
+                Value::Null,
+                json!([{"errorCode": "IDA-MLC-018", "errorMessage": "UIN not available in database"}]),
+            )
+        }
+        let (ida, _) = platform(Scenario { otp: unknown, auth: never_auth, txns: no_txns, delay_ms: 0 }).await;
+        match ida.request_otp(&call, &jane(), "AB12345678", &[OtpChannel::Email]).await {
+            Err(ResidentError::Ida("IDA-MLC-018", m)) => assert_eq!(m, "UIN not available in database"),
+            other => panic!("{other:?}"),
+        }
+        // a code resident services do not know is a failed neighbour, not the resident's fault
+        fn odd(_: &Value) -> axum::response::Response {
+            ida_json(Value::Null, json!([{"errorCode": "IDA-XYZ-999", "errorMessage": "something\u{7} else"}]))
+        }
+        let (ida, _) = platform(Scenario { otp: odd, auth: never_auth, txns: no_txns, delay_ms: 0 }).await;
+        let e = ida.request_otp(&call, &jane(), "AB12345678", &[OtpChannel::Email]).await.unwrap_err();
+        assert_eq!(e.code(), "RES-SER-412");
+
+        // too slow: an OTP request is never sent twice (it would send a second code)
+        let (ida, slow_hits) =
+            platform(Scenario { otp: masked, auth: never_auth, txns: no_txns, delay_ms: 1500 }).await;
+        let e = ida.request_otp(&call, &jane(), "AB12345678", &[OtpChannel::Email]).await.unwrap_err();
+        assert_eq!(e.code(), "RES-SER-411");
+        assert_eq!(slow_hits.otp.load(Ordering::SeqCst), 1);
+        assert_eq!(hits.otp.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_otp_is_sealed_for_idas_certificate_and_a_refusal_is_an_auth_failure() {
+        fn check(body: &Value, keys: &InternalKeys) -> axum::response::Response {
+            assert_eq!(body["id"], "mosip.identity.auth.internal");
+            assert_eq!(body["consentObtained"], true);
+            assert!(body.get("otp").is_none(), "the OTP travels sealed only");
+            let otp = sealed_otp(body, keys);
+            if otp == "111111" {
+                ida_json(json!({"authStatus": true, "authToken": null}), Value::Null)
+            } else {
+                ida_json(
+                    json!({"authStatus": false, "authToken": null}),
+                    json!([{"errorCode": "IDA-OTA-004", "errorMessage": "OTP is invalid"}]),
+                )
+            }
+        }
+        let (ida, hits) = platform(Scenario { otp: never, auth: check, txns: no_txns, delay_ms: 0 }).await;
+        let a = audit();
+        let call = IdaCall { audit: &a, now: time::macros::datetime!(2026-11-26 09:00 UTC) };
+        assert_eq!(ida.authenticate_otp(&call, &jane(), "AB12345678", "111111").await.unwrap(), Ok(()));
+        let refused = ida.authenticate_otp(&call, &jane(), "AB12345678", "222222").await.unwrap().unwrap_err();
+        assert_eq!((refused.code.as_str(), refused.message.as_str()), ("IDA-OTA-004", "OTP is invalid"));
+        assert_eq!(hits.certificate.load(Ordering::SeqCst), 1, "the certificate is kept");
+
+        // IDA cannot decrypt (its key changed): the certificate is fetched again, once
+        fn rotated(_: &Value, _: &InternalKeys) -> axum::response::Response {
+            ida_json(
+                Value::Null,
+                json!([{"errorCode": "IDA-MLC-007", "errorMessage": "Request could not be processed. Please try again"},
+                       {"errorCode": "IDA-MPA-003", "errorMessage": "Unable to decrypt the request"}]),
+            )
+        }
+        let (ida, hits) = platform(Scenario { otp: never, auth: rotated, txns: no_txns, delay_ms: 0 }).await;
+        let e = ida.authenticate_otp(&call, &jane(), "AB12345678", "111111").await.unwrap_err();
+        assert_eq!(e.code(), "RES-SER-412");
+        assert_eq!((hits.certificate.load(Ordering::SeqCst), hits.auth.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn transactions_are_read_with_idas_local_times_and_asked_again_when_no_answer_comes() {
+        fn list() -> axum::response::Response {
+            ida_json(
+                json!({"authTransactions": [
+                    {"transactionID": "AB12345678", "requestdatetime": "2026-11-26T09:00:00.123", "authtypeCode": "OTP-AUTH",
+                     "statusCode": "N", "statusComment": "OTP Authentication Failed", "referenceIdType": "UIN",
+                     "entityName": "resident-services", "requestSignature": "", "responseSignature": ""}]}),
+                Value::Null,
+            )
+        }
+        let (ida, _) = platform(Scenario { otp: never, auth: never_auth, txns: list, delay_ms: 0 }).await;
+        let a = audit();
+        let call = IdaCall { audit: &a, now: time::macros::datetime!(2026-11-26 09:00 UTC) };
+        let who = resident_domain::ports::Resolved {
+            identity_id: "x".into(),
+            uin: resident_domain::ids::Uin::parse("5075291708").unwrap(),
+            token: resident_domain::history::IdentityToken("t".into()),
+            status: "ACTIVATED".into(),
+            identity: resident_domain::identity::IdentityJson(serde_json::Map::new()),
+            vid: None,
+        };
+        let txns = ida.auth_transactions(&call, &who, &jane(), 1, 10).await.unwrap();
+        assert_eq!(txns.len(), 1);
+        assert_eq!(txns[0].at, time::macros::datetime!(2026-11-26 09:00:00.123 UTC));
+        assert_eq!((txns[0].status_code.as_str(), txns[0].token.0.as_str()), ("N", "t"));
+
+        // a read that gets no answer is asked three times; after five such calls the circuit opens
+        let (ida, hits) = platform(Scenario { otp: never, auth: never_auth, txns: list, delay_ms: 1500 }).await;
+        let e = ida.auth_transactions(&call, &who, &jane(), 1, 10).await.unwrap_err();
+        assert_eq!(e.code(), "RES-SER-411");
+        assert_eq!(hits.txns.load(Ordering::SeqCst), 3);
+    }
+}

@@ -99,7 +99,7 @@ pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
                 if p.partner_type == "Auth_Partner" {
                     let required = match app.store.demo_policy(&p.id).await? {
                         Some(list) => list.join(","),
-                        None => format!("{} (default)", resident_domain::auth_usecases::DEFAULT_DEMO_POLICY.join(",")),
+                        None => format!("{} (default)", resident_domain::ida::partner::DEFAULT_DEMO_POLICY.join(",")),
                     };
                     println!("{:<24} {:<10} {required}", p.id, "demo-auth");
                 }
@@ -108,8 +108,8 @@ pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
         }
         PartnerCommand::AuthPolicy { partner, require } => {
             let Some(p) = app.store.partner(&partner).await? else { bail!("no partner {partner}") };
-            let attributes = resident_domain::auth_usecases::parse_demo_policy(&require).map_err(|_| {
-                anyhow!("--require takes one or more of {}", resident_domain::auth_usecases::DEMO_ATTRIBUTES.join(", "))
+            let attributes = resident_domain::ida::partner::parse_demo_policy(&require).map_err(|_| {
+                anyhow!("--require takes one or more of {}", resident_domain::ida::partner::DEMO_ATTRIBUTES.join(", "))
             })?;
             let now = app.clock.now();
             let effects = Effects {

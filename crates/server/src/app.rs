@@ -337,12 +337,28 @@ impl App {
         )
         .map_err(|e| anyhow!(e))?;
         let store = Arc::new(self.store.clone());
+        let embedded_ida = Arc::new(resident_domain::ida::embedded::EmbeddedIda::new(
+            store.clone(),
+            self.templates.clone(),
+            self.config.otp.clone(),
+        ));
+        let kernel_auth = if self.config.platform.calls_mosip() {
+            Some(crate::platform::kernel_auth(&self.config, self.clock.clone())?)
+        } else {
+            None
+        };
+        let ida = crate::platform::ida(&self.config, embedded_ida.clone(), kernel_auth.as_ref(), self.clock.clone())?;
         Ok(AppState(Arc::new(Services {
             registrations: store.clone(),
             audit: store.clone(),
             identities: store.clone(),
             health: store.clone(),
             auth: store.clone(),
+            ida,
+            embedded_ida,
+            ida_keys: Arc::new(resident_web::platform::ida_internal::IdaKeys::new(
+                self.store.vault().keymanager_seed(),
+            )),
             updates: store.clone(),
             packets: self.packets.clone(),
             codec: self.codec.clone(),

@@ -280,6 +280,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
+            println!("\n# platform services (platform.mode = {:?})", config.platform.mode);
+            for line in config.platform.describe() {
+                println!("#   {line}");
+            }
             println!("\n# configuration is valid");
             Ok(0)
         }

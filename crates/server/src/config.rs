@@ -325,8 +325,100 @@ pub struct PlatformConfig {
     /// Repository. Unset: those endpoints answer 401.
     pub service_key: Option<Secret>,
     pub service_key_file: Option<PathBuf>,
-    /// A MOSIP platform to call (integrated mode, being built: `resident platform check` uses it).
+    /// `embedded` (every service is this binary's own) or `mosip` (each service that has a MOSIP
+    /// adapter calls the platform at `platform.mosip.base_url`).
+    pub mode: PlatformMode,
+    /// Per service, `embedded` or `mosip`, over `mode` (mixed set-ups).
+    pub services: PlatformServices,
+    /// The MOSIP platform to call in `mosip` mode.
     pub mosip: MosipPlatformConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformMode {
+    #[default]
+    Embedded,
+    Mosip,
+}
+
+/// A per-service choice; unset follows `platform.mode`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlatformServices {
+    pub ida: Option<PlatformMode>,
+    pub audit: Option<PlatformMode>,
+    pub id_repository: Option<PlatformMode>,
+    pub notifier: Option<PlatformMode>,
+    pub masterdata: Option<PlatformMode>,
+    pub keymanager: Option<PlatformMode>,
+}
+
+/// A platform service and whether this binary can call MOSIP's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformService {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub has_adapter: bool,
+}
+
+pub const PLATFORM_SERVICES: [PlatformService; 6] = [
+    PlatformService { key: "ida", name: "ID Authentication", has_adapter: true },
+    // its client exists (`resident_mosip::audit`); the records committed with each change must reach
+    // it too (forwarded from the local chain) before it can be chosen
+    PlatformService { key: "audit", name: "audit manager", has_adapter: false },
+    PlatformService { key: "id_repository", name: "ID Repository", has_adapter: false },
+    PlatformService { key: "notifier", name: "notifier", has_adapter: false },
+    PlatformService { key: "masterdata", name: "masterdata", has_adapter: false },
+    PlatformService { key: "keymanager", name: "key manager", has_adapter: false },
+];
+
+impl PlatformConfig {
+    fn chosen(&self, key: &str) -> Option<PlatformMode> {
+        let s = &self.services;
+        match key {
+            "ida" => s.ida,
+            "audit" => s.audit,
+            "id_repository" => s.id_repository,
+            "notifier" => s.notifier,
+            "masterdata" => s.masterdata,
+            "keymanager" => s.keymanager,
+            _ => None,
+        }
+    }
+
+    /// Which one serves `service`: its own choice, else the mode; a service with no MOSIP adapter
+    /// yet stays embedded unless it was asked for by name (which [`Config::validate`] refuses).
+    pub fn effective(&self, service: &PlatformService) -> PlatformMode {
+        match self.chosen(service.key) {
+            Some(m) => m,
+            None if service.has_adapter => self.mode,
+            None => PlatformMode::Embedded,
+        }
+    }
+
+    /// Whether any service calls MOSIP.
+    pub fn calls_mosip(&self) -> bool {
+        PLATFORM_SERVICES.iter().any(|s| self.effective(s) == PlatformMode::Mosip)
+    }
+
+    /// One line per service: which serves it, and where.
+    pub fn describe(&self) -> Vec<String> {
+        PLATFORM_SERVICES
+            .iter()
+            .map(|s| match self.effective(s) {
+                PlatformMode::Mosip => format!(
+                    "{}: mosip ({})",
+                    s.name,
+                    self.mosip.url_of(s.key).map(|u| resident_store::redact_url(&u)).unwrap_or_default()
+                ),
+                PlatformMode::Embedded if self.mode == PlatformMode::Mosip && !s.has_adapter => {
+                    format!("{}: embedded (cannot be MOSIP's yet)", s.name)
+                }
+                PlatformMode::Embedded => format!("{}: embedded", s.name),
+            })
+            .collect()
+    }
 }
 
 /// Where a MOSIP platform answers, and who this service is to it (a client of its auth manager).
@@ -337,6 +429,10 @@ pub struct MosipPlatformConfig {
     pub base_url: Option<String>,
     /// The auth manager, when not `<base_url>/v1/authmanager`.
     pub authmanager_url: Option<String>,
+    /// IDA's internal base, when not `<base_url>/idauthentication/v1/internal`.
+    pub ida_url: Option<String>,
+    /// The audit manager, when not `<base_url>/v1/auditmanager`.
+    pub auditmanager_url: Option<String>,
     pub client_id: Option<String>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
@@ -351,12 +447,34 @@ impl Default for MosipPlatformConfig {
         MosipPlatformConfig {
             base_url: None,
             authmanager_url: None,
+            ida_url: None,
+            auditmanager_url: None,
             client_id: None,
             secret_key: None,
             secret_key_file: None,
             app_id: "resident".into(),
             timeout_seconds: 10,
         }
+    }
+}
+
+impl MosipPlatformConfig {
+    /// Where a service answers: its own URL, else its MOSIP path under `base_url`.
+    pub fn url_of(&self, key: &str) -> Option<String> {
+        let base = self.base_url.as_deref().map(|b| b.trim_end_matches('/').to_owned());
+        let own = match key {
+            "ida" => &self.ida_url,
+            "audit" => &self.auditmanager_url,
+            "authmanager" => &self.authmanager_url,
+            _ => &None,
+        };
+        let path = match key {
+            "ida" => "/idauthentication/v1/internal",
+            "audit" => "/v1/auditmanager",
+            "authmanager" => "/v1/authmanager",
+            _ => return None,
+        };
+        own.clone().or_else(|| base.map(|b| format!("{b}{path}")))
     }
 }
 
@@ -800,6 +918,30 @@ impl Config {
         }
         if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
             return Err("configuration: `smtp.tls` must be `none`, `starttls` or `tls`".into());
+        }
+        for service in PLATFORM_SERVICES {
+            if self.platform.chosen(service.key) == Some(PlatformMode::Mosip) && !service.has_adapter {
+                return Err(format!(
+                    "configuration: `platform.services.{}` = \"mosip\": the {} cannot be MOSIP's yet (it can only be embedded)",
+                    service.key, service.name
+                ));
+            }
+            if self.platform.effective(&service) == PlatformMode::Mosip
+                && self.platform.mosip.url_of(service.key).is_none()
+            {
+                return Err(format!(
+                    "configuration: the {} is MOSIP's, but neither `platform.mosip.base_url` nor its own URL is set",
+                    service.name
+                ));
+            }
+        }
+        if self.platform.calls_mosip() {
+            if self.platform.mosip.client_id.is_none() {
+                return Err("configuration: `platform.mosip.client_id` is needed to call a MOSIP platform".into());
+            }
+            if self.platform.mosip.secret_key.is_none() && self.platform.mosip.secret_key_file.is_none() {
+                return Err("configuration: `platform.mosip.secret_key` (or `secret_key_file`) is needed to call a MOSIP platform".into());
+            }
         }
         if let Some(key) = &self.security.data_key {
             resident_store::Vault::from_base64(&key.0)

@@ -1,42 +1,88 @@
-//! `resident platform check`: which platform this service uses, and whether its services answer.
-//! Integrated mode is being built service by service; the auth manager comes first, since every
-//! MOSIP service wants its token.
+//! Integrated mode: the MOSIP clients the composition root plugs in where a service is MOSIP's, and
+//! `resident platform check`: which platform each service is, and whether MOSIP's answer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use resident_domain::clock::SystemClock;
+use resident_domain::clock::{Clock, SystemClock};
+use resident_domain::ida::IdAuthentication;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
+use resident_mosip::ida::MosipIda;
 
-use crate::config::{Config, read_secret};
+use crate::config::{Config, PLATFORM_SERVICES, PlatformMode, read_secret};
 
-pub async fn check(config: &Config) -> Result<i32> {
+/// The kernel auth manager's client, which every MOSIP adapter asks for its token.
+pub fn kernel_auth(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<KernelAuth>> {
     let m = &config.platform.mosip;
-    let Some(base) = m.base_url.as_deref().map(|b| b.trim_end_matches('/')) else {
-        println!("platform: embedded (platform.mosip.base_url is not set): every service is this binary's own");
-        return Ok(0);
-    };
-    let url = m.authmanager_url.clone().unwrap_or_else(|| format!("{base}/v1/authmanager"));
+    let url = m.url_of("authmanager").ok_or_else(|| anyhow!("platform.mosip.base_url is not set"))?;
     let client_id = m.client_id.clone().ok_or_else(|| anyhow!("platform.mosip.client_id is not set"))?;
     let Some(secret_key) =
         read_secret(&m.secret_key, &m.secret_key_file, "platform.mosip.secret_key").map_err(|e| anyhow!(e))?
     else {
         bail!("platform.mosip.secret_key (or secret_key_file) is not set");
     };
-    let credentials = ClientCredentials { client_id: client_id.clone(), secret_key, app_id: m.app_id.clone() };
-    let timeout = Duration::from_secs(m.timeout_seconds.max(1));
-    let auth = KernelAuth::new(&url, credentials, timeout, Arc::new(SystemClock)).map_err(|e| anyhow!("{e}"))?;
+    let credentials = ClientCredentials { client_id, secret_key, app_id: m.app_id.clone() };
+    Ok(Arc::new(KernelAuth::new(&url, credentials, timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
+}
+
+fn timeout(config: &Config) -> Duration {
+    Duration::from_secs(config.platform.mosip.timeout_seconds.max(1))
+}
+
+/// ID Authentication as configured: the embedded IDA, or MOSIP's.
+pub fn ida(
+    config: &Config,
+    embedded: Arc<resident_domain::ida::embedded::EmbeddedIda>,
+    auth: Option<&Arc<KernelAuth>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn IdAuthentication>> {
+    if config.platform.effective(&PLATFORM_SERVICES[0]) == PlatformMode::Embedded {
+        return Ok(embedded);
+    }
+    let auth = auth.ok_or_else(|| anyhow!("ID Authentication is MOSIP's but no auth manager is configured"))?;
+    let url = config.platform.mosip.url_of("ida").ok_or_else(|| anyhow!("platform.mosip.ida_url"))?;
+    Ok(Arc::new(MosipIda::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
+}
+
+pub async fn check(config: &Config) -> Result<i32> {
+    for line in config.platform.describe() {
+        println!("{line}");
+    }
+    if !config.platform.calls_mosip() && config.platform.mosip.base_url.is_none() {
+        println!("platform: embedded: every service is this binary's own");
+        return Ok(0);
+    }
+    let auth = kernel_auth(config, Arc::new(SystemClock))?;
+    let client_id = config.platform.mosip.client_id.clone().unwrap_or_default();
+    let shown =
+        |key: &str| config.platform.mosip.url_of(key).map(|u| resident_store::redact_url(&u)).unwrap_or_default();
     let mut code = 0;
     match auth.fetch().await {
-        Ok(token) => println!("auth manager {url}: a token for {client_id} ({} s)", token.life.as_secs()),
+        Ok(token) => {
+            println!("auth manager {}: a token for {client_id} ({} s)", shown("authmanager"), token.life.as_secs())
+        }
         Err(e) => {
-            println!("auth manager {url}: {e}");
-            code = 1;
+            println!("auth manager {}: {e}", shown("authmanager"));
+            return Ok(1);
         }
     }
-    println!(
-        "still embedded (their MOSIP adapters are not built yet): ID Authentication, ID Repository, notifier, audit manager, masterdata, key manager"
-    );
+    if config.platform.effective(&PLATFORM_SERVICES[0]) == PlatformMode::Mosip {
+        // the certificate is a read: asking for it changes nothing and proves the role and the key
+        let url = config.platform.mosip.url_of("ida").unwrap_or_default();
+        let ida =
+            MosipIda::new(&url, auth.clone(), timeout(config), Arc::new(SystemClock)).map_err(|e| anyhow!("{e}"))?;
+        match ida.certificate(true).await {
+            Ok(cert) => println!(
+                "ID Authentication {}: its INTERNAL certificate {}",
+                shown("ida"),
+                hex::encode(&cert.thumbprint()[..8])
+            ),
+            Err(e) => {
+                println!("ID Authentication {}: {e}", shown("ida"));
+                code = 1;
+            }
+        }
+    }
     Ok(code)
 }

@@ -53,6 +53,9 @@ mod replicas;
 #[path = "api/platform_clients.rs"]
 mod platform_clients;
 
+#[path = "api/platform_ida.rs"]
+mod platform_ida;
+
 #[path = "api/crash.rs"]
 mod crash;
 

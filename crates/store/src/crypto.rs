@@ -28,6 +28,7 @@ pub struct Vault {
     checkpoint_key: Zeroizing<[u8; 32]>,
     login_key: Zeroizing<[u8; 32]>,
     platform_key: Zeroizing<[u8; 32]>,
+    keymanager_seed: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -63,6 +64,7 @@ impl Vault {
             checkpoint_key: derive(master, "resident/v1/audit-checkpoint"),
             login_key: derive(master, "resident/v1/login-token"),
             platform_key: derive(master, "resident/v1/platform-token"),
+            keymanager_seed: derive(master, "resident/v1/keymanager-ida-internal"),
         }
     }
 
@@ -155,6 +157,12 @@ impl Vault {
     /// has it.
     pub fn platform_key(&self) -> [u8; 32] {
         *self.platform_key
+    }
+
+    /// The seed the embedded key manager derives IDA's internal key pair from, so every replica
+    /// decrypts what a resident tier encrypted for any of them.
+    pub fn keymanager_seed(&self) -> [u8; 32] {
+        *self.keymanager_seed
     }
 
     /// The key registration packets are encrypted with; every replica sharing the data key has it.

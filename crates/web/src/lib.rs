@@ -163,6 +163,15 @@ pub fn router(state: AppState) -> Router {
         )
         // and its audit manager: another tier's audit records, into this platform's chain
         .route("/v1/auditmanager/audits", axum::routing::post(platform::auditmanager::audits))
+        // and its IDA's internal contracts, with the key manager's certificate they are sealed for
+        .route("/idauthentication/v1/internal/otp", axum::routing::post(platform::ida_internal::otp))
+        .route("/idauthentication/v1/internal/auth", axum::routing::post(platform::ida_internal::auth))
+        .route(
+            "/idauthentication/v1/internal/authTransactions/individualId/{id}",
+            axum::routing::get(platform::ida_internal::auth_transactions),
+        )
+        .route("/idauthentication/v1/internal/getCertificate", axum::routing::get(platform::ida_internal::certificate))
+        .route("/v1/keymanager/getCertificate", axum::routing::get(platform::ida_internal::certificate))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

@@ -27,6 +27,12 @@ pub struct Services {
     pub identities: Arc<dyn IdentityRegistry>,
     pub health: Arc<dyn HealthCheck>,
     pub auth: Arc<dyn AuthRepository>,
+    /// ID Authentication as resident services use it: the embedded IDA, or MOSIP's.
+    pub ida: Arc<dyn resident_domain::ida::IdAuthentication>,
+    /// This platform's own IDA, which its IDA endpoints serve (to relying parties and resident tiers).
+    pub embedded_ida: Arc<resident_domain::ida::embedded::EmbeddedIda>,
+    /// The embedded key manager's IDA `INTERNAL` key pair, which opens sealed internal requests.
+    pub ida_keys: Arc<crate::platform::ida_internal::IdaKeys>,
     pub updates: Arc<dyn UpdateRepository>,
     pub packets: Arc<dyn PacketStore>,
     pub codec: Arc<dyn PacketCodec>,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, success};
+use crate::auth_usecases::{AuthContext, Done, Subject, event, success};
 use crate::error::{ResidentError, StoreError};
 use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
 use crate::ids::IndividualId;
@@ -51,7 +51,7 @@ pub async fn partner_policy(
         };
         let demographics = match repo.demo_policy(&p.id).await? {
             Some(list) => list,
-            None => crate::auth_usecases::DEFAULT_DEMO_POLICY.iter().map(|s| (*s).to_owned()).collect(),
+            None => crate::ida::partner::DEFAULT_DEMO_POLICY.iter().map(|s| (*s).to_owned()).collect(),
         };
         return Ok(json!({
             "partnerId": p.id,
@@ -353,7 +353,7 @@ pub async fn request_credential(
     ]);
     let audit =
         ("RES-SER-125", "Credential request success", format!("{} for partner {}", ask.credential_type, partner.id));
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_CRE_REQ_SUCCESS", vars, audit);
     let record = CredentialRecord {
         request_id: request_id.clone(),

@@ -9,8 +9,9 @@
 //! as the resident's own OTPs do (the requester `contact:email`/`contact:phone` shares their guard).
 
 use super::{DraftUpdate, UpdateServices, request_update};
-use crate::auth_usecases::{AuthContext, Done, new_otp, record};
+use crate::auth_usecases::{AuthContext, Done, record};
 use crate::error::ResidentError;
+use crate::ida::embedded::new_otp;
 use crate::identity::IdentitySchema;
 use crate::ids::{IndividualId, Rid};
 use crate::notification::Channel;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::auth_usecases::{AuthContext, Done, SELF_ENTITY, Subject, event, refuse, success};
+use crate::auth_usecases::{AuthContext, Done, Subject, event, refuse, success};
 use crate::error::{ResidentError, StoreError};
 use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
 use crate::identity::{FieldType, IdentityJson, IdentitySchema};
@@ -167,7 +167,7 @@ pub async fn refuse_update(
     trn: &str,
     error: ResidentError,
 ) -> Result<ResidentError, ResidentError> {
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     refuse(ctx, &subject, RequestType::UpdateMyUin, "RS_UIN_UPDATE_FAILURE", BTreeMap::new(), error).await
 }
 
@@ -592,7 +592,7 @@ pub async fn request_update(
     trn: &str,
     draft: DraftUpdate,
 ) -> Result<Done<Rid>, ResidentError> {
-    let subject = Subject { who, id, trn, entity: SELF_ENTITY };
+    let subject = Subject { who, id, trn };
     let refused = |e: ResidentError| refuse_update(ctx, who, id, trn, e);
     if svc.updates.open_update_of(&who.identity_id).await?.is_some() {
         return Err(refused(ResidentError::UpdatePending).await?);

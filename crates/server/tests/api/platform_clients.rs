@@ -26,7 +26,7 @@ fn token_request(id: &str, secret: &str, app: &str) -> String {
 
 impl TestApp {
     /// POST with the headers of the answer.
-    async fn post_with_headers(
+    pub(crate) async fn post_with_headers(
         &self,
         uri: &str,
         headers: &[(&str, &str)],
@@ -46,7 +46,7 @@ impl TestApp {
 impl TestApp {
     /// This app's router on a real socket, as a platform tier, with a registered resident-tier client
     /// (`mosip-resident-client`, role `RESIDENT`): the base address and the client's secret.
-    async fn serve_platform_for_a_resident_tier(&self) -> (String, String) {
+    pub(crate) async fn serve_platform_for_a_resident_tier(&self) -> (String, String) {
         let now = resident_domain::clock::Clock::now(self.clock.as_ref());
         let roles = vec!["RESIDENT".to_owned()];
         let (_, secret) = resident_domain::platform::register_client(

@@ -28,6 +28,7 @@ const VERSION: &str = "v1";
 pub(crate) fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime) -> AuthContext<'a> {
     AuthContext {
         repo: state.auth.as_ref(),
+        ida: state.ida.as_ref(),
         templates: &state.templates,
         otp_policy: &state.otp_policy,
         vid_policy: &state.vid_policy,
@@ -225,23 +226,31 @@ pub async fn request_otp(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let audit = meta.audit_context(&state, "anonymous");
-    otp_endpoint(&state, &audit, body, "mosip.identity.otp.internal", &Requester::Resident).await
+    otp_endpoint(&state, &audit, body, "mosip.identity.otp.internal", &OtpFor::Resident).await
 }
 
-/// IDA's OTP contract, for the resident (`requester` = this service) and for relying parties.
+/// Who an OTP request in IDA's shape is served for.
+pub(crate) enum OtpFor<'a> {
+    /// The resident's own request to resident services (which asks ID Authentication).
+    Resident,
+    /// A request the embedded IDA serves itself: a relying party's, or a resident tier's.
+    Ida(&'a Requester),
+}
+
+/// IDA's OTP contract, for the resident and for the embedded IDA's callers.
 pub(crate) async fn otp_endpoint(
     state: &AppState,
     audit: &AuditContext,
     body: Result<Bytes, BytesRejection>,
     api: &'static str,
-    requester: &Requester,
+    target: &OtpFor<'_>,
 ) -> Response {
     let now = state.clock.now();
     let mut transaction_id = None;
     let result: Result<MaskedContacts, ResidentError> = async {
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
         transaction_id = text(&body, "transactionID").map(str::to_owned);
-        send_otp(state, audit, &body, api, "transactionID", requester, now).await
+        send_otp(state, audit, &body, api, "transactionID", target, now).await
     }
     .await;
     match result {
@@ -258,7 +267,7 @@ pub(crate) async fn send_otp(
     body: &Map<String, Value>,
     api: &str,
     trn_key: &str,
-    requester: &Requester,
+    target: &OtpFor<'_>,
     now: OffsetDateTime,
 ) -> Result<MaskedContacts, ResidentError> {
     let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
@@ -291,7 +300,13 @@ pub(crate) async fn send_otp(
         .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| invalid("individualId"))?;
     let individual = parse_individual(individual)?;
-    let sent = uc::request_otp_as(&context(state, audit, now), requester, &individual, trn, &parsed).await?;
+    let sent = match target {
+        OtpFor::Resident => uc::request_otp(&context(state, audit, now), &individual, trn, &parsed).await?,
+        OtpFor::Ida(requester) => {
+            let call = resident_domain::ida::IdaCall { audit, now };
+            state.embedded_ida.send_otp(&call, requester, &individual, trn, &parsed).await?
+        }
+    };
     Ok(MaskedContacts { masked_email: sent.masked_email, masked_mobile: sent.masked_mobile })
 }
 

@@ -9,8 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use resident_domain::ResidentError;
-use resident_domain::auth_usecases::{self as uc, AuthContext, Demographics, PartnerAuth, parse_individual};
+use resident_domain::auth_usecases::parse_individual;
 use resident_domain::clock::parse_mosip_datetime;
+use resident_domain::ida::IdaCall;
+use resident_domain::ida::partner::{self as rp, Demographics, PartnerAuth};
 use resident_domain::otp::{Requester, valid_transaction_id};
 use resident_domain::ports::Partner;
 use serde::Serialize;
@@ -18,7 +20,7 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use crate::api::RequestMeta;
-use crate::api::auth::{ida_answer, otp_endpoint};
+use crate::api::auth::{OtpFor, ida_answer, otp_endpoint};
 use crate::envelope::{self, text};
 use crate::{AppState, tags};
 
@@ -55,7 +57,7 @@ pub async fn partner_otp(
         Ok(partner) => {
             let audit = meta.audit_context(&state, &format!("partner:{}", partner.id));
             let requester = Requester::Partner { id: partner.id.clone(), name: partner.name.clone() };
-            otp_endpoint(&state, &audit, body, API, &requester).await
+            otp_endpoint(&state, &audit, body, API, &OtpFor::Ida(&requester)).await
         }
         Err(e) => ida_answer(API, None, state.clock.now(), None, Some(e)),
     }
@@ -134,15 +136,8 @@ pub async fn partner_auth(
             demographics: demographics(request),
             otp: text(request, "otp").map(str::to_owned),
         };
-        let ctx = AuthContext {
-            repo: state.auth.as_ref(),
-            templates: &state.templates,
-            otp_policy: &state.otp_policy,
-            vid_policy: &state.vid_policy,
-            audit: &audit,
-            now,
-        };
-        let outcome = uc::relying_party_authenticate(&ctx, &partner, &cmd).await?;
+        let call = IdaCall { audit: &audit, now };
+        let outcome = rp::relying_party_authenticate(&state.embedded_ida, &call, &partner, &cmd).await?;
         match outcome.errors.first() {
             None => Ok(json!({"authStatus": true, "authToken": null})),
             Some((code, message)) => Err(ResidentError::Ida(code, message.clone())),

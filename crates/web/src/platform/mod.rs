@@ -3,6 +3,7 @@
 pub mod auditmanager;
 pub mod authmanager;
 pub mod ida;
+pub mod ida_internal;
 pub mod idrepo;
 pub mod print;
 
@@ -17,8 +18,13 @@ use crate::AppState;
 /// as `Authorization: Bearer <…>`, a bare `Authorization` header (as MOSIP's clients send a token) or
 /// MOSIP's `Authorization=<…>` cookie.
 pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str) -> Result<(), ResidentError> {
-    let presented = presented_credential(headers).ok_or(ResidentError::Unauthenticated)?;
-    if let Some(claims) = authmanager::token_claims(state, &presented) {
+    let presented = presented_credentials(headers);
+    if presented.is_empty() {
+        return Err(ResidentError::Unauthenticated);
+    }
+    // MOSIP's clients send the token in the cookie and may put a placeholder in the header (IDA's
+    // filter wants one): the first credential that is a token decides
+    if let Some(claims) = presented.iter().find_map(|p| authmanager::token_claims(state, p)) {
         let client = state.clients.client(&claims.sub).await?;
         return if resident_domain::platform::authorize(client.as_ref(), claims.registered, &claims.roles, role) {
             Ok(())
@@ -26,21 +32,26 @@ pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str)
             Err(ResidentError::Unauthenticated)
         };
     }
-    require_service(state, &presented)
+    if presented.iter().any(|p| require_service(state, p).is_ok()) {
+        Ok(())
+    } else {
+        Err(ResidentError::Unauthenticated)
+    }
 }
 
-fn presented_credential(headers: &HeaderMap) -> Option<String> {
-    headers
+/// What the request presents: the `Authorization` header (with or without `Bearer `), then MOSIP's
+/// `Authorization=<…>` cookie.
+fn presented_credentials(headers: &HeaderMap) -> Vec<String> {
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
-        .or_else(|| {
-            headers
-                .get_all(axum::http::header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned)))
-        })
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_owned());
+    let cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("Authorization=").map(str::to_owned)));
+    header.into_iter().chain(cookie).filter(|c| !c.trim().is_empty()).collect()
 }
 
 /// The service key, compared by SHA-256 digest in constant time.

@@ -12,7 +12,6 @@ use resident_domain::ResidentError;
 use resident_domain::audit::AuditRecord;
 use resident_domain::card::{CardType, download_card as issue_card};
 use resident_domain::clock::mosip_datetime;
-use resident_domain::otp::Requester;
 use resident_domain::usecases::{aid_stage as stage_of, card_subject};
 use serde_json::{Map, Value, json};
 
@@ -231,7 +230,7 @@ pub(crate) async fn individual_otp(
             let id = card_subject(state.identities.as_ref(), &given).await?;
             body.insert("individualId".into(), Value::String(id.expose().to_owned()));
         }
-        send_otp(&state, &audit, &body, API, "transactionId", &Requester::Resident, now).await
+        send_otp(&state, &audit, &body, API, "transactionId", &crate::api::auth::OtpFor::Resident, now).await
     }
     .await;
     let (response, errors) = match result {

@@ -1,0 +1,223 @@
+//! ID Authentication between two tiers: this binary's embedded IDA serving MOSIP's internal contracts
+//! (OTP, sealed authentication, authentication transactions, the key manager's certificate) over a
+//! real socket, MOSIP's client of them (`resident_mosip::ida::MosipIda`), and a resident tier in
+//! `mosip` mode whose OTP journey runs on another process's platform.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resident_domain::ResidentError;
+use resident_domain::ida::{IdAuthentication, IdaCall};
+use resident_domain::ids::IndividualId;
+use resident_domain::otp::OtpChannel;
+use resident_domain::ports::AuthRepository;
+use resident_mosip::auth::{ClientCredentials, KernelAuth};
+use resident_mosip::ida::MosipIda;
+use resident_server::config::{PlatformMode, Secret};
+use resident_testkit::{Db, on_both};
+use serde_json::{Value, json};
+
+use super::{JANE, TestApp, envelope, otp_request};
+
+on_both!(
+    mosips_ida_client_runs_the_otp_journey_on_the_embedded_ida,
+    a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier,
+);
+
+fn client(t: &TestApp, base: &str, secret: &str) -> MosipIda {
+    let creds = ClientCredentials {
+        client_id: "mosip-resident-client".into(),
+        secret_key: secret.into(),
+        app_id: "resident".into(),
+    };
+    let clock = t.clock.clone();
+    let auth = Arc::new(
+        KernelAuth::new(&format!("{base}/v1/authmanager"), creds, Duration::from_secs(10), clock.clone()).unwrap(),
+    );
+    MosipIda::new(&format!("{base}/idauthentication/v1/internal"), auth, Duration::from_secs(10), clock).unwrap()
+}
+
+async fn mosips_ida_client_runs_the_otp_journey_on_the_embedded_ida(kind: Db) {
+    let Some(t) = TestApp::new(kind).await else { return };
+    let (base, secret) = t.serve_platform_for_a_resident_tier().await;
+    let ida = client(&t, &base, &secret);
+    let audit = t.app.operator_context();
+    let call = IdaCall { audit: &audit, now: resident_domain::clock::Clock::now(t.clock.as_ref()) };
+    let jane = IndividualId::parse(JANE).unwrap();
+
+    // the OTP goes out from the platform; the masked number comes back
+    let sent = ida.request_otp(&call, &jane, "AB12345678", &[OtpChannel::Phone]).await.unwrap();
+    assert_eq!(sent.masked_mobile.as_deref(), Some("XXXXXX3210"));
+    assert_eq!(sent.masked_email, None);
+    assert!(t.run_jobs().await >= 1);
+    let otp = t.latest_otp();
+
+    // sealed for the platform's certificate, opened there, checked once
+    assert_eq!(ida.authenticate_otp(&call, &jane, "AB12345678", &otp).await.unwrap(), Ok(()));
+    let again = ida.authenticate_otp(&call, &jane, "AB12345678", &otp).await.unwrap().unwrap_err();
+    assert_eq!(again.code, "IDA-OTA-004", "single use: {again:?}");
+    let elsewhere = ida.authenticate_otp(&call, &jane, "ZZ12345678", &otp).await.unwrap().unwrap_err();
+    assert!(elsewhere.code.starts_with("IDA-OTA-"), "another transaction: {elsewhere:?}");
+
+    // IDA's refusals come back as IDA's codes
+    let unknown = IndividualId::Vid(resident_domain::ids::Vid::generate(&mut resident_domain::clock::rng()));
+    match ida.request_otp(&call, &unknown, "AB12345679", &[OtpChannel::Email]).await {
+        Err(ResidentError::Ida(code, _)) => assert_eq!(code, "IDA-MLC-018"),
+        other => panic!("{other:?}"),
+    }
+
+    // the transactions, newest first, as the resident's history shows them
+    let who = t.app.store.resolve(&jane, call.now).await.unwrap().unwrap();
+    let txns = ida.auth_transactions(&call, &who, &jane, 1, 10).await.unwrap();
+    let kinds: Vec<(&str, &str)> = txns.iter().map(|t| (t.auth_type_code.as_str(), t.status_code.as_str())).collect();
+    assert!(
+        kinds.contains(&("OTP-REQUEST", "Y"))
+            && kinds.contains(&("OTP-AUTH", "Y"))
+            && kinds.contains(&("OTP-AUTH", "N")),
+        "{kinds:?}"
+    );
+    assert!(txns.iter().all(|x| x.entity_name == "resident-services" && x.token == who.token));
+    assert_eq!(ida.auth_transactions(&call, &who, &jane, 1, 1).await.unwrap().len(), 1);
+
+    // without the RESIDENT role's token, nothing: the certificate and the OTP alike
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("{base}/idauthentication/v1/internal/getCertificate?applicationId=IDA&referenceId=INTERNAL"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let res = http
+        .post(format!("{base}/idauthentication/v1/internal/otp"))
+        .header("authorization", "futureProof")
+        .json(&otp_request(JANE, "AB12345670", &["PHONE"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+}
+
+/// What a sealed request looks like to the platform when it was not sealed for its key, or its HMAC
+/// does not match: IDA's decryption and HMAC codes, `authStatus` false, nothing used up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes() {
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let (base, secret) = t.serve_platform_for_a_resident_tier().await;
+    let (_, _, headers) = t
+        .post_with_headers(
+            "/v1/authmanager/authenticate/clientidsecretkey",
+            &[],
+            json!({"request": {"clientId": "mosip-resident-client", "secretKey": secret, "appId": "resident"}})
+                .to_string(),
+        )
+        .await;
+    let token = headers["authorization"].to_str().unwrap().to_owned();
+    let other = resident_mosip::crypto::InternalKeys::derive(&[9u8; 32]).unwrap();
+    let cert = resident_mosip::crypto::IdaCertificate::from_pem(other.certificate_pem()).unwrap();
+    let plain = br#"{"otp":"123456","timestamp":"2026-11-26T09:00:00.000Z"}"#;
+    let sealed = resident_mosip::crypto::seal(&cert, plain, &mut resident_domain::clock::rng()).unwrap();
+    let body = |sealed: &resident_mosip::crypto::Sealed| {
+        json!({"id": "mosip.identity.auth.internal", "version": "1.0", "requestTime": "2026-11-26T09:00:00.000Z",
+               "transactionID": "AB12345678", "individualId": JANE, "consentObtained": true,
+               "request": sealed.request, "requestSessionKey": sealed.request_session_key,
+               "requestHMAC": sealed.request_hmac, "thumbprint": sealed.thumbprint})
+    };
+    let http = reqwest::Client::new();
+    let post = |b: Value| {
+        http.post(format!("{base}/idauthentication/v1/internal/auth"))
+            .header("authorization", "futureProof")
+            .header("cookie", format!("Authorization={token}"))
+            .json(&b)
+            .send()
+    };
+    let answer: Value = post(body(&sealed)).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["errors"][0]["errorCode"], "IDA-MPA-003", "{answer}");
+    assert_eq!(answer["response"]["authStatus"], false);
+
+    // sealed for the platform's own certificate, but with another request's HMAC
+    let res: Value = http
+        .get(format!("{base}/v1/keymanager/getCertificate?applicationId=IDA&referenceId=INTERNAL"))
+        .header("cookie", format!("Authorization={token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pem = res["response"]["certificate"].as_str().unwrap();
+    let cert = resident_mosip::crypto::IdaCertificate::from_pem(pem).unwrap();
+    let one = resident_mosip::crypto::seal(&cert, plain, &mut resident_domain::clock::rng()).unwrap();
+    let two = resident_mosip::crypto::seal(&cert, br#"{"otp":"654321"}"#, &mut resident_domain::clock::rng()).unwrap();
+    let mixed = resident_mosip::crypto::Sealed { request_hmac: two.request_hmac, ..one };
+    let answer: Value = post(body(&mixed)).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["errors"][0]["errorCode"], "IDA-MPA-016", "{answer}");
+
+    // another application's certificate is not served
+    let res: Value = http
+        .get(format!("{base}/v1/keymanager/getCertificate?applicationId=REGISTRATION&referenceId=INTERNAL"))
+        .header("cookie", format!("Authorization={token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["errors"][0]["errorCode"], "KER-KMS-002", "{res}");
+}
+
+/// Two tiers: the resident tier's ID Authentication is MOSIP's, answered by the platform tier. The
+/// OTP the resident asks for at the resident tier is sent, kept and checked by the platform; the
+/// authentication history the resident tier shows is the platform's.
+async fn a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier(kind: Db) {
+    let Some(platform) = TestApp::new(kind).await else { return };
+    let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
+    let Some(resident) = TestApp::build(kind, |c| {
+        c.platform.services.ida = Some(PlatformMode::Mosip);
+        c.platform.mosip.base_url = Some(base.clone());
+        c.platform.mosip.client_id = Some("mosip-resident-client".into());
+        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, r) = resident.post("/resident/v1/req/otp", otp_request(JANE, "AB12345678", &["PHONE"])).await;
+    assert_eq!(r["response"]["maskedMobile"], "XXXXXX3210", "{r}");
+    // the platform sent it; the resident tier keeps no OTP and sends nothing
+    assert_eq!(resident.run_jobs().await, 0);
+    assert!(platform.run_jobs().await >= 1);
+    let otp = platform.latest_otp();
+
+    let history = |otp: &str| {
+        envelope(
+            "mosip.resident.authhistory",
+            json!({"transactionID": "AB12345678", "individualId": JANE, "otp": otp, "pageStart": "1", "pageFetch": "10"}),
+        )
+    };
+    let (_, wrong) = resident.post("/resident/v1/req/auth-history", history("000000")).await;
+    assert_eq!(wrong["errors"][0]["errorCode"], "RES-SER-422", "{wrong}");
+    let (_, r) = resident.post("/resident/v1/req/auth-history", history(&otp)).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let items = r["response"]["authHistory"].as_array().unwrap();
+    let methods: Vec<&str> = items.iter().filter_map(|i| i["authModality"].as_str()).collect();
+    assert!(methods.contains(&"OTP-REQUEST") && methods.contains(&"OTP-AUTH"), "{r}");
+    // the OTP was used up at the platform
+    let (_, r) = resident.post("/resident/v1/req/auth-history", history(&otp)).await;
+    assert_eq!(r["errors"][0]["errorCode"], "RES-SER-422", "{r}");
+
+    // a platform that does not answer: RES-SER-411, and nothing half-done at the resident tier
+    let Some(alone) = TestApp::build(kind, |c| {
+        c.platform.services.ida = Some(PlatformMode::Mosip);
+        c.platform.mosip.base_url = Some("http://127.0.0.1:9".into());
+        c.platform.mosip.client_id = Some("mosip-resident-client".into());
+        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
+        c.platform.mosip.timeout_seconds = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, r) = alone.post("/resident/v1/req/otp", otp_request(JANE, "AB12345670", &["PHONE"])).await;
+    assert_eq!((status.as_u16(), r["errors"][0]["errorCode"].clone()), (503, json!("RES-SER-411")), "{r}");
+    assert_eq!(alone.run_jobs().await, 0);
+}

@@ -9,14 +9,15 @@ use time::OffsetDateTime;
 use crate::audit::{AuditContext, AuditRecord};
 use crate::authtype::{AuthType, LockState};
 use crate::clock::{epoch_ms, rng};
-use crate::error::{ResidentError, StoreError};
+use crate::error::ResidentError;
 use crate::history::{EventId, RequestType, ServiceEvent};
 use crate::ida::{AuthFailure, IdAuthentication, IdaCall, OtpSent};
+use crate::idrepo::IdRepository;
 use crate::ids::{IndividualId, Vid};
 use crate::notification::{OutgoingMessage, Templates, notified_message};
 use crate::otp::{OtpChannel, OtpPolicy, OtpRefusal};
 use crate::ports::{AuthRepository, AuthTransaction, Effects, Resolved};
-use crate::vid::{VidPolicy, VidRecord};
+use crate::vid::VidPolicy;
 
 pub use crate::ida::embedded::SELF_ENTITY;
 
@@ -25,6 +26,8 @@ pub struct AuthContext<'a> {
     pub repo: &'a dyn AuthRepository,
     /// ID Authentication: OTPs, their checks, authentication transactions.
     pub ida: &'a dyn IdAuthentication,
+    /// The ID Repository: identities, VIDs, auth-type locks.
+    pub idrepo: &'a dyn IdRepository,
     pub templates: &'a Templates,
     pub otp_policy: &'a OtpPolicy,
     pub vid_policy: &'a VidPolicy,
@@ -128,7 +131,7 @@ pub async fn request_otp(
         audit: vec![record(ctx, "RES-SER-123", "OTP generation failed", Some(masked.clone()), kind, description)],
         ..Effects::default()
     };
-    let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
+    let Some(who) = ctx.idrepo.identity(individual_id, ctx.now).await? else {
         ctx.repo.record_effects(&failed("IDA-MLC-018 identity not found".into()), ctx.now).await?;
         return Err(ResidentError::Ida("IDA-MLC-018", format!("{kind} not available in database")));
     };
@@ -183,7 +186,7 @@ pub async fn authorise_with_otp(
         ctx.repo.record_effects(&refused("transactionID is not ten letters or digits".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(OtpRefusal::NoSuchTransaction.message(ctx.otp_policy)));
     }
-    let Some(who) = ctx.repo.resolve(individual_id, ctx.now).await? else {
+    let Some(who) = ctx.idrepo.identity(individual_id, ctx.now).await? else {
         ctx.repo.record_effects(&refused("identity not found".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
     };
@@ -285,7 +288,8 @@ pub(crate) async fn refuse(
     Ok(error)
 }
 
-/// Creates a VID of `vid_type` under the policy (a full Perpetual slot is restored by revoking the newest).
+/// Asks the ID Repository for a VID of `vid_type` under the VID policy (a full Perpetual slot is
+/// restored by revoking the newest), and tells the resident.
 pub async fn generate_vid(
     ctx: &AuthContext<'_>,
     who: &Resolved,
@@ -293,55 +297,29 @@ pub async fn generate_vid(
     trn: &str,
     vid_type: &str,
 ) -> Result<Done<Vid>, ResidentError> {
-    let Some((type_name, policy)) = ctx.vid_policy.lookup(vid_type) else {
+    let Some((type_name, _)) = ctx.vid_policy.lookup(vid_type) else {
         return Err(ResidentError::invalid("vidType"));
     };
-    let active: Vec<VidRecord> =
-        ctx.repo.vids(&who.identity_id, ctx.now).await?.into_iter().filter(|v| v.vid_type == type_name).collect();
-    let mut retire = Vec::new();
-    if active.len() as i64 >= policy.instances_allowed {
-        if policy.auto_restore_allowed
-            && policy.restore_on_action == "REVOKED"
-            && let Some(newest) = active.first()
-        {
-            retire.push(newest.vid.clone());
-        } else {
+    let subject = Subject { who, id, trn };
+    let vid = match ctx.idrepo.create_vid(who, type_name, ctx.now).await {
+        Ok(vid) => vid,
+        Err(e @ ResidentError::VidAlreadyPresent) => {
             let vars = BTreeMap::from([("vidType", type_name.to_owned())]);
-            return Err(refuse(
-                ctx,
-                &Subject { who, id, trn },
-                RequestType::GenerateVid,
-                "RS_VIN_GEN_FAILURE",
-                vars,
-                ResidentError::VidAlreadyPresent,
-            )
-            .await?);
+            return Err(refuse(ctx, &subject, RequestType::GenerateVid, "RS_VIN_GEN_FAILURE", vars, e).await?);
         }
-    }
-    // a fresh VID that no identity has (collisions are astronomically rare; the store's key guards anyway)
-    let mut vid = Vid::generate(&mut rng());
-    for _ in 0..8 {
-        if ctx.repo.vid_record(&vid).await?.is_none() {
-            break;
-        }
-        vid = Vid::generate(&mut rng());
-    }
-    let record_v = VidRecord::issue(vid.clone(), type_name, policy, ctx.now);
+        Err(e) => return Err(e),
+    };
     let ev = event(who, RequestType::GenerateVid, "VID_GENERATED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked()), ("vidType", type_name.to_owned())]);
     let audit = ("RES-SER-206", "VID generated", format!("{type_name} VID {} generated", vid.masked()));
-    let subject = Subject { who, id, trn };
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIN_GEN_SUCCESS", vars, audit);
-    match ctx.repo.create_vid(who, &record_v, &retire, &effects, ctx.now).await {
-        Ok(()) => Ok(Done { value: vid, message, event_id }),
-        Err(StoreError::Conflict(_)) => Err(ResidentError::VidCreationFailed),
-        Err(e) => Err(e.into()),
-    }
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: vid, message, event_id })
 }
 
 /// Revokes one of the identity's VIDs, whichever of its ids the resident proved (MOSIP 1.2.1: the UIN,
 /// the VID itself or another VID). A VID that is not an active VID of this identity is RES-SER-412. A
-/// revoked Perpetual VID is replaced automatically (policy).
+/// revoked Perpetual VID is replaced automatically (policy, in the ID Repository).
 pub async fn revoke_vid(
     ctx: &AuthContext<'_>,
     who: &Resolved,
@@ -349,34 +327,21 @@ pub async fn revoke_vid(
     trn: &str,
     vid: &Vid,
 ) -> Result<Done<()>, ResidentError> {
-    let owned = ctx.repo.vid_record(vid).await?.filter(|(identity, _)| *identity == who.identity_id);
-    let Some((_, existing)) = owned.filter(|(_, r)| r.status == "ACTIVE" || r.status == "USED") else {
-        let vars = BTreeMap::from([("vid", vid.masked())]);
-        return Err(refuse(
-            ctx,
-            &Subject { who, id, trn },
-            RequestType::RevokeVid,
-            "RS_VIN_REV_FAILURE",
-            vars,
-            ResidentError::ApiResourceAccess,
-        )
-        .await?);
-    };
-    let replacement = ctx
-        .vid_policy
-        .lookup(&existing.vid_type)
-        .filter(|(_, p)| p.auto_restore_allowed && p.restore_on_action == "REVOKED")
-        .map(|(name, p)| VidRecord::issue(Vid::generate(&mut rng()), name, p, ctx.now));
+    let subject = Subject { who, id, trn };
+    match ctx.idrepo.revoke_vid(who, vid, ctx.now).await {
+        Ok(()) => {}
+        Err(e @ ResidentError::ApiResourceAccess) => {
+            let vars = BTreeMap::from([("vid", vid.masked())]);
+            return Err(refuse(ctx, &subject, RequestType::RevokeVid, "RS_VIN_REV_FAILURE", vars, e).await?);
+        }
+        Err(e) => return Err(e),
+    }
     let ev = event(who, RequestType::RevokeVid, "VID_REVOKED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked())]);
     let audit = ("RES-SER-207", "VID revoked", format!("VID {} revoked", vid.masked()));
-    let subject = Subject { who, id, trn };
     let (effects, message, event_id) = success(ctx, &subject, ev, "RS_VIN_REV_SUCCESS", vars, audit);
-    match ctx.repo.set_vid_status(who, vid, "REVOKED", replacement.as_ref(), &effects, ctx.now).await {
-        Ok(()) => Ok(Done { value: (), message, event_id }),
-        Err(StoreError::Conflict(_)) => Err(ResidentError::VidRevocationFailed),
-        Err(e) => Err(e.into()),
-    }
+    ctx.repo.record_effects(&effects, ctx.now).await?;
+    Ok(Done { value: (), message, event_id })
 }
 
 /// One change of an auth type: lock it, or unlock it for `unlock_for_seconds` (when positive; else
@@ -457,7 +422,8 @@ pub async fn change_auth_locks(
         ]);
         effects.notifications.extend(notify(ctx, who, "RS_UNLOCK_AUTH_SUCCESS", vars));
     }
-    ctx.repo.set_locks(&who.identity_id, &states, &effects, ctx.now).await?;
+    ctx.idrepo.update_auth_type_status(who, &states, ctx.now).await?;
+    ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: (), message, event_id })
 }
 

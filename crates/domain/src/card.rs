@@ -221,7 +221,6 @@ pub fn credential_claims(request: &CardRequest<'_>, languages: &[String]) -> ser
 #[allow(clippy::too_many_arguments)]
 pub async fn download_card(
     ctx: &crate::auth_usecases::AuthContext<'_>,
-    identities: &dyn crate::ports::IdentityRegistry,
     cards: &dyn CardIssuer,
     first_language: &str,
     who: &crate::ports::Resolved,
@@ -229,7 +228,7 @@ pub async fn download_card(
     trn: &str,
     card_type: CardType,
 ) -> Result<crate::auth_usecases::Done<IssuedCard>, crate::error::ResidentError> {
-    issue_own_card(ctx, identities, cards, first_language, who, id, trn, card_type, None).await
+    issue_own_card(ctx, cards, first_language, who, id, trn, card_type, None).await
 }
 
 /// MOSIP 1.2.1's personalised card: the resident's card showing only the attributes they chose
@@ -238,7 +237,6 @@ pub async fn download_card(
 #[allow(clippy::too_many_arguments)]
 pub async fn download_personalized_card(
     ctx: &crate::auth_usecases::AuthContext<'_>,
-    identities: &dyn crate::ports::IdentityRegistry,
     cards: &dyn CardIssuer,
     first_language: &str,
     who: &crate::ports::Resolved,
@@ -253,13 +251,12 @@ pub async fn download_personalized_card(
     if let Some(other) = attributes.iter().find(|a| !PERSONALIZABLE.contains(&a.as_str())) {
         return Err(ResidentError::invalid(&format!("attributes/{other}")));
     }
-    issue_own_card(ctx, identities, cards, first_language, who, id, trn, CardType::Uin, Some(attributes)).await
+    issue_own_card(ctx, cards, first_language, who, id, trn, CardType::Uin, Some(attributes)).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn issue_own_card(
     ctx: &crate::auth_usecases::AuthContext<'_>,
-    identities: &dyn crate::ports::IdentityRegistry,
     cards: &dyn CardIssuer,
     first_language: &str,
     who: &crate::ports::Resolved,
@@ -283,16 +280,14 @@ async fn issue_own_card(
             ResidentError::Internal(detail),
         )
     };
-    let stored = identities
-        .find_identity(&who.uin)
-        .await?
-        .ok_or_else(|| ResidentError::Internal("the resolved identity is gone".into()))?;
-    let Some(password) = card_password(&stored.identity, first_language) else {
+    // the identity as the ID Repository gave it, with its documents (the photo)
+    let documents = ctx.idrepo.documents(who).await?;
+    let Some(password) = card_password(&who.identity, first_language) else {
         return Err(failed("the identity has no name or date of birth for the card password".into()).await?);
     };
-    let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face");
+    let photo = documents.iter().find(|d| d.category == "photo" || d.category == "face");
     let request = CardRequest {
-        identity: &stored.identity,
+        identity: &who.identity,
         uin: &who.uin,
         card_type,
         vid: None,
@@ -345,7 +340,7 @@ pub async fn request_vid_card(
     use crate::error::ResidentError;
     use crate::history::{RequestType, ServiceEvent};
 
-    let vids = ctx.repo.vids(&who.identity_id, ctx.now).await?;
+    let vids = ctx.idrepo.vids(who, ctx.now).await?;
     let record = vids.iter().find(|v| v.vid == *vid).ok_or(ResidentError::VidNotYours)?;
     if !record.usable(ctx.now) {
         return Err(ResidentError::IndividualIdInvalid);
@@ -371,7 +366,6 @@ pub async fn request_vid_card(
 #[allow(clippy::too_many_arguments)]
 pub async fn download_vid_card(
     ctx: &crate::auth_usecases::AuthContext<'_>,
-    identities: &dyn crate::ports::IdentityRegistry,
     history: &dyn crate::ports::ServiceHistory,
     cards: &dyn CardIssuer,
     first_language: &str,
@@ -392,23 +386,21 @@ pub async fn download_vid_card(
         RequestType::VidCardDownload | RequestType::UpdateMyUin => return Err(ResidentError::CardNotReady),
         _ => return Err(ResidentError::NotACardRequest),
     }
-    let vids = ctx.repo.vids(&who.identity_id, ctx.now).await?;
+    let vids = ctx.idrepo.vids(who, ctx.now).await?;
     let named = (request.ref_id.clone().unwrap_or_default(), request.request_trn_id.clone().unwrap_or_default());
     let record = vids.iter().find(|v| vid_reference(v) == named).ok_or(ResidentError::IndividualIdInvalid)?;
     if !record.usable(ctx.now) {
         return Err(ResidentError::IndividualIdInvalid);
     }
-    let stored = identities
-        .find_identity(&who.uin)
-        .await?
-        .ok_or_else(|| ResidentError::Internal("the resolved identity is gone".into()))?;
-    let password = card_password(&stored.identity, first_language).ok_or_else(|| {
+    // the identity as the ID Repository gave it, with its documents (the photo)
+    let documents = ctx.idrepo.documents(who).await?;
+    let password = card_password(&who.identity, first_language).ok_or_else(|| {
         ResidentError::Internal("the identity has no name or date of birth for the card password".into())
     })?;
-    let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face");
+    let photo = documents.iter().find(|d| d.category == "photo" || d.category == "face");
     let card = cards
         .issue(&CardRequest {
-            identity: &stored.identity,
+            identity: &who.identity,
             uin: &who.uin,
             card_type: CardType::Vid,
             vid: Some(&record.vid),

@@ -13,6 +13,7 @@ pub mod history;
 pub mod housekeeping;
 pub mod ida;
 pub mod identity;
+pub mod idrepo;
 pub mod ids;
 pub mod masterdata;
 pub mod notification;

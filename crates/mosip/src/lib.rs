@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod ida;
+pub mod idrepo;
 
 use resident_domain::ResidentError;
 

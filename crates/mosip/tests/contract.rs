@@ -491,3 +491,207 @@ mod ida {
         assert_eq!(hits.txns.load(Ordering::SeqCst), 3);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The ID Repository, as MOSIP's answers it (`IdRepoExceptionHandler`: HTTP 200 with
+// `errors[{errorCode, message}]`; `IDR-IDC-007` no record; `IDR-VID-003` the policy allows no more)
+
+mod idrepo {
+    use super::*;
+    use axum::extract::Path;
+    use axum::routing::get;
+    use resident_domain::ResidentError;
+    use resident_domain::authtype::{AuthType, LockState};
+    use resident_domain::history::IdentityToken;
+    use resident_domain::idrepo::IdRepository;
+    use resident_domain::ids::{IndividualId, Uin, Vid};
+    use resident_mosip::idrepo::MosipIdRepository;
+    use std::sync::Mutex;
+
+    const JANE: &str = "5075291708";
+    const VID: &str = "3472541892807460";
+
+    fn envelope(response: Value, errors: Value) -> axum::response::Response {
+        Json(json!({"id": "mosip.id.read", "version": "v1", "responsetime": "2026-11-26T09:00:00.000Z",
+            "metadata": null, "response": response, "errors": errors}))
+        .into_response()
+    }
+
+    fn refused(code: &str, message: &str) -> axum::response::Response {
+        envelope(Value::Null, json!([{"errorCode": code, "message": message}]))
+    }
+
+    /// A recorded ID Repository: Jane, her one VID, and what was asked of it.
+    async fn repository(vid_full: bool) -> (MosipIdRepository, Arc<Mutex<Vec<Value>>>) {
+        let (auth_url, _) = serve(mosip_success).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (s1, s2, s3) = (seen.clone(), seen.clone(), seen.clone());
+        let app = axum::Router::new()
+            .route(
+                "/idrepository/v1/identity/idvid/{id}",
+                get(|Path(id): Path<String>| async move {
+                    if id == JANE || id == VID {
+                        envelope(
+                            json!({"status": "ACTIVATED", "documents": [],
+                                   "identity": {"UIN": JANE, "fullName": [{"language": "eng", "value": "Jane Doe"}], "IDSchemaVersion": 0.1}}),
+                            json!([]),
+                        )
+                    } else {
+                        refused("IDR-IDC-007", "No Record(s) found")
+                    }
+                }),
+            )
+            .route(
+                "/idrepository/v1/vid",
+                post(move |Json(body): Json<Value>| {
+                    let seen = s1.clone();
+                    async move {
+                        seen.lock().unwrap().push(body);
+                        if vid_full {
+                            refused("IDR-VID-003", "Could not generate/regenerate VID as per policy")
+                        } else {
+                            envelope(json!({"VID": VID, "vidStatus": "ACTIVE", "UIN": null, "restoredVid": null}), json!([]))
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/idrepository/v1/vid/{vid}",
+                get(|Path(vid): Path<String>| async move {
+                    if vid == VID {
+                        envelope(json!({"UIN": JANE, "VID": VID, "vidStatus": "ACTIVE", "restoredVid": null}), json!([]))
+                    } else {
+                        refused("IDR-IDC-007", "No Record(s) found")
+                    }
+                })
+                .patch(move |Json(body): Json<Value>| {
+                    let seen = s2.clone();
+                    async move {
+                        seen.lock().unwrap().push(body);
+                        envelope(json!({"VID": VID, "vidStatus": "REVOKED"}), json!([]))
+                    }
+                }),
+            )
+            .route(
+                "/idrepository/v1/vid/uin/{uin}",
+                get(|| async {
+                    envelope(
+                        json!([{"vid": VID, "vidType": "PERPETUAL", "expiryTimestamp": null, "transactionLimit": null, "hashAttributes": null}]),
+                        json!([]),
+                    )
+                }),
+            )
+            .route(
+                "/idrepository/v1/identity/authtypes/status/{id}",
+                get(|| async {
+                    envelope(
+                        json!({"authTypes": [
+                            {"authType": "demo", "authSubType": null, "locked": true, "unlockForSeconds": null},
+                            {"authType": "bio", "authSubType": "FIR", "locked": false, "unlockForSeconds": 120},
+                            {"authType": "bio", "authSubType": "PALM", "locked": true, "unlockForSeconds": null}]}),
+                        json!([]),
+                    )
+                }),
+            )
+            .route(
+                "/idrepository/v1/identity/authtypes/status",
+                post(move |Json(body): Json<Value>| {
+                    let seen = s3.clone();
+                    async move {
+                        seen.lock().unwrap().push(body);
+                        envelope(Value::Null, json!([]))
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth =
+            Arc::new(KernelAuth::new(&auth_url, creds(), Duration::from_secs(5), Arc::new(SystemClock)).unwrap());
+        let token_of: resident_mosip::idrepo::TokenOf =
+            Arc::new(|uin: &Uin| IdentityToken(format!("token-of-{}", uin.expose())));
+        let repo = MosipIdRepository::new(
+            &format!("http://{addr}/idrepository/v1"),
+            auth,
+            Duration::from_secs(5),
+            Arc::new(SystemClock),
+            token_of,
+        )
+        .unwrap();
+        (repo, seen)
+    }
+
+    fn now() -> time::OffsetDateTime {
+        time::macros::datetime!(2026-11-26 09:00 UTC)
+    }
+
+    #[tokio::test]
+    async fn an_identity_by_uin_or_vid_and_none_for_no_record() {
+        let (repo, _) = repository(false).await;
+        let who = repo.identity(&IndividualId::parse(JANE).unwrap(), now()).await.unwrap().unwrap();
+        assert_eq!(
+            (who.uin.expose(), who.status.as_str(), who.token.0.as_str()),
+            (JANE, "ACTIVATED", "token-of-5075291708")
+        );
+        assert_eq!(who.identity.0.get("UIN"), None, "the UIN is the resolved one, not an attribute");
+        assert!(who.vid.is_none());
+        let by_vid = repo.identity(&IndividualId::parse(VID).unwrap(), now()).await.unwrap().unwrap();
+        assert_eq!(by_vid.vid.map(|v| v.vid.expose().to_owned()).as_deref(), Some(VID));
+        let nobody = IndividualId::Vid(Vid::generate(&mut resident_domain::clock::rng()));
+        assert!(repo.identity(&nobody, now()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn vids_are_made_and_revoked_by_the_repository_under_its_policy() {
+        let (repo, seen) = repository(false).await;
+        let who = repo.identity(&IndividualId::parse(JANE).unwrap(), now()).await.unwrap().unwrap();
+        assert_eq!(repo.create_vid(&who, "Perpetual", now()).await.unwrap().expose(), VID);
+        assert_eq!(seen.lock().unwrap()[0]["request"], json!({"UIN": JANE, "vidType": "Perpetual"}));
+        assert_eq!(repo.vids(&who, now()).await.unwrap()[0].vid_type, "PERPETUAL");
+        repo.revoke_vid(&who, &Vid::parse(VID).unwrap(), now()).await.unwrap();
+        assert_eq!(seen.lock().unwrap()[1]["request"]["vidStatus"], "REVOKED");
+        // a VID the repository does not know, or another identity's, is not this resident's to revoke
+        let other = Vid::generate(&mut resident_domain::clock::rng());
+        assert!(matches!(repo.revoke_vid(&who, &other, now()).await, Err(ResidentError::ApiResourceAccess)));
+        let mut someone_else = who.clone();
+        someone_else.uin = Uin::parse("8296572490").unwrap();
+        let vid = Vid::parse(VID).unwrap();
+        assert!(matches!(repo.revoke_vid(&someone_else, &vid, now()).await, Err(ResidentError::ApiResourceAccess)));
+        assert_eq!(seen.lock().unwrap().len(), 2, "no PATCH for a VID that is not theirs");
+
+        let (full, _) = repository(true).await;
+        assert!(matches!(full.create_vid(&who, "Perpetual", now()).await, Err(ResidentError::VidAlreadyPresent)));
+    }
+
+    #[tokio::test]
+    async fn auth_type_locks_go_as_mosip_splits_them() {
+        let (repo, seen) = repository(false).await;
+        let who = repo.identity(&IndividualId::parse(JANE).unwrap(), now()).await.unwrap().unwrap();
+        let states = repo.auth_type_status(&who).await.unwrap();
+        // a modality this service does not know (palm) is left out
+        assert_eq!(states.len(), 2);
+        assert!(states.iter().any(|s| s.auth_type == AuthType::Demo && s.locked));
+        assert!(states.iter().any(|s| s.auth_type == AuthType::BioFinger && s.unlock_until_ms.is_some()));
+        let now_ms = resident_domain::clock::epoch_ms(now());
+        repo.update_auth_type_status(
+            &who,
+            &[
+                LockState { auth_type: AuthType::OtpEmail, locked: true, unlock_until_ms: None },
+                LockState { auth_type: AuthType::Demo, locked: true, unlock_until_ms: Some(now_ms + 60_000) },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+        let sent = seen.lock().unwrap()[0].clone();
+        assert_eq!(sent["id"], "mosip.identity.authtype.status.update");
+        assert_eq!(sent["individualId"], JANE);
+        assert_eq!(sent["request"][0]["authType"], "otp");
+        assert_eq!(sent["request"][0]["authSubType"], "email");
+        assert_eq!(sent["request"][0]["locked"], true);
+        assert_eq!(
+            (sent["request"][1]["locked"].clone(), sent["request"][1]["unlockForSeconds"].clone()),
+            (json!(false), json!(60))
+        );
+    }
+}

@@ -348,6 +348,20 @@ impl App {
             None
         };
         let ida = crate::platform::ida(&self.config, embedded_ida.clone(), kernel_auth.as_ref(), self.clock.clone())?;
+        let embedded_idrepo = Arc::new(resident_domain::idrepo::embedded::EmbeddedIdRepository::new(
+            store.clone(),
+            store.clone(),
+            self.vid_policy.clone(),
+        ));
+        let vault = self.store.vault().clone();
+        let token_of: resident_mosip::idrepo::TokenOf = Arc::new(move |uin| vault.identity_token(uin.expose()));
+        let idrepo = crate::platform::idrepo(
+            &self.config,
+            embedded_idrepo.clone(),
+            kernel_auth.as_ref(),
+            self.clock.clone(),
+            token_of,
+        )?;
         Ok(AppState(Arc::new(Services {
             registrations: store.clone(),
             audit: store.clone(),
@@ -356,6 +370,8 @@ impl App {
             auth: store.clone(),
             ida,
             embedded_ida,
+            idrepo,
+            embedded_idrepo,
             ida_keys: Arc::new(resident_web::platform::ida_internal::IdaKeys::new(
                 self.store.vault().keymanager_seed(),
             )),

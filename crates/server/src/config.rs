@@ -367,7 +367,7 @@ pub const PLATFORM_SERVICES: [PlatformService; 6] = [
     // its client exists (`resident_mosip::audit`); the records committed with each change must reach
     // it too (forwarded from the local chain) before it can be chosen
     PlatformService { key: "audit", name: "audit manager", has_adapter: false },
-    PlatformService { key: "id_repository", name: "ID Repository", has_adapter: false },
+    PlatformService { key: "id_repository", name: "ID Repository", has_adapter: true },
     PlatformService { key: "notifier", name: "notifier", has_adapter: false },
     PlatformService { key: "masterdata", name: "masterdata", has_adapter: false },
     PlatformService { key: "keymanager", name: "key manager", has_adapter: false },
@@ -395,6 +395,11 @@ impl PlatformConfig {
             None if service.has_adapter => self.mode,
             None => PlatformMode::Embedded,
         }
+    }
+
+    /// Whether the service `key` (`ida`, `id_repository`, …) is MOSIP's.
+    pub fn uses_mosip(&self, key: &str) -> bool {
+        PLATFORM_SERVICES.iter().any(|s| s.key == key && self.effective(s) == PlatformMode::Mosip)
     }
 
     /// Whether any service calls MOSIP.
@@ -433,6 +438,8 @@ pub struct MosipPlatformConfig {
     pub ida_url: Option<String>,
     /// The audit manager, when not `<base_url>/v1/auditmanager`.
     pub auditmanager_url: Option<String>,
+    /// The ID Repository, when not `<base_url>/idrepository/v1`.
+    pub idrepo_url: Option<String>,
     pub client_id: Option<String>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
@@ -449,6 +456,7 @@ impl Default for MosipPlatformConfig {
             authmanager_url: None,
             ida_url: None,
             auditmanager_url: None,
+            idrepo_url: None,
             client_id: None,
             secret_key: None,
             secret_key_file: None,
@@ -466,12 +474,14 @@ impl MosipPlatformConfig {
             "ida" => &self.ida_url,
             "audit" => &self.auditmanager_url,
             "authmanager" => &self.authmanager_url,
+            "id_repository" => &self.idrepo_url,
             _ => &None,
         };
         let path = match key {
             "ida" => "/idauthentication/v1/internal",
             "audit" => "/v1/auditmanager",
             "authmanager" => "/v1/authmanager",
+            "id_repository" => "/idrepository/v1",
             _ => return None,
         };
         own.clone().or_else(|| base.map(|b| format!("{b}{path}")))

@@ -7,10 +7,12 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use resident_domain::clock::{Clock, SystemClock};
 use resident_domain::ida::IdAuthentication;
+use resident_domain::idrepo::IdRepository;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
 use resident_mosip::ida::MosipIda;
+use resident_mosip::idrepo::MosipIdRepository;
 
-use crate::config::{Config, PLATFORM_SERVICES, PlatformMode, read_secret};
+use crate::config::{Config, read_secret};
 
 /// The kernel auth manager's client, which every MOSIP adapter asks for its token.
 pub fn kernel_auth(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<KernelAuth>> {
@@ -37,12 +39,31 @@ pub fn ida(
     auth: Option<&Arc<KernelAuth>>,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn IdAuthentication>> {
-    if config.platform.effective(&PLATFORM_SERVICES[0]) == PlatformMode::Embedded {
+    if !config.platform.uses_mosip("ida") {
         return Ok(embedded);
     }
     let auth = auth.ok_or_else(|| anyhow!("ID Authentication is MOSIP's but no auth manager is configured"))?;
     let url = config.platform.mosip.url_of("ida").ok_or_else(|| anyhow!("platform.mosip.ida_url"))?;
     Ok(Arc::new(MosipIda::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
+}
+
+/// The ID Repository as configured: the embedded one, or MOSIP's (this tier then keeps its records
+/// of an identity under its own keyed token of the UIN, `token_of`).
+pub fn idrepo(
+    config: &Config,
+    embedded: Arc<resident_domain::idrepo::embedded::EmbeddedIdRepository>,
+    auth: Option<&Arc<KernelAuth>>,
+    clock: Arc<dyn Clock>,
+    token_of: resident_mosip::idrepo::TokenOf,
+) -> Result<Arc<dyn IdRepository>> {
+    if !config.platform.uses_mosip("id_repository") {
+        return Ok(embedded);
+    }
+    let auth = auth.ok_or_else(|| anyhow!("the ID Repository is MOSIP's but no auth manager is configured"))?;
+    let url = config.platform.mosip.url_of("id_repository").ok_or_else(|| anyhow!("platform.mosip.idrepo_url"))?;
+    let repo =
+        MosipIdRepository::new(&url, auth.clone(), timeout(config), clock, token_of).map_err(|e| anyhow!("{e}"))?;
+    Ok(Arc::new(repo))
 }
 
 pub async fn check(config: &Config) -> Result<i32> {
@@ -67,7 +88,7 @@ pub async fn check(config: &Config) -> Result<i32> {
             return Ok(1);
         }
     }
-    if config.platform.effective(&PLATFORM_SERVICES[0]) == PlatformMode::Mosip {
+    if config.platform.uses_mosip("ida") {
         // the certificate is a read: asking for it changes nothing and proves the role and the key
         let url = config.platform.mosip.url_of("ida").unwrap_or_default();
         let ida =

@@ -99,6 +99,11 @@ impl TestApp {
     }
 
     async fn build(kind: Db, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::build_seeded(kind, true, tweak).await
+    }
+
+    /// With the demo residents, or (a resident tier in front of another platform) none.
+    async fn build_seeded(kind: Db, seed: bool, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let db = TestDb::new(kind).await?;
         let mut config =
             Config { data_dir: db.dir.path().to_path_buf(), database_url: Some(db.url.clone()), ..Config::default() };
@@ -110,7 +115,9 @@ impl TestApp {
         let mut app = App::open(config, Schema::Migrate).await.unwrap();
         let clock = Arc::new(FixedClock::new(t0()));
         app.clock = clock.clone();
-        resident_server::demo::seed(&app).await.unwrap();
+        if seed {
+            resident_server::demo::seed(&app).await.unwrap();
+        }
         let router = resident_web::router(app.web_state().unwrap());
         Some(TestApp { app, router, db, clock })
     }

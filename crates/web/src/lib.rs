@@ -172,6 +172,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/idauthentication/v1/internal/getCertificate", axum::routing::get(platform::ida_internal::certificate))
         .route("/v1/keymanager/getCertificate", axum::routing::get(platform::ida_internal::certificate))
+        // and its ID Repository's reads, VIDs and auth-type locks
+        .route("/idrepository/v1/identity/idvid/{id}", axum::routing::get(platform::idrepo_service::identity))
+        .route(
+            "/idrepository/v1/identity/authtypes/status",
+            axum::routing::post(platform::idrepo_service::update_auth_type_status),
+        )
+        .route(
+            "/idrepository/v1/identity/authtypes/status/{id}",
+            axum::routing::get(platform::idrepo_service::auth_type_status),
+        )
+        .route("/idrepository/v1/vid", axum::routing::post(platform::idrepo_service::create_vid))
+        .route(
+            "/idrepository/v1/vid/{vid}",
+            axum::routing::get(platform::idrepo_service::vid).patch(platform::idrepo_service::update_vid),
+        )
+        .route("/idrepository/v1/vid/uin/{uin}", axum::routing::get(platform::idrepo_service::vids_of))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

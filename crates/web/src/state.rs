@@ -31,6 +31,10 @@ pub struct Services {
     pub ida: Arc<dyn resident_domain::ida::IdAuthentication>,
     /// This platform's own IDA, which its IDA endpoints serve (to relying parties and resident tiers).
     pub embedded_ida: Arc<resident_domain::ida::embedded::EmbeddedIda>,
+    /// The ID Repository as resident services use it: the embedded one, or MOSIP's.
+    pub idrepo: Arc<dyn resident_domain::idrepo::IdRepository>,
+    /// This platform's own ID Repository, which its ID Repository endpoints serve.
+    pub embedded_idrepo: Arc<resident_domain::idrepo::embedded::EmbeddedIdRepository>,
     /// The embedded key manager's IDA `INTERNAL` key pair, which opens sealed internal requests.
     pub ida_keys: Arc<crate::platform::ida_internal::IdaKeys>,
     pub updates: Arc<dyn UpdateRepository>,

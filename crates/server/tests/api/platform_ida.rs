@@ -22,6 +22,8 @@ use super::{JANE, TestApp, envelope, otp_request};
 on_both!(
     mosips_ida_client_runs_the_otp_journey_on_the_embedded_ida,
     a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier,
+    a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platform_tier,
+    two_resident_processes_run_as_a_resident_tier_and_a_platform_tier,
 );
 
 fn client(t: &TestApp, base: &str, secret: &str) -> MosipIda {
@@ -220,4 +222,186 @@ async fn a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier(kind: 
     let (status, r) = alone.post("/resident/v1/req/otp", otp_request(JANE, "AB12345670", &["PHONE"])).await;
     assert_eq!((status.as_u16(), r["errors"][0]["errorCode"].clone()), (503, json!("RES-SER-411")), "{r}");
     assert_eq!(alone.run_jobs().await, 0);
+}
+
+/// Two tiers, the resident tier holding no identity at all: ID Authentication and the ID Repository
+/// are the platform tier's. The 1.2.0 journey (OTP, VID created and revoked, auth types locked and
+/// unlocked, authentication history, the card) answers as one process does, and every change lands
+/// in the platform tier.
+async fn a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platform_tier(kind: Db) {
+    let Some(platform) = TestApp::new(kind).await else { return };
+    let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
+    let Some(t) = TestApp::build_seeded(kind, false, |c| {
+        c.platform.mode = PlatformMode::Mosip;
+        c.platform.mosip.base_url = Some(base.clone());
+        c.platform.mosip.client_id = Some("mosip-resident-client".into());
+        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
+    })
+    .await
+    else {
+        return;
+    };
+    let jane = resident_domain::ids::Uin::parse(JANE).unwrap();
+    assert!(resident_domain::ports::IdentityRegistry::find_identity(&t.app.store, &jane).await.unwrap().is_none());
+    let now = resident_domain::clock::Clock::now(t.clock.as_ref());
+    let otp = |trn: &'static str| {
+        let (t, platform) = (&t, &platform);
+        async move {
+            let (_, r) = t.post("/resident/v1/req/otp", otp_request(JANE, trn, &["PHONE"])).await;
+            assert_eq!(r["response"]["maskedMobile"], "XXXXXX3210", "{r}");
+            assert!(platform.run_jobs().await >= 1);
+            platform.latest_otp()
+        }
+    };
+
+    // a VID, made by the platform's ID Repository under its policy
+    let code = otp("1234567890").await;
+    let (_, r) = t
+        .post(
+            "/resident/v1/vid",
+            envelope(
+                "mosip.resident.vid",
+                json!({"transactionID": "1234567890", "individualId": JANE, "otp": code, "vidType": "Perpetual"}),
+            ),
+        )
+        .await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    assert_eq!(r["response"]["message"], "Notification has been sent to the provided contact detail(s)");
+    let vid = r["response"]["vid"].as_str().unwrap().to_owned();
+    let parsed = resident_domain::ids::Vid::parse(&vid).unwrap();
+    let (_, record) = platform.app.store.vid_record(&parsed).await.unwrap().expect("the VID is the platform's");
+    assert_eq!(record.status, "ACTIVE");
+    // the resident tier told the resident (its own notification, to the address the platform holds)
+    assert!(t.run_jobs().await >= 1);
+
+    // revoked with an OTP asked for by the VID itself; Perpetual is restored by the platform
+    let (_, r) = t.post("/resident/v1/req/otp", otp_request(&vid, "2234567890", &["PHONE"])).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    assert!(platform.run_jobs().await >= 1);
+    let code = platform.latest_otp();
+    let revoke = json!({"id": "mosip.resident.vidstatus", "version": "v1", "requesttime": "2026-11-26T09:00:00.000Z",
+        "request": {"transactionID": "2234567890", "individualId": vid, "individualIdType": "VID", "otp": code, "vidStatus": "REVOKED"}});
+    let (_, r) = t
+        .call("PATCH", &format!("/resident/v1/vid/{vid}"), &[("content-type", "application/json")], revoke.to_string())
+        .await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let (_, record) = platform.app.store.vid_record(&parsed).await.unwrap().unwrap();
+    assert_eq!(record.status, "REVOKED");
+    let who = platform.app.store.resolve(&IndividualId::parse(JANE).unwrap(), now).await.unwrap().unwrap();
+    assert_eq!(platform.app.store.vids(&who.identity_id, now).await.unwrap().len(), 1, "restored");
+
+    // locks and unlocks land in the platform, where its IDA enforces them
+    let code = otp("4234567890").await;
+    let (_, r) = t
+        .post(
+            "/resident/v1/req/auth-lock",
+            envelope("mosip.resident.authlock", json!({"transactionID": "4234567890", "individualId": JANE, "otp": code, "authType": ["bio-FIR", "demo"]})),
+        )
+        .await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let locked = |states: &[resident_domain::authtype::LockState], t: resident_domain::authtype::AuthType| {
+        states.iter().any(|s| s.auth_type == t && s.locked_at(resident_domain::clock::epoch_ms(now)))
+    };
+    let states = platform.app.store.lock_states(&who.identity_id).await.unwrap();
+    assert!(
+        locked(&states, resident_domain::authtype::AuthType::Demo)
+            && locked(&states, resident_domain::authtype::AuthType::BioFinger)
+    );
+    let code = otp("5234567890").await;
+    let (_, r) = t
+        .post(
+            "/resident/v1/req/auth-unlock",
+            envelope("mosip.resident.authunlock", json!({"transactionID": "5234567890", "individualId": JANE, "otp": code, "authType": ["demo"], "unlockForSeconds": "60"})),
+        )
+        .await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let states = platform.app.store.lock_states(&who.identity_id).await.unwrap();
+    assert!(!locked(&states, resident_domain::authtype::AuthType::Demo), "unlocked for a minute");
+
+    // the history is the platform IDA's
+    let code = otp("6234567890").await;
+    let (_, r) = t
+        .post(
+            "/resident/v1/req/auth-history",
+            envelope("mosip.resident.authhistory", json!({"transactionID": "6234567890", "individualId": JANE, "otp": code, "pageStart": "1", "pageFetch": "50"})),
+        )
+        .await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let n = r["response"]["authHistory"].as_array().unwrap().len();
+    assert!(n >= 10, "five OTPs asked and used: {r}");
+
+    // the card, drawn from the identity the platform holds
+    let code = otp("7234567890").await;
+    let (status, headers, pdf) = t.euin(JANE, "7234567890", &code, "UIN").await;
+    assert_eq!(status.as_u16(), 200, "{}", String::from_utf8_lossy(&pdf[..pdf.len().min(400)]));
+    assert_eq!(headers["content-type"], "application/pdf");
+
+    // still nothing of Jane's identity at the resident tier
+    assert!(resident_domain::ports::IdentityRegistry::find_identity(&t.app.store, &jane).await.unwrap().is_none());
+}
+
+/// The same split with two `resident serve` processes, each on its own database: the platform tier
+/// with the demo residents and a registered client, the resident tier in `mosip` mode with nothing.
+async fn two_resident_processes_run_as_a_resident_tier_and_a_platform_tier(kind: Db) {
+    use super::procs::{free_addr, json_post, otp_in, outbox, run, serve};
+    let Some(platform_db) = resident_testkit::TestDb::new(kind).await else { return };
+    let Some(resident_db) = resident_testkit::TestDb::new(kind).await else { return };
+    run(&platform_db, &["demo"]);
+    let added = run(
+        &platform_db,
+        &["admin", "client", "add", "--id", "mosip-resident-client", "--app-id", "resident", "--roles", "RESIDENT"],
+    );
+    let secret =
+        added.lines().find_map(|l| l.strip_prefix("secret key (shown once, keep it secret): ")).unwrap().to_owned();
+    let platform = serve(&platform_db, free_addr(), &[], &[]);
+    let base = format!("http://{}", platform.addr());
+    let resident = serve(
+        &resident_db,
+        free_addr(),
+        &[],
+        &[
+            ("RESIDENT_PLATFORM__MODE", "mosip"),
+            ("RESIDENT_PLATFORM__MOSIP__BASE_URL", &base),
+            ("RESIDENT_PLATFORM__MOSIP__CLIENT_ID", "mosip-resident-client"),
+            ("RESIDENT_PLATFORM__MOSIP__SECRET_KEY", &secret),
+        ],
+    );
+    let otp = |trn: &str, count: usize| {
+        let r = json_post(resident.addr(), "/resident/v1/req/otp", &otp_request(JANE, trn, &["PHONE"]));
+        assert_eq!(r["response"]["maskedMobile"], "XXXXXX3210", "{r}");
+        // the platform's worker sends it
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let sent = outbox(platform_db.dir.path(), "-OTP-");
+            if sent.len() >= count {
+                return otp_in(&sent.last().unwrap().1);
+            }
+            assert!(std::time::Instant::now() < until, "no OTP from the platform tier");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let code = otp("1234567890", 1);
+    let r = json_post(
+        resident.addr(),
+        "/resident/v1/vid",
+        &envelope(
+            "mosip.resident.vid",
+            json!({"transactionID": "1234567890", "individualId": JANE, "otp": code, "vidType": "Perpetual"}),
+        ),
+    );
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    assert!(r["response"]["vid"].as_str().is_some_and(|v| v.len() == 16), "{r}");
+    let code = otp("2234567890", 2);
+    let r = json_post(
+        resident.addr(),
+        "/resident/v1/req/auth-history",
+        &envelope(
+            "mosip.resident.authhistory",
+            json!({"transactionID": "2234567890", "individualId": JANE, "otp": code, "pageStart": "1", "pageFetch": "10"}),
+        ),
+    );
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    assert!(r["response"]["authHistory"].as_array().is_some_and(|h| h.len() >= 4), "{r}");
+    // no OTP was ever sent from the resident tier
+    assert!(outbox(resident_db.dir.path(), "-OTP-").is_empty());
 }

@@ -29,6 +29,7 @@ pub(crate) fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: Off
     AuthContext {
         repo: state.auth.as_ref(),
         ida: state.ida.as_ref(),
+        idrepo: state.idrepo.as_ref(),
         templates: &state.templates,
         otp_policy: &state.otp_policy,
         vid_policy: &state.vid_policy,

@@ -37,7 +37,6 @@ pub async fn euin(State(state): State<AppState>, meta: RequestMeta, body: Result
         let who = call.authorise(&id, &trn, &otp).await?;
         let done = download_card(
             &call.ctx(),
-            state.identities.as_ref(),
             state.cards.as_ref(),
             state.schema.languages().first(),
             &who,

@@ -5,6 +5,7 @@ pub mod authmanager;
 pub mod ida;
 pub mod ida_internal;
 pub mod idrepo;
+pub mod idrepo_service;
 pub mod print;
 
 use axum::http::HeaderMap;

@@ -282,7 +282,7 @@ pub(crate) async fn download_card(
         let ctx = crate::api::auth::context(&state, &audit, now);
         let who = resident_domain::auth_usecases::authorise_with_otp(&ctx, &id, trn, otp).await?;
         let first = state.schema.languages().first();
-        issue_card(&ctx, state.identities.as_ref(), state.cards.as_ref(), first, &who, &id, trn, CardType::Uin).await
+        issue_card(&ctx, state.cards.as_ref(), first, &who, &id, trn, CardType::Uin).await
     }
     .await;
     match result {

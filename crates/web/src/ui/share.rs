@@ -266,8 +266,8 @@ pub(crate) async fn personalized_card(
             .unwrap_or_default();
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
         let first = state.schema.languages().first();
-        let (identities, cards) = (state.identities.as_ref(), state.cards.as_ref());
-        download_personalized_card(&ctx, identities, cards, first, &r.who, &r.id, &transaction_id(), &attributes).await
+        let cards = state.cards.as_ref();
+        download_personalized_card(&ctx, cards, first, &r.who, &r.id, &transaction_id(), &attributes).await
     }
     .await;
     match result {

@@ -175,8 +175,8 @@ pub(crate) async fn download_card(
         let request = super::history::own_event(&state, &r, &eid).await?;
         let ctx = crate::api::auth::context(&state, &r.audit, r.now);
         let first = state.schema.languages().first();
-        let (identities, history, cards) = (state.identities.as_ref(), state.history.as_ref(), state.cards.as_ref());
-        resident_domain::card::download_vid_card(&ctx, identities, history, cards, first, &r.who, &r.id, &request).await
+        let (history, cards) = (state.history.as_ref(), state.cards.as_ref());
+        resident_domain::card::download_vid_card(&ctx, history, cards, first, &r.who, &r.id, &request).await
     }
     .await;
     match result {

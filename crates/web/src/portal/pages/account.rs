@@ -300,17 +300,8 @@ pub(crate) async fn card_download(
     };
     let card_type = form.card_type.as_deref().and_then(CardType::parse).unwrap_or(CardType::Uin);
     let first = state.schema.languages().first();
-    let done = download_card(
-        &ctx(&state, &visit),
-        state.identities.as_ref(),
-        state.cards.as_ref(),
-        first,
-        &who,
-        &id,
-        &transaction_id(),
-        card_type,
-    )
-    .await;
+    let done =
+        download_card(&ctx(&state, &visit), state.cards.as_ref(), first, &who, &id, &transaction_id(), card_type).await;
     match done {
         Ok(done) => {
             let mut res = done.value.pdf.into_response();

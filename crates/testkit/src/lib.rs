@@ -8,6 +8,8 @@ use sqlx::any::AnyPoolOptions;
 
 pub use resident_domain::clock::FixedClock;
 
+pub mod fakes;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
     Sqlite,

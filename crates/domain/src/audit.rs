@@ -86,6 +86,7 @@ pub enum AuditEvent {
     DocumentDeleted,
     PlatformClientRegistered,
     PlatformClientAuthenticated,
+    NotificationQueued,
 }
 
 impl AuditEvent {
@@ -142,6 +143,7 @@ impl AuditEvent {
             AuditEvent::PlatformClientAuthenticated => {
                 ("KER-ATH-102", "Platform client authenticated", ("KER-ATH", "Auth manager"))
             }
+            AuditEvent::NotificationQueued => ("KER-NOT-001", "Notification queued", ("KER-NOT", "Notifier")),
         };
         (id, name, mid, mname)
     }

@@ -37,6 +37,15 @@ impl OutgoingMessage {
     }
 }
 
+/// The notifier: delivers one message (the worker's notification jobs call it). Implemented by
+/// `resident-notify` (SMTP, the SMS gateway, the outbox) and by MOSIP's notifier's client.
+#[async_trait::async_trait]
+pub trait MessageSender: Send + Sync {
+    /// Delivers `msg`; `key` names this delivery (the job's id): delivering the same key again is
+    /// idempotent where the channel allows it. An error is retried by the job queue.
+    async fn deliver(&self, msg: &OutgoingMessage, key: &str) -> Result<(), String>;
+}
+
 impl std::fmt::Debug for OutgoingMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "OutgoingMessage({:?}, {})", self.channel, self.template)
@@ -266,5 +275,84 @@ mod tests {
         assert_eq!(notified_message(&msgs), "Notification has been sent to the provided contact detail(s)");
         assert_eq!(notified_message(&msgs[1..]), "Notification has been sent to the provided contact phone number");
         assert!(!format!("{:?}", msgs[0]).contains("jane@"));
+    }
+}
+
+/// A message another tier asks this platform's notifier to send (MOSIP's `/v1/notifier/email/send`
+/// and `/sms/send`), checked as MOSIP's notifier checks it: an email needs a valid address
+/// (`KER-NOE-001`), a subject (`KER-NOE-002`) and content (`KER-NOE-003`); an SMS a number of 8 to
+/// 15 digits, an optional leading `+` (`KER-NOS-002`), and a message (`KER-NOS-001`).
+pub fn from_platform(
+    channel: Channel,
+    to: &str,
+    subject: Option<&str>,
+    body: &str,
+) -> Result<OutgoingMessage, crate::ResidentError> {
+    use crate::ResidentError::Kernel;
+    let to = to.trim();
+    let body = body.trim();
+    match channel {
+        Channel::Email => {
+            let at = to.find('@');
+            let valid = to.len() <= 254
+                && !to.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';')
+                && at.is_some_and(|i| i > 0 && to[i + 1..].contains('.') && !to[i + 1..].contains('@'));
+            if !valid {
+                return Err(Kernel("KER-NOE-001", "To must be valid. It can't be empty or null.".into()));
+            }
+            let subject = subject
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Kernel("KER-NOE-002", "Subject must be valid. It can't be empty or null.".into()))?;
+            if body.is_empty() {
+                return Err(Kernel("KER-NOE-003", "Content must be valid. It can't be empty or null.".into()));
+            }
+            Ok(OutgoingMessage {
+                channel,
+                to: to.to_owned(),
+                subject: Some(subject.to_owned()),
+                body: body.to_owned(),
+                template: "NOTIFIER".into(),
+                not_after: None,
+            })
+        }
+        Channel::Sms => {
+            if to.is_empty() || body.is_empty() {
+                return Err(Kernel("KER-NOS-001", "Number and message can't be empty, null".into()));
+            }
+            let digits = to.strip_prefix('+').unwrap_or(to);
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Kernel(
+                    "KER-NOS-002",
+                    "Contact number cannot contains alphabet,special character or less than or more than".into(),
+                ));
+            }
+            Ok(OutgoingMessage {
+                channel,
+                to: to.to_owned(),
+                subject: None,
+                body: body.to_owned(),
+                template: "NOTIFIER".into(),
+                not_after: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod platform_message_tests {
+    use super::*;
+
+    #[test]
+    fn a_notifier_request_is_checked_as_mosips_notifier_checks_it() {
+        let code = |r: Result<OutgoingMessage, crate::ResidentError>| r.map(|_| "ok").unwrap_or_else(|e| e.code());
+        assert_eq!(code(from_platform(Channel::Email, "jane@example.org", Some("Hi"), "Body")), "ok");
+        assert_eq!(code(from_platform(Channel::Email, "jane", Some("Hi"), "Body")), "KER-NOE-001");
+        assert_eq!(code(from_platform(Channel::Email, "a@b.org, c@d.org", Some("Hi"), "Body")), "KER-NOE-001");
+        assert_eq!(code(from_platform(Channel::Email, "jane@example.org", None, "Body")), "KER-NOE-002");
+        assert_eq!(code(from_platform(Channel::Email, "jane@example.org", Some("Hi"), " ")), "KER-NOE-003");
+        assert_eq!(code(from_platform(Channel::Sms, "+212612345678", None, "Hello")), "ok");
+        assert_eq!(code(from_platform(Channel::Sms, "", None, "Hello")), "KER-NOS-001");
+        assert_eq!(code(from_platform(Channel::Sms, "06-12-34", None, "Hello")), "KER-NOS-002");
     }
 }

@@ -695,3 +695,101 @@ mod idrepo {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The kernel notifier, as MOSIP's answers it (`{response: {status: "success"}}`; refusals as
+// `errors` with HTTP 200)
+
+mod notifier {
+    use super::*;
+    use axum::extract::{Multipart, RawQuery};
+    use resident_domain::notification::{Channel, MessageSender, OutgoingMessage};
+    use resident_mosip::notifier::MosipNotifier;
+    use std::sync::Mutex;
+
+    async fn notifier() -> (MosipNotifier, Arc<Mutex<Vec<Value>>>) {
+        let (auth_url, _) = serve(mosip_success).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (s1, s2) = (seen.clone(), seen.clone());
+        let app = axum::Router::new()
+            .route(
+                "/v1/notifier/email/send",
+                post(move |RawQuery(query): RawQuery, mut form: Multipart| {
+                    let seen = s1.clone();
+                    async move {
+                        let mut fields = serde_json::Map::new();
+                        while let Some(f) = form.next_field().await.unwrap() {
+                            let name = f.name().unwrap().to_owned();
+                            fields.insert(name, Value::String(f.text().await.unwrap()));
+                        }
+                        fields.insert("query".into(), json!(query));
+                        let to = fields["mailTo"].as_str().unwrap().to_owned();
+                        seen.lock().unwrap().push(Value::Object(fields));
+                        if to.contains('@') {
+                            Json(json!({"response": {"status": "success", "message": "Email Request submitted"}, "errors": null}))
+                        } else {
+                            Json(json!({"response": null, "errors": [{"errorCode": "KER-NOE-001", "message": "To must be valid. It can't be empty or null."}]}))
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/v1/notifier/sms/send",
+                post(move |Json(body): Json<Value>| {
+                    let seen = s2.clone();
+                    async move {
+                        seen.lock().unwrap().push(body);
+                        Json(json!({"response": {"status": "success", "message": "Sms Request Sent"}, "errors": null}))
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth =
+            Arc::new(KernelAuth::new(&auth_url, creds(), Duration::from_secs(5), Arc::new(SystemClock)).unwrap());
+        let n = MosipNotifier::new(
+            &format!("http://{addr}/v1/notifier"),
+            auth,
+            Duration::from_secs(5),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        (n, seen)
+    }
+
+    fn message(channel: Channel, to: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            channel,
+            to: to.into(),
+            subject: Some("Your VID".into()),
+            body: "VID 34XXXXXXXXXX7460 was generated".into(),
+            template: "RS_VIN_GEN_SUCCESS".into(),
+            not_after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_email_goes_as_form_fields_never_in_the_url_and_an_sms_as_mosips_request() {
+        let (n, seen) = notifier().await;
+        n.deliver(&message(Channel::Email, "jane.doe@example.org"), "k1").await.unwrap();
+        n.deliver(&message(Channel::Sms, "9876543210"), "k2").await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[0]["mailTo"], "jane.doe@example.org");
+        assert_eq!(seen[0]["mailSubject"], "Your VID");
+        assert_eq!(seen[0]["mailContent"], "VID 34XXXXXXXXXX7460 was generated");
+        assert_eq!(seen[0]["query"], Value::Null, "nothing of the message in the URL");
+        assert_eq!(
+            seen[1]["request"],
+            json!({"number": "9876543210", "message": "VID 34XXXXXXXXXX7460 was generated"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_fails_the_delivery_without_naming_the_recipient() {
+        let (n, _) = notifier().await;
+        let e = n.deliver(&message(Channel::Email, "not-an-address"), "k1").await.unwrap_err();
+        assert!(e.contains("KER-NOE-001"), "{e}");
+        assert!(!e.contains("not-an-address"), "{e}");
+    }
+}

@@ -282,6 +282,13 @@ impl Notifier {
     }
 }
 
+#[async_trait::async_trait]
+impl resident_domain::notification::MessageSender for Notifier {
+    async fn deliver(&self, msg: &OutgoingMessage, key: &str) -> Result<(), String> {
+        Notifier::deliver(self, msg, key).await
+    }
+}
+
 /// The creation time (epoch ms) of a UUIDv7 delivery key, so the outbox sorts in queueing order and
 /// a re-delivery keeps its name; the current time for any other key.
 fn delivery_stamp(key: &str) -> u128 {

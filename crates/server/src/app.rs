@@ -38,10 +38,14 @@ pub struct App {
     pub templates: Arc<Templates>,
     pub vid_policy: Arc<VidPolicy>,
     pub notifier: Arc<Notifier>,
+    /// Who delivers queued notifications: `notifier` (embedded), or MOSIP's notifier.
+    pub sender: Arc<dyn resident_domain::notification::MessageSender>,
+    /// The kernel auth manager's client, when a service is MOSIP's (every adapter shares its token).
+    pub kernel_auth: Option<Arc<resident_mosip::auth::KernelAuth>>,
 }
 
 /// Delivers queued notifications (job kind `notification`).
-struct NotificationJob(Arc<Notifier>);
+struct NotificationJob(Arc<dyn resident_domain::notification::MessageSender>);
 
 #[async_trait::async_trait]
 impl JobHandler for NotificationJob {
@@ -239,7 +243,13 @@ impl App {
                 .map_err(|e| anyhow!(e))?,
             ..SmsGatewayConfig::default()
         };
-        let notifier = Notifier::with_sms(outbox, &smtp, &sms).map_err(|e| anyhow!(e))?;
+        let notifier = Arc::new(Notifier::with_sms(outbox, &smtp, &sms).map_err(|e| anyhow!(e))?);
+        let kernel_auth = if config.platform.calls_mosip() {
+            Some(crate::platform::kernel_auth(&config, Arc::new(SystemClock))?)
+        } else {
+            None
+        };
+        let sender = crate::platform::sender(&config, notifier.clone(), kernel_auth.as_ref(), Arc::new(SystemClock))?;
         let packet_dir = config.update.packet_dir.clone().unwrap_or_else(|| config.data_dir.join("packets"));
         let key_file = config
             .update
@@ -299,7 +309,9 @@ impl App {
             transliteration: Arc::new(transliteration),
             templates: Arc::new(templates),
             vid_policy: Arc::new(vid_policy),
-            notifier: Arc::new(notifier),
+            notifier,
+            sender,
+            kernel_auth,
         })
     }
 
@@ -342,11 +354,7 @@ impl App {
             self.templates.clone(),
             self.config.otp.clone(),
         ));
-        let kernel_auth = if self.config.platform.calls_mosip() {
-            Some(crate::platform::kernel_auth(&self.config, self.clock.clone())?)
-        } else {
-            None
-        };
+        let kernel_auth = self.kernel_auth.clone();
         let ida = crate::platform::ida(&self.config, embedded_ida.clone(), kernel_auth.as_ref(), self.clock.clone())?;
         let embedded_idrepo = Arc::new(resident_domain::idrepo::embedded::EmbeddedIdRepository::new(
             store.clone(),
@@ -440,7 +448,7 @@ impl App {
     /// The job worker with every handler this build has.
     pub fn worker(&self) -> Worker {
         let handlers: Vec<Arc<dyn JobHandler>> = vec![
-            Arc::new(NotificationJob(self.notifier.clone())),
+            Arc::new(NotificationJob(self.sender.clone())),
             Arc::new(self.update_stage_job()),
             Arc::new(CredentialIssueJob {
                 store: self.store.clone(),

@@ -368,7 +368,7 @@ pub const PLATFORM_SERVICES: [PlatformService; 6] = [
     // it too (forwarded from the local chain) before it can be chosen
     PlatformService { key: "audit", name: "audit manager", has_adapter: false },
     PlatformService { key: "id_repository", name: "ID Repository", has_adapter: true },
-    PlatformService { key: "notifier", name: "notifier", has_adapter: false },
+    PlatformService { key: "notifier", name: "notifier", has_adapter: true },
     PlatformService { key: "masterdata", name: "masterdata", has_adapter: false },
     PlatformService { key: "keymanager", name: "key manager", has_adapter: false },
 ];
@@ -440,6 +440,8 @@ pub struct MosipPlatformConfig {
     pub auditmanager_url: Option<String>,
     /// The ID Repository, when not `<base_url>/idrepository/v1`.
     pub idrepo_url: Option<String>,
+    /// The kernel notifier, when not `<base_url>/v1/notifier`.
+    pub notifier_url: Option<String>,
     pub client_id: Option<String>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
@@ -457,6 +459,7 @@ impl Default for MosipPlatformConfig {
             ida_url: None,
             auditmanager_url: None,
             idrepo_url: None,
+            notifier_url: None,
             client_id: None,
             secret_key: None,
             secret_key_file: None,
@@ -475,6 +478,7 @@ impl MosipPlatformConfig {
             "audit" => &self.auditmanager_url,
             "authmanager" => &self.authmanager_url,
             "id_repository" => &self.idrepo_url,
+            "notifier" => &self.notifier_url,
             _ => &None,
         };
         let path = match key {
@@ -482,6 +486,7 @@ impl MosipPlatformConfig {
             "audit" => "/v1/auditmanager",
             "authmanager" => "/v1/authmanager",
             "id_repository" => "/idrepository/v1",
+            "notifier" => "/v1/notifier",
             _ => return None,
         };
         own.clone().or_else(|| base.map(|b| format!("{b}{path}")))

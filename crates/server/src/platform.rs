@@ -8,9 +8,11 @@ use anyhow::{Result, anyhow, bail};
 use resident_domain::clock::{Clock, SystemClock};
 use resident_domain::ida::IdAuthentication;
 use resident_domain::idrepo::IdRepository;
+use resident_domain::notification::MessageSender;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
 use resident_mosip::ida::MosipIda;
 use resident_mosip::idrepo::MosipIdRepository;
+use resident_mosip::notifier::MosipNotifier;
 
 use crate::config::{Config, read_secret};
 
@@ -64,6 +66,21 @@ pub fn idrepo(
     let repo =
         MosipIdRepository::new(&url, auth.clone(), timeout(config), clock, token_of).map_err(|e| anyhow!("{e}"))?;
     Ok(Arc::new(repo))
+}
+
+/// Who delivers notifications as configured: this binary's notifier, or MOSIP's.
+pub fn sender(
+    config: &Config,
+    embedded: Arc<resident_notify::Notifier>,
+    auth: Option<&Arc<KernelAuth>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn MessageSender>> {
+    if !config.platform.uses_mosip("notifier") {
+        return Ok(embedded);
+    }
+    let auth = auth.ok_or_else(|| anyhow!("the notifier is MOSIP's but no auth manager is configured"))?;
+    let url = config.platform.mosip.url_of("notifier").ok_or_else(|| anyhow!("platform.mosip.notifier_url"))?;
+    Ok(Arc::new(MosipNotifier::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
 }
 
 pub async fn check(config: &Config) -> Result<i32> {

@@ -188,6 +188,9 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(platform::idrepo_service::vid).patch(platform::idrepo_service::update_vid),
         )
         .route("/idrepository/v1/vid/uin/{uin}", axum::routing::get(platform::idrepo_service::vids_of))
+        // and its notifier: another tier's messages, delivered by this platform's worker
+        .route("/v1/notifier/email/send", axum::routing::post(platform::notifier::email))
+        .route("/v1/notifier/sms/send", axum::routing::post(platform::notifier::sms))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

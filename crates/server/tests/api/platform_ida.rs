@@ -271,8 +271,13 @@ async fn a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platfo
     let parsed = resident_domain::ids::Vid::parse(&vid).unwrap();
     let (_, record) = platform.app.store.vid_record(&parsed).await.unwrap().expect("the VID is the platform's");
     assert_eq!(record.status, "ACTIVE");
-    // the resident tier told the resident (its own notification, to the address the platform holds)
+    // the resident tier tells the resident through the platform's notifier, which delivers it
     assert!(t.run_jobs().await >= 1);
+    assert!(platform.run_jobs().await >= 1);
+    let relayed = super::procs::outbox(platform.db.dir.path(), "-NOTIFIER-");
+    assert!(!relayed.is_empty(), "the VID notice went through the platform's notifier");
+    assert!(relayed.iter().all(|(_, m)| m["to"] == "9876543210"), "{relayed:?}");
+    assert!(!t.db.dir.path().join("outbox").exists() || super::procs::outbox(t.db.dir.path(), "").is_empty());
 
     // revoked with an OTP asked for by the VID itself; Perpetual is restored by the platform
     let (_, r) = t.post("/resident/v1/req/otp", otp_request(&vid, "2234567890", &["PHONE"])).await;
@@ -402,6 +407,79 @@ async fn two_resident_processes_run_as_a_resident_tier_and_a_platform_tier(kind:
     );
     assert_eq!(r["errors"], Value::Null, "{r}");
     assert!(r["response"]["authHistory"].as_array().is_some_and(|h| h.len() >= 4), "{r}");
-    // no OTP was ever sent from the resident tier
-    assert!(outbox(resident_db.dir.path(), "-OTP-").is_empty());
+    // no message was ever sent from the resident tier: the OTPs by the platform's IDA, the VID notice
+    // by the platform's notifier, for the resident tier's worker
+    assert!(outbox(resident_db.dir.path(), "").is_empty());
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while outbox(platform_db.dir.path(), "-NOTIFIER-").is_empty() {
+        assert!(std::time::Instant::now() < until, "the VID notice did not reach the platform's notifier");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The embedded notifier takes a resident tier's messages, checked as MOSIP's notifier checks them,
+/// the fields as form data or (as MOSIP's own resident sends them) in the query string.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_notifier_takes_a_resident_tiers_messages_and_refuses_bad_ones() {
+    let Some(t) = TestApp::new(Db::Sqlite).await else { return };
+    let (base, secret) = t.serve_platform_for_a_resident_tier().await;
+    let (_, _, headers) = t
+        .post_with_headers(
+            "/v1/authmanager/authenticate/clientidsecretkey",
+            &[],
+            json!({"request": {"clientId": "mosip-resident-client", "secretKey": secret, "appId": "resident"}})
+                .to_string(),
+        )
+        .await;
+    let cookie = format!("Authorization={}", headers["authorization"].to_str().unwrap());
+    let http = reqwest::Client::new();
+    let email = |form: reqwest::multipart::Form, query: &[(&str, &str)]| {
+        http.post(format!("{base}/v1/notifier/email/send"))
+            .header("cookie", &cookie)
+            .query(query)
+            .multipart(form)
+            .send()
+    };
+    let form = || reqwest::multipart::Form::new().text("mailSubject", "Hello").text("mailContent", "Body");
+    let ok: Value = email(form().text("mailTo", "jane.doe@example.org"), &[]).await.unwrap().json().await.unwrap();
+    assert_eq!(ok["response"]["status"], "success", "{ok}");
+    let mosips_way: Value = email(
+        reqwest::multipart::Form::new().text("attachments", ""),
+        &[("mailTo", "jane.doe@example.org"), ("mailSubject", "Hi"), ("mailContent", "Text")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(mosips_way["response"]["status"], "success", "{mosips_way}");
+    let bad: Value = email(form().text("mailTo", "jane"), &[]).await.unwrap().json().await.unwrap();
+    assert_eq!(bad["errors"][0]["errorCode"], "KER-NOE-001", "{bad}");
+    let sms = |number: &str| {
+        http.post(format!("{base}/v1/notifier/sms/send"))
+            .header("cookie", &cookie)
+            .json(&json!({"request": {"number": number, "message": "Hello"}}))
+            .send()
+    };
+    let bad: Value = sms("06-12").await.unwrap().json().await.unwrap();
+    assert_eq!(bad["errors"][0]["errorCode"], "KER-NOS-002", "{bad}");
+    let ok: Value = sms("9876543210").await.unwrap().json().await.unwrap();
+    assert_eq!(ok["response"]["status"], "success", "{ok}");
+    let anonymous = http
+        .post(format!("{base}/v1/notifier/sms/send"))
+        .json(&json!({"request": {"number": "9876543210", "message": "Hello"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    // three accepted, delivered by the platform's worker
+    assert_eq!(t.run_jobs().await, 3);
+    let sent = super::procs::outbox(t.db.dir.path(), "-NOTIFIER-");
+    assert_eq!(sent.len(), 1, "one SMS (the two emails are .eml files)");
+    let eml = std::fs::read_dir(t.db.dir.path().join("outbox"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".eml"))
+        .count();
+    assert_eq!(eml, 2);
 }

@@ -131,7 +131,14 @@ pub async fn request_otp(
         audit: vec![record(ctx, "RES-SER-123", "OTP generation failed", Some(masked.clone()), kind, description)],
         ..Effects::default()
     };
-    let Some(who) = ctx.idrepo.identity(individual_id, ctx.now).await? else {
+    let found = match ctx.idrepo.identity(individual_id, ctx.now).await {
+        Ok(found) => found,
+        Err(e) => {
+            ctx.repo.record_effects(&failed(format!("{} {}", e.code(), e.message())), ctx.now).await?;
+            return Err(e);
+        }
+    };
+    let Some(who) = found else {
         ctx.repo.record_effects(&failed("IDA-MLC-018 identity not found".into()), ctx.now).await?;
         return Err(ResidentError::Ida("IDA-MLC-018", format!("{kind} not available in database")));
     };
@@ -186,7 +193,14 @@ pub async fn authorise_with_otp(
         ctx.repo.record_effects(&refused("transactionID is not ten letters or digits".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(OtpRefusal::NoSuchTransaction.message(ctx.otp_policy)));
     }
-    let Some(who) = ctx.idrepo.identity(individual_id, ctx.now).await? else {
+    let found = match ctx.idrepo.identity(individual_id, ctx.now).await {
+        Ok(found) => found,
+        Err(e) => {
+            ctx.repo.record_effects(&refused(format!("{} {}", e.code(), e.message())), ctx.now).await?;
+            return Err(e);
+        }
+    };
+    let Some(who) = found else {
         ctx.repo.record_effects(&refused("identity not found".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
     };

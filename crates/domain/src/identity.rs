@@ -75,6 +75,8 @@ impl Languages {
 #[derive(Debug, Clone)]
 pub struct IdentitySchema {
     pub version: f64,
+    /// The schema document as it was read (what masterdata serves as `schemaJson`).
+    document: Value,
     fields: BTreeMap<String, FieldSpec>,
     required: Vec<String>,
     languages: Languages,
@@ -139,7 +141,12 @@ impl IdentitySchema {
                 return Err(SchemaError(format!("required field {r} is not defined")));
             }
         }
-        Ok(IdentitySchema { version: 0.1, fields, required, languages })
+        Ok(IdentitySchema { version: 0.1, document: root, fields, required, languages })
+    }
+
+    /// The schema document, as read.
+    pub fn document(&self) -> &Value {
+        &self.document
     }
 
     pub fn default_schema(languages: Languages) -> Result<Self, SchemaError> {

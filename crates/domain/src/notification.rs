@@ -86,6 +86,24 @@ impl Templates {
         ])
     }
 
+    /// One template's text (`RS_VIN_GEN_SUCCESS_EMAIL`, …) in a language, as masterdata serves it.
+    pub fn text(&self, lang: &str, code: &str) -> Option<&str> {
+        self.by_lang.get(lang).and_then(|t| t.get(code)).map(String::as_str)
+    }
+
+    /// Every (language, template code) this service sends, sorted.
+    pub fn codes(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            self.by_lang.iter().flat_map(|(l, t)| t.keys().map(move |c| (l.clone(), c.clone()))).collect();
+        out.sort();
+        out
+    }
+
+    /// Replaces one template's text (a country's own, from its masterdata).
+    pub fn set_text(&mut self, lang: &str, code: &str, text: String) {
+        self.by_lang.entry(lang.to_owned()).or_default().insert(code.to_owned(), text);
+    }
+
     /// Every language/code pair the channels need exists for `code` (checked at start-up and in tests).
     pub fn has(&self, lang: &str, code: &str) -> bool {
         self.by_lang.get(lang).is_some_and(|t| {

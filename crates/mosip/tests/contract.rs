@@ -793,3 +793,54 @@ mod notifier {
         assert!(!e.contains("not-an-address"), "{e}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Masterdata's templates and the sync data's ID schema, as MOSIP answers them
+
+mod masterdata {
+    use super::*;
+    use axum::extract::Path;
+    use axum::routing::get;
+    use resident_mosip::masterdata::MosipMasterdata;
+
+    #[tokio::test]
+    async fn a_template_its_absence_and_the_schema_as_text() {
+        let (auth_url, _) = serve(mosip_success).await;
+        let app = axum::Router::new()
+            .route(
+                "/v1/masterdata/templates/{lang}/{code}",
+                get(|Path((lang, code)): Path<(String, String)>| async move {
+                    if code == "OTP_SMS" {
+                        Json(json!({"response": {"templates": [
+                            {"id": "1", "langCode": lang, "templateTypeCode": code, "isActive": false, "fileText": "old"},
+                            {"id": "2", "langCode": lang, "templateTypeCode": code, "isActive": true, "fileText": "OTP is $otp"}]},
+                            "errors": null}))
+                    } else {
+                        Json(json!({"response": null, "errors": [{"errorCode": "KER-MSD-046", "message": "Template not found"}]}))
+                    }
+                }),
+            )
+            .route(
+                "/v1/syncdata/latestidschema",
+                get(|| async {
+                    Json(json!({"response": {"idVersion": 0.1, "schemaJson": "{\"type\":\"object\"}"}, "errors": null}))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth =
+            Arc::new(KernelAuth::new(&auth_url, creds(), Duration::from_secs(5), Arc::new(SystemClock)).unwrap());
+        let m = MosipMasterdata::new(
+            &format!("http://{addr}/v1/masterdata"),
+            &format!("http://{addr}/v1/syncdata"),
+            auth,
+            Duration::from_secs(5),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        assert_eq!(m.template("eng", "OTP_SMS").await.unwrap().as_deref(), Some("OTP is $otp"));
+        assert_eq!(m.template("eng", "PARTNER_OTP_SMS").await.unwrap(), None);
+        assert_eq!(m.id_schema().await.unwrap(), "{\"type\":\"object\"}");
+    }
+}

@@ -315,6 +315,41 @@ impl App {
         })
     }
 
+    /// When masterdata is MOSIP's: its notification templates (where it has one of this service's
+    /// codes; the bundled text stays for the others, as the log says) and its ID schema (unless
+    /// `identity.schema_file` names one), read once before serving. A platform that does not answer
+    /// stops the start: residents must not get messages or checks other than the country's.
+    pub async fn use_platform_masterdata(&mut self) -> Result<()> {
+        if !self.config.platform.uses_mosip("masterdata") {
+            return Ok(());
+        }
+        let source = crate::platform::masterdata(&self.config, self.kernel_auth.as_ref(), self.clock.clone())?;
+        let mut templates = (*self.templates).clone();
+        let (mut theirs, mut ours) = (0, Vec::new());
+        for (lang, code) in self.templates.codes() {
+            match source.template(&lang, &code).await.map_err(|e| anyhow!("masterdata templates: {e}"))? {
+                Some(text) => {
+                    templates.set_text(&lang, &code, text);
+                    theirs += 1;
+                }
+                None => ours.push(format!("{lang}/{code}")),
+            }
+        }
+        tracing::info!(from_masterdata = theirs, bundled = ours.len(), "notification templates read from masterdata");
+        if !ours.is_empty() {
+            tracing::warn!(templates = %ours.join(","), "masterdata has no such template: the bundled text is used");
+        }
+        self.templates = Arc::new(templates);
+        if self.config.identity.schema_file.is_none() {
+            let text = source.id_schema().await.map_err(|e| anyhow!("masterdata ID schema: {e}"))?;
+            let schema = IdentitySchema::parse(&text, self.schema.languages().clone())
+                .context("the ID schema masterdata serves")?;
+            self.masterdata.check_schema(&schema).map_err(|e| anyhow!("masterdata and the ID schema: {e}"))?;
+            self.schema = Arc::new(schema);
+        }
+        Ok(())
+    }
+
     pub fn status_policy(&self) -> StatusPolicy {
         StatusPolicy {
             max_retry: self.config.registration.max_retry,
@@ -496,6 +531,17 @@ impl App {
             path: crate::anchor::checkpoint_path(&self.config),
             every: Duration::from_secs(self.config.audit.checkpoint_seconds),
         }
+    }
+
+    /// Hands the audit chain on to MOSIP's audit manager, when audit is MOSIP's; runs beside the job
+    /// worker.
+    pub fn audit_forwarder(&self) -> Result<Option<crate::platform::AuditForwarder>> {
+        crate::platform::audit_forwarder(
+            &self.config,
+            self.store.clone(),
+            self.kernel_auth.as_ref(),
+            self.clock.clone(),
+        )
     }
 
     /// Deletes expired sessions, their drafts and orphan packets; runs beside the job worker.

@@ -304,17 +304,22 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Serve { demo, no_worker } => serve(config, demo, no_worker).await,
         Command::Worker => {
             let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
-            let app = App::open(config, mode).await?;
+            let mut app = App::open(config, mode).await?;
+            app.use_platform_masterdata().await?;
             app.warn_about_delivery();
             let (stop, stopped) = watch::channel(false);
             let worker = tokio::spawn(app.worker().run(stopped.clone()));
             let housekeeper = tokio::spawn(app.housekeeper().run(stopped.clone()));
+            let forwarder = app.audit_forwarder()?.map(|f| tokio::spawn(f.run(stopped.clone())));
             let checkpointer = tokio::spawn(app.checkpointer().run(stopped));
             shutdown_signal().await;
             let _ = stop.send(true);
             let _ = worker.await;
             let _ = housekeeper.await;
             let _ = checkpointer.await;
+            if let Some(f) = forwarder {
+                let _ = f.await;
+            }
             app.store.close().await;
             Ok(0)
         }
@@ -450,7 +455,8 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
     let addr = config.listen_addr().map_err(|e| anyhow!(e))?;
     let in_process_worker = config.worker.in_process && !no_worker;
     let mode = if config.database.migrate_on_start { Schema::Migrate } else { Schema::MustBeCurrent };
-    let app = App::open(config, mode).await?;
+    let mut app = App::open(config, mode).await?;
+    app.use_platform_masterdata().await?;
     app.warn_about_delivery();
     if demo && app.store.count_identities().await? == 0 {
         let report = crate::demo::seed(&app).await?;
@@ -472,6 +478,10 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
             tokio::spawn(app.checkpointer().run(stopped.clone())),
         )
     });
+    let forwarder = match (in_process_worker, app.audit_forwarder()?) {
+        (true, Some(f)) => Some(tokio::spawn(f.run(stopped.clone()))),
+        _ => None,
+    };
     tracing::info!(%addr, backend = ?app.store.backend(), "Resident Services listening on http://{addr}/resident/v1 (API docs: /resident/v1/swagger-ui/)");
     let mut wait_stop = stopped.clone();
     let http = &app.config.http;
@@ -497,6 +507,9 @@ async fn serve(config: Config, demo: bool, no_worker: bool) -> Result<i32> {
         let _ = w.await;
         let _ = h.await;
         let _ = c.await;
+    }
+    if let Some(f) = forwarder {
+        let _ = f.await;
     }
     app.store.close().await;
     tracing::info!("stopped");

@@ -364,12 +364,11 @@ pub struct PlatformService {
 
 pub const PLATFORM_SERVICES: [PlatformService; 6] = [
     PlatformService { key: "ida", name: "ID Authentication", has_adapter: true },
-    // its client exists (`resident_mosip::audit`); the records committed with each change must reach
-    // it too (forwarded from the local chain) before it can be chosen
-    PlatformService { key: "audit", name: "audit manager", has_adapter: false },
+    // every record is committed to the local chain first, and forwarded from there
+    PlatformService { key: "audit", name: "audit manager", has_adapter: true },
     PlatformService { key: "id_repository", name: "ID Repository", has_adapter: true },
     PlatformService { key: "notifier", name: "notifier", has_adapter: true },
-    PlatformService { key: "masterdata", name: "masterdata", has_adapter: false },
+    PlatformService { key: "masterdata", name: "masterdata", has_adapter: true },
     PlatformService { key: "keymanager", name: "key manager", has_adapter: false },
 ];
 
@@ -442,6 +441,10 @@ pub struct MosipPlatformConfig {
     pub idrepo_url: Option<String>,
     /// The kernel notifier, when not `<base_url>/v1/notifier`.
     pub notifier_url: Option<String>,
+    /// Masterdata, when not `<base_url>/v1/masterdata`.
+    pub masterdata_url: Option<String>,
+    /// Sync data (the ID schema), when not `<base_url>/v1/syncdata`.
+    pub syncdata_url: Option<String>,
     pub client_id: Option<String>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
@@ -460,6 +463,8 @@ impl Default for MosipPlatformConfig {
             auditmanager_url: None,
             idrepo_url: None,
             notifier_url: None,
+            masterdata_url: None,
+            syncdata_url: None,
             client_id: None,
             secret_key: None,
             secret_key_file: None,
@@ -479,6 +484,8 @@ impl MosipPlatformConfig {
             "authmanager" => &self.authmanager_url,
             "id_repository" => &self.idrepo_url,
             "notifier" => &self.notifier_url,
+            "masterdata" => &self.masterdata_url,
+            "syncdata" => &self.syncdata_url,
             _ => &None,
         };
         let path = match key {
@@ -487,6 +494,8 @@ impl MosipPlatformConfig {
             "authmanager" => "/v1/authmanager",
             "id_repository" => "/idrepository/v1",
             "notifier" => "/v1/notifier",
+            "masterdata" => "/v1/masterdata",
+            "syncdata" => "/v1/syncdata",
             _ => return None,
         };
         own.clone().or_else(|| base.map(|b| format!("{b}{path}")))

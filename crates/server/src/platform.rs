@@ -12,6 +12,7 @@ use resident_domain::notification::MessageSender;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
 use resident_mosip::ida::MosipIda;
 use resident_mosip::idrepo::MosipIdRepository;
+use resident_mosip::masterdata::MosipMasterdata;
 use resident_mosip::notifier::MosipNotifier;
 
 use crate::config::{Config, read_secret};
@@ -83,6 +84,15 @@ pub fn sender(
     Ok(Arc::new(MosipNotifier::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
 }
 
+/// MOSIP's masterdata (templates and ID schema), for a service whose masterdata is MOSIP's.
+pub fn masterdata(config: &Config, auth: Option<&Arc<KernelAuth>>, clock: Arc<dyn Clock>) -> Result<MosipMasterdata> {
+    let auth = auth.ok_or_else(|| anyhow!("masterdata is MOSIP's but no auth manager is configured"))?;
+    let m = &config.platform.mosip;
+    let url = m.url_of("masterdata").ok_or_else(|| anyhow!("platform.mosip.masterdata_url"))?;
+    let sync = m.url_of("syncdata").ok_or_else(|| anyhow!("platform.mosip.syncdata_url"))?;
+    MosipMasterdata::new(&url, &sync, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))
+}
+
 pub async fn check(config: &Config) -> Result<i32> {
     for line in config.platform.describe() {
         println!("{line}");
@@ -123,4 +133,82 @@ pub async fn check(config: &Config) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// Forwards the local audit chain to MOSIP's audit manager, when audit is MOSIP's: every record is
+/// first committed here, with the change it describes (the chain is the outbox), then handed on in
+/// order, a batch at a time, by one replica at a time.
+///
+/// A record the audit manager refuses (it answered: the record breaks its rules) is logged by its
+/// sequence number and passed over; it stays in the local chain. A record that got no answer is
+/// sent again on the next round, so the audit manager may see it twice, never not at all (unless the
+/// process dies between claiming a batch and sending it: the unsent rest of that batch stays local).
+pub struct AuditForwarder {
+    pub store: resident_store::Store,
+    pub sink: resident_mosip::audit::MosipAuditLog,
+    pub every: Duration,
+    pub batch: i64,
+}
+
+impl AuditForwarder {
+    /// One round: how many records were handed on.
+    pub async fn once(&self) -> Result<usize> {
+        let batch = self.store.claim_audit_forward(self.batch).await?;
+        let Some(&(claimed_to, _)) = batch.last() else { return Ok(0) };
+        let mut sent = 0;
+        for (seq, record) in &batch {
+            match self.sink.send(record).await {
+                Ok(()) => sent += 1,
+                Err(
+                    e @ (resident_mosip::AdapterError::Unreachable { .. }
+                    | resident_mosip::AdapterError::Timeout { .. }),
+                ) => {
+                    self.store.release_audit_forward(*seq, claimed_to).await?;
+                    bail!("the audit manager did not answer (from record {seq} on, sent again next round): {e}");
+                }
+                Err(e) => {
+                    tracing::error!(seq, error = %e, "the audit manager refused a record: it stays in the local chain only")
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let full = match self.once().await {
+                Ok(n) => n as i64 >= self.batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit records were not forwarded");
+                    false
+                }
+            };
+            if !full {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.every) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    }
+}
+
+/// The audit forwarder, when audit is MOSIP's.
+pub fn audit_forwarder(
+    config: &Config,
+    store: resident_store::Store,
+    auth: Option<&Arc<KernelAuth>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Option<AuditForwarder>> {
+    if !config.platform.uses_mosip("audit") {
+        return Ok(None);
+    }
+    let auth = auth.ok_or_else(|| anyhow!("the audit manager is MOSIP's but no auth manager is configured"))?;
+    let url = config.platform.mosip.url_of("audit").ok_or_else(|| anyhow!("platform.mosip.auditmanager_url"))?;
+    let sink = resident_mosip::audit::MosipAuditLog::new(&url, auth.clone(), timeout(config), clock)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(Some(AuditForwarder { store, sink, every: Duration::from_secs(5), batch: 100 }))
 }

@@ -53,8 +53,8 @@ mod replicas;
 #[path = "api/platform_clients.rs"]
 mod platform_clients;
 
-#[path = "api/platform_ida.rs"]
-mod platform_ida;
+#[path = "api/platform_tiers.rs"]
+mod platform_tiers;
 
 #[path = "api/crash.rs"]
 mod crash;

@@ -492,6 +492,55 @@ impl Store {
         Ok(ChainReport::Intact { records: last })
     }
 
+    /// Claims the next records to forward to MOSIP's audit manager: at most `limit` after the last one
+    /// forwarded, with their sequence numbers. The claim moves the mark past them at once (only if no
+    /// other replica moved it meanwhile), so two replicas never forward the same record; a forward
+    /// that fails gives the unsent rest back with [`Store::release_audit_forward`].
+    pub async fn claim_audit_forward(&self, limit: i64) -> Result<Vec<(i64, AuditRecord)>, StoreError> {
+        sqlx::query::<Any>("INSERT INTO audit_forward (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+        let mark: i64 = sqlx::query::<Any>("SELECT seq FROM audit_forward WHERE id = 1")
+            .fetch_one(self.writer())
+            .await
+            .and_then(|r| r.try_get::<i64, _>("seq"))
+            .map_err(db_err)?;
+        let rows = sqlx::query::<Any>("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(mark)
+            .bind(limit)
+            .fetch_all(self.writer())
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").map_err(db_err)?;
+            out.push((seq, record_from_row(row).map_err(db_err)?));
+        }
+        let Some((last, _)) = out.last() else { return Ok(out) };
+        let moved = sqlx::query::<Any>("UPDATE audit_forward SET seq = $1 WHERE id = 1 AND seq = $2")
+            .bind(*last)
+            .bind(mark)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        // another replica claimed them first
+        if moved == 0 { Ok(Vec::new()) } else { Ok(out) }
+    }
+
+    /// Gives back a claimed batch from `first_unsent` on (the mark goes back to just before it), if
+    /// the mark is still where this claim left it at `claimed_to`.
+    pub async fn release_audit_forward(&self, first_unsent: i64, claimed_to: i64) -> Result<(), StoreError> {
+        sqlx::query::<Any>("UPDATE audit_forward SET seq = $1 WHERE id = 1 AND seq = $2")
+            .bind(first_unsent - 1)
+            .bind(claimed_to)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// The newest records, newest first (for operators and tests).
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query::<Any>("SELECT * FROM audit_log ORDER BY seq DESC LIMIT $1")

@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_platform_client.sql"),
         include_str!("../migrations/postgres/0014_platform_client.sql"),
     ),
+    (
+        15,
+        "audit_forward",
+        include_str!("../migrations/sqlite/0015_audit_forward.sql"),
+        include_str!("../migrations/postgres/0015_audit_forward.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

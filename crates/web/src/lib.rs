@@ -191,6 +191,10 @@ pub fn router(state: AppState) -> Router {
         // and its notifier: another tier's messages, delivered by this platform's worker
         .route("/v1/notifier/email/send", axum::routing::post(platform::notifier::email))
         .route("/v1/notifier/sms/send", axum::routing::post(platform::notifier::sms))
+        // and its masterdata: templates and the ID schema
+        .route("/v1/masterdata/templates/{lang}/{code}", axum::routing::get(platform::masterdata::template))
+        .route("/v1/syncdata/latestidschema", axum::routing::get(platform::masterdata::id_schema))
+        .route("/v1/masterdata/idschema/latest", axum::routing::get(platform::masterdata::id_schema))
         .merge(ui::serve::routes(state.mosip_ui.dir.as_deref()))
         .merge(portal::routes())
         .merge(

@@ -132,7 +132,7 @@ pub async fn sms(
         let text = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or_default();
         let message = from_platform(Channel::Sms, text("number"), None, text("message"))?;
         queue(&state, &meta, vec![message]).await?;
-        Ok("Sms Request Sent")
+        Ok("SMS request sent")
     }
     .await;
     answer(now, result)

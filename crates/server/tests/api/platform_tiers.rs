@@ -1,4 +1,5 @@
-//! ID Authentication between two tiers: this binary's embedded IDA serving MOSIP's internal contracts
+//! Two tiers: this binary's embedded platform serving MOSIP's contracts (IDA, ID Repository, notifier,
+//! masterdata) and a resident tier calling it. ID Authentication between the tiers: its internal contracts
 //! (OTP, sealed authentication, authentication transactions, the key manager's certificate) over a
 //! real socket, MOSIP's client of them (`resident_mosip::ida::MosipIda`), and a resident tier in
 //! `mosip` mode whose OTP journey runs on another process's platform.
@@ -24,6 +25,7 @@ on_both!(
     a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier,
     a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platform_tier,
     two_resident_processes_run_as_a_resident_tier_and_a_platform_tier,
+    the_resident_tiers_audit_chain_is_handed_on_to_the_platforms_audit_manager,
 );
 
 fn client(t: &TestApp, base: &str, secret: &str) -> MosipIda {
@@ -482,4 +484,76 @@ async fn the_platforms_notifier_takes_a_resident_tiers_messages_and_refuses_bad_
         .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".eml"))
         .count();
     assert_eq!(eml, 2);
+}
+
+/// A resident tier whose masterdata is MOSIP's reads the platform's notification templates and ID
+/// schema before it serves; a platform that does not answer stops the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_tier_reads_the_platforms_templates_and_id_schema() {
+    let Some(mut platform) = TestApp::new(Db::Sqlite).await else { return };
+    let mut templates = (*platform.app.templates).clone();
+    templates.set_text("eng", "RS_VIN_GEN_SUCCESS_SMS", "The country's own words: VID $vid".into());
+    platform.app.templates = Arc::new(templates);
+    platform.router = resident_web::router(platform.app.web_state().unwrap());
+    let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
+    let tier = |base: String| {
+        let secret = secret.clone();
+        move |c: &mut resident_server::config::Config| {
+            c.platform.mode = PlatformMode::Mosip;
+            c.platform.mosip.base_url = Some(base);
+            c.platform.mosip.client_id = Some("mosip-resident-client".into());
+            c.platform.mosip.secret_key = Some(Secret(secret));
+            c.platform.mosip.timeout_seconds = 2;
+        }
+    };
+    let Some(mut resident) = TestApp::build_seeded(Db::Sqlite, false, tier(base.clone())).await else { return };
+    resident.app.use_platform_masterdata().await.unwrap();
+    assert_eq!(resident.app.templates.text("eng", "RS_VIN_GEN_SUCCESS_SMS"), Some("The country's own words: VID $vid"));
+    assert_eq!(resident.app.templates.text("eng", "OTP_SMS"), platform.app.templates.text("eng", "OTP_SMS"));
+    assert_eq!(resident.app.schema.document(), platform.app.schema.document());
+
+    let Some(mut alone) = TestApp::build_seeded(Db::Sqlite, false, tier("http://127.0.0.1:9".into())).await else {
+        return;
+    };
+    let e = alone.app.use_platform_masterdata().await.unwrap_err();
+    assert!(format!("{e:#}").contains("masterdata templates"), "{e:#}");
+}
+
+/// A resident tier whose audit manager is MOSIP's keeps every record in its own chain first and
+/// hands the chain on in order; what got no answer is handed on again, not lost.
+async fn the_resident_tiers_audit_chain_is_handed_on_to_the_platforms_audit_manager(kind: Db) {
+    let Some(platform) = TestApp::new(kind).await else { return };
+    let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
+    let tier = |base: String| {
+        let secret = secret.clone();
+        move |c: &mut resident_server::config::Config| {
+            c.platform.mode = PlatformMode::Mosip;
+            c.platform.mosip.base_url = Some(base);
+            c.platform.mosip.client_id = Some("mosip-resident-client".into());
+            c.platform.mosip.secret_key = Some(Secret(secret));
+            c.platform.mosip.timeout_seconds = 2;
+        }
+    };
+    let Some(resident) = TestApp::build_seeded(kind, false, tier(base.clone())).await else { return };
+    let (_, r) = resident.post("/resident/v1/req/otp", otp_request(JANE, "AB12345678", &["PHONE"])).await;
+    assert_eq!(r["errors"], Value::Null, "{r}");
+    let forwarder = resident.app.audit_forwarder().unwrap().expect("audit is MOSIP's");
+    let sent = forwarder.once().await.unwrap();
+    assert!(sent >= 1);
+    assert_eq!(forwarder.once().await.unwrap(), 0, "nothing twice");
+    let platform_chain = platform.app.store.recent_audit(100).await.unwrap();
+    let from_tier: Vec<_> = platform_chain.iter().filter(|a| a.event_id == "RES-SER-122").collect();
+    assert_eq!(from_tier.len(), 1, "the resident tier's OTP record, in the platform's chain");
+    assert_eq!(from_tier[0].ref_id.as_deref(), Some(IndividualId::parse(JANE).unwrap().masked().as_str()));
+    assert!(matches!(
+        platform.app.store.verify_audit_chain().await.unwrap(),
+        resident_store::audit::ChainReport::Intact { .. }
+    ));
+
+    // the audit manager gone: the round fails and the records wait for the next one
+    let Some(alone) = TestApp::build_seeded(kind, false, tier("http://127.0.0.1:9".into())).await else { return };
+    let _ = alone.post("/resident/v1/req/otp", otp_request(JANE, "AB12345679", &["PHONE"])).await;
+    let forwarder = alone.app.audit_forwarder().unwrap().unwrap();
+    assert!(forwarder.once().await.is_err());
+    assert!(forwarder.once().await.is_err(), "the same records, claimed again");
 }

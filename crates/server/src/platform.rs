@@ -132,6 +132,45 @@ pub async fn check(config: &Config) -> Result<i32> {
             }
         }
     }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if config.platform.uses_mosip("id_repository") {
+        // a VID nobody holds: the repository's "no record" proves it answers and takes the token
+        let token_of: resident_mosip::idrepo::TokenOf =
+            Arc::new(|uin: &resident_domain::ids::Uin| resident_domain::history::IdentityToken(uin.masked()));
+        let url = config.platform.mosip.url_of("id_repository").unwrap_or_default();
+        let repo = MosipIdRepository::new(&url, auth.clone(), timeout(config), clock.clone(), token_of)
+            .map_err(|e| anyhow!("{e}"))?;
+        let nobody = resident_domain::ids::IndividualId::Vid(resident_domain::ids::Vid::generate(
+            &mut resident_domain::clock::rng(),
+        ));
+        match repo.identity(&nobody, clock.now()).await {
+            Ok(_) => println!("ID Repository {}: answers (a VID nobody holds: no record)", shown("id_repository")),
+            Err(e) => {
+                println!("ID Repository {}: {e:?}", shown("id_repository"));
+                code = 1;
+            }
+        }
+    }
+    if config.platform.uses_mosip("masterdata") {
+        let m = masterdata(config, Some(&auth), clock.clone())?;
+        match (m.template("eng", "OTP_SMS").await, m.id_schema().await) {
+            (Ok(t), Ok(schema)) => println!(
+                "masterdata {}: template OTP_SMS {}, an ID schema of {} bytes",
+                shown("masterdata"),
+                if t.is_some() { "found" } else { "not found (the bundled one would be used)" },
+                schema.len()
+            ),
+            (Err(e), _) | (_, Err(e)) => {
+                println!("masterdata {}: {e}", shown("masterdata"));
+                code = 1;
+            }
+        }
+    }
+    for (key, what) in [("notifier", "it would send a message"), ("audit", "it would write a record")] {
+        if config.platform.uses_mosip(key) {
+            println!("{key} {}: not called ({what}); the token above is the one it takes", shown(key));
+        }
+    }
     Ok(code)
 }
 

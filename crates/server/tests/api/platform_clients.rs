@@ -166,6 +166,7 @@ async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
                 .args(["platform", "check"])
                 .env("RESIDENT_DATA_DIR", dir.path())
                 .env_remove("RESIDENT_CONFIG")
+                .env("RESIDENT_PLATFORM__MODE", "mosip")
                 .env("RESIDENT_PLATFORM__MOSIP__BASE_URL", &base)
                 .env("RESIDENT_PLATFORM__MOSIP__CLIENT_ID", "mosip-resident-client")
                 .env("RESIDENT_PLATFORM__MOSIP__SECRET_KEY", secret)
@@ -177,6 +178,11 @@ async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
     assert!(out.contains("/v1/authmanager: a token for mosip-resident-client (1800 s)"), "{out}");
+    assert!(out.contains("/idauthentication/v1/internal: its INTERNAL certificate"), "{out}");
+    assert!(out.contains("/idrepository/v1: answers"), "{out}");
+    assert!(out.contains("template OTP_SMS found, an ID schema of"), "{out}");
+    assert!(out.contains("notifier http://") && out.contains("not called (it would send a message)"), "{out}");
+    assert!(out.contains("key manager: embedded (cannot be MOSIP's yet)"), "{out}");
     assert!(!out.contains(&secret));
     let refused = check("wrong".into()).await.unwrap();
     let out = String::from_utf8_lossy(&refused.stdout);

@@ -117,6 +117,22 @@ fn ida_call<'a>(ctx: &'a AuthContext<'_>) -> IdaCall<'a> {
     IdaCall { audit: ctx.audit, now: ctx.now }
 }
 
+/// The identity an id names, from the ID Repository; when the repository could not answer, the
+/// failure is recorded (`failed` makes its effects) before the error goes back.
+async fn looked_up(
+    ctx: &AuthContext<'_>,
+    id: &IndividualId,
+    failed: &(dyn Fn(String) -> Effects + Sync),
+) -> Result<Option<Resolved>, ResidentError> {
+    match ctx.idrepo.identity(id, ctx.now).await {
+        Ok(found) => Ok(found),
+        Err(e) => {
+            ctx.repo.record_effects(&failed(format!("{} {}", e.code(), e.message())), ctx.now).await?;
+            Err(e)
+        }
+    }
+}
+
 /// `POST /req/otp`: asks IDA to send an OTP to the identity's email and/or phone, and records the
 /// request in the resident's history (and its refusal in the audit trail).
 pub async fn request_otp(
@@ -131,14 +147,7 @@ pub async fn request_otp(
         audit: vec![record(ctx, "RES-SER-123", "OTP generation failed", Some(masked.clone()), kind, description)],
         ..Effects::default()
     };
-    let found = match ctx.idrepo.identity(individual_id, ctx.now).await {
-        Ok(found) => found,
-        Err(e) => {
-            ctx.repo.record_effects(&failed(format!("{} {}", e.code(), e.message())), ctx.now).await?;
-            return Err(e);
-        }
-    };
-    let Some(who) = found else {
+    let Some(who) = looked_up(ctx, individual_id, &failed).await? else {
         ctx.repo.record_effects(&failed("IDA-MLC-018 identity not found".into()), ctx.now).await?;
         return Err(ResidentError::Ida("IDA-MLC-018", format!("{kind} not available in database")));
     };
@@ -193,14 +202,7 @@ pub async fn authorise_with_otp(
         ctx.repo.record_effects(&refused("transactionID is not ten letters or digits".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(OtpRefusal::NoSuchTransaction.message(ctx.otp_policy)));
     }
-    let found = match ctx.idrepo.identity(individual_id, ctx.now).await {
-        Ok(found) => found,
-        Err(e) => {
-            ctx.repo.record_effects(&refused(format!("{} {}", e.code(), e.message())), ctx.now).await?;
-            return Err(e);
-        }
-    };
-    let Some(who) = found else {
+    let Some(who) = looked_up(ctx, individual_id, &refused).await? else {
         ctx.repo.record_effects(&refused("identity not found".into()), ctx.now).await?;
         return Err(ResidentError::OtpValidationFailed(format!("{kind} not available in database")));
     };

@@ -34,11 +34,7 @@ impl MosipAuditLog {
         timeout: std::time::Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| AdapterError::Malformed { service: SERVICE, detail: e.to_string() })?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(MosipAuditLog { http, url: format!("{}/audits", auditmanager_url.trim_end_matches('/')), auth, clock })
     }
 

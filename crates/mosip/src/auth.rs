@@ -65,11 +65,7 @@ impl KernelAuth {
         timeout: Duration,
         clock: std::sync::Arc<dyn resident_domain::clock::Clock>,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| AdapterError::Malformed { service: SERVICE, detail: e.to_string() })?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(KernelAuth {
             http,
             clock,

@@ -77,11 +77,7 @@ impl MosipIda {
         timeout: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| malformed(&e.to_string()))?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(MosipIda {
             http,
             base: ida_url.trim_end_matches('/').to_owned(),

@@ -66,11 +66,7 @@ impl MosipIdRepository {
         clock: Arc<dyn Clock>,
         token_of: TokenOf,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| malformed(&e.to_string()))?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(MosipIdRepository {
             http,
             base: idrepo_url.trim_end_matches('/').to_owned(),

@@ -50,6 +50,18 @@ impl From<AdapterError> for ResidentError {
     }
 }
 
+/// The HTTP client of one service's adapter: every call, and every connection, within `timeout`.
+pub(crate) fn http_client(
+    service: &'static str,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, AdapterError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| AdapterError::Malformed { service, detail: e.to_string() })
+}
+
 /// A request that got no answer: too slow, or not delivered (never the URL: it may hold credentials).
 pub(crate) fn no_answer(service: &'static str, e: reqwest::Error) -> AdapterError {
     if e.is_timeout() {

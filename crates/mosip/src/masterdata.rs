@@ -36,11 +36,7 @@ impl MosipMasterdata {
         timeout: Duration,
         _clock: Arc<dyn Clock>,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| malformed(&e.to_string()))?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(MosipMasterdata {
             http,
             masterdata: masterdata_url.trim_end_matches('/').to_owned(),

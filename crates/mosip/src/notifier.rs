@@ -39,11 +39,7 @@ impl MosipNotifier {
         timeout: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AdapterError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| AdapterError::Malformed { service: SERVICE, detail: e.to_string() })?;
+        let http = crate::http_client(SERVICE, timeout)?;
         Ok(MosipNotifier {
             http,
             base: notifier_url.trim_end_matches('/').to_owned(),

@@ -28,6 +28,23 @@ on_both!(
     the_resident_tiers_audit_chain_is_handed_on_to_the_platforms_audit_manager,
 );
 
+/// A resident tier's configuration against the platform at `base`: every service MOSIP's (`all`), or
+/// ID Authentication only, with the registered client's secret and a short timeout.
+fn tier(base: &str, secret: &str, all: bool) -> impl FnOnce(&mut resident_server::config::Config) {
+    let (base, secret) = (base.to_owned(), secret.to_owned());
+    move |c| {
+        if all {
+            c.platform.mode = PlatformMode::Mosip;
+        } else {
+            c.platform.services.ida = Some(PlatformMode::Mosip);
+        }
+        c.platform.mosip.base_url = Some(base);
+        c.platform.mosip.client_id = Some("mosip-resident-client".into());
+        c.platform.mosip.secret_key = Some(Secret(secret));
+        c.platform.mosip.timeout_seconds = 2;
+    }
+}
+
 fn client(t: &TestApp, base: &str, secret: &str) -> MosipIda {
     let creds = ClientCredentials {
         client_id: "mosip-resident-client".into(),
@@ -175,14 +192,7 @@ async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes()
 async fn a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier(kind: Db) {
     let Some(platform) = TestApp::new(kind).await else { return };
     let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
-    let Some(resident) = TestApp::build(kind, |c| {
-        c.platform.services.ida = Some(PlatformMode::Mosip);
-        c.platform.mosip.base_url = Some(base.clone());
-        c.platform.mosip.client_id = Some("mosip-resident-client".into());
-        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
-    })
-    .await
-    else {
+    let Some(resident) = TestApp::build(kind, tier(&base, &secret, false)).await else {
         return;
     };
     let (_, r) = resident.post("/resident/v1/req/otp", otp_request(JANE, "AB12345678", &["PHONE"])).await;
@@ -210,15 +220,7 @@ async fn a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier(kind: 
     assert_eq!(r["errors"][0]["errorCode"], "RES-SER-422", "{r}");
 
     // a platform that does not answer: RES-SER-411, and nothing half-done at the resident tier
-    let Some(alone) = TestApp::build(kind, |c| {
-        c.platform.services.ida = Some(PlatformMode::Mosip);
-        c.platform.mosip.base_url = Some("http://127.0.0.1:9".into());
-        c.platform.mosip.client_id = Some("mosip-resident-client".into());
-        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
-        c.platform.mosip.timeout_seconds = 2;
-    })
-    .await
-    else {
+    let Some(alone) = TestApp::build(kind, tier("http://127.0.0.1:9", &secret, false)).await else {
         return;
     };
     let (status, r) = alone.post("/resident/v1/req/otp", otp_request(JANE, "AB12345670", &["PHONE"])).await;
@@ -233,14 +235,7 @@ async fn a_resident_tier_in_mosip_mode_authenticates_on_the_platform_tier(kind: 
 async fn a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platform_tier(kind: Db) {
     let Some(platform) = TestApp::new(kind).await else { return };
     let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
-    let Some(t) = TestApp::build_seeded(kind, false, |c| {
-        c.platform.mode = PlatformMode::Mosip;
-        c.platform.mosip.base_url = Some(base.clone());
-        c.platform.mosip.client_id = Some("mosip-resident-client".into());
-        c.platform.mosip.secret_key = Some(Secret(secret.clone()));
-    })
-    .await
-    else {
+    let Some(t) = TestApp::build_seeded(kind, false, tier(&base, &secret, true)).await else {
         return;
     };
     let jane = resident_domain::ids::Uin::parse(JANE).unwrap();
@@ -496,23 +491,14 @@ async fn a_resident_tier_reads_the_platforms_templates_and_id_schema() {
     platform.app.templates = Arc::new(templates);
     platform.router = resident_web::router(platform.app.web_state().unwrap());
     let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
-    let tier = |base: String| {
-        let secret = secret.clone();
-        move |c: &mut resident_server::config::Config| {
-            c.platform.mode = PlatformMode::Mosip;
-            c.platform.mosip.base_url = Some(base);
-            c.platform.mosip.client_id = Some("mosip-resident-client".into());
-            c.platform.mosip.secret_key = Some(Secret(secret));
-            c.platform.mosip.timeout_seconds = 2;
-        }
-    };
-    let Some(mut resident) = TestApp::build_seeded(Db::Sqlite, false, tier(base.clone())).await else { return };
+    let Some(mut resident) = TestApp::build_seeded(Db::Sqlite, false, tier(&base, &secret, true)).await else { return };
     resident.app.use_platform_masterdata().await.unwrap();
     assert_eq!(resident.app.templates.text("eng", "RS_VIN_GEN_SUCCESS_SMS"), Some("The country's own words: VID $vid"));
     assert_eq!(resident.app.templates.text("eng", "OTP_SMS"), platform.app.templates.text("eng", "OTP_SMS"));
     assert_eq!(resident.app.schema.document(), platform.app.schema.document());
 
-    let Some(mut alone) = TestApp::build_seeded(Db::Sqlite, false, tier("http://127.0.0.1:9".into())).await else {
+    let Some(mut alone) = TestApp::build_seeded(Db::Sqlite, false, tier("http://127.0.0.1:9", &secret, true)).await
+    else {
         return;
     };
     let e = alone.app.use_platform_masterdata().await.unwrap_err();
@@ -524,17 +510,7 @@ async fn a_resident_tier_reads_the_platforms_templates_and_id_schema() {
 async fn the_resident_tiers_audit_chain_is_handed_on_to_the_platforms_audit_manager(kind: Db) {
     let Some(platform) = TestApp::new(kind).await else { return };
     let (base, secret) = platform.serve_platform_for_a_resident_tier().await;
-    let tier = |base: String| {
-        let secret = secret.clone();
-        move |c: &mut resident_server::config::Config| {
-            c.platform.mode = PlatformMode::Mosip;
-            c.platform.mosip.base_url = Some(base);
-            c.platform.mosip.client_id = Some("mosip-resident-client".into());
-            c.platform.mosip.secret_key = Some(Secret(secret));
-            c.platform.mosip.timeout_seconds = 2;
-        }
-    };
-    let Some(resident) = TestApp::build_seeded(kind, false, tier(base.clone())).await else { return };
+    let Some(resident) = TestApp::build_seeded(kind, false, tier(&base, &secret, true)).await else { return };
     let (_, r) = resident.post("/resident/v1/req/otp", otp_request(JANE, "AB12345678", &["PHONE"])).await;
     assert_eq!(r["errors"], Value::Null, "{r}");
     let forwarder = resident.app.audit_forwarder().unwrap().expect("audit is MOSIP's");
@@ -551,7 +527,9 @@ async fn the_resident_tiers_audit_chain_is_handed_on_to_the_platforms_audit_mana
     ));
 
     // the audit manager gone: the round fails and the records wait for the next one
-    let Some(alone) = TestApp::build_seeded(kind, false, tier("http://127.0.0.1:9".into())).await else { return };
+    let Some(alone) = TestApp::build_seeded(kind, false, tier("http://127.0.0.1:9", &secret, true)).await else {
+        return;
+    };
     let _ = alone.post("/resident/v1/req/otp", otp_request(JANE, "AB12345679", &["PHONE"])).await;
     let forwarder = alone.app.audit_forwarder().unwrap().unwrap();
     assert!(forwarder.once().await.is_err());

@@ -13,6 +13,7 @@ use resident_domain::auth_usecases::parse_individual;
 use resident_domain::clock::parse_mosip_datetime;
 use resident_domain::ida::IdaCall;
 use resident_domain::ida::partner::{self as rp, Demographics, PartnerAuth};
+use resident_domain::ids::IndividualId;
 use resident_domain::otp::{Requester, valid_transaction_id};
 use resident_domain::ports::Partner;
 use serde::Serialize;
@@ -87,6 +88,33 @@ fn demographics(request: &Map<String, Value>) -> Option<Demographics> {
     })
 }
 
+fn missing(field: &str) -> ResidentError {
+    ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {field}"))
+}
+
+fn invalid(field: &str) -> ResidentError {
+    ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {field}"))
+}
+
+/// The head of an IDA authentication request (`api`: `mosip.identity.auth`, or `…auth.internal`),
+/// checked in IDA's order: its id, time, transaction id, the resident's consent and the individual.
+pub(crate) fn auth_head(body: &Map<String, Value>, api: &str) -> Result<(String, IndividualId), ResidentError> {
+    if text(body, "id") != Some(api) {
+        return Err(invalid("id"));
+    }
+    let time = text(body, "requestTime").ok_or_else(|| missing("requestTime"))?;
+    parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
+    let trn = text(body, "transactionID").ok_or_else(|| missing("transactionID"))?;
+    if !valid_transaction_id(trn) {
+        return Err(invalid("transactionID"));
+    }
+    if body.get("consentObtained").and_then(Value::as_bool) != Some(true) {
+        return Err(ResidentError::Ida("IDA-MLC-012", "Individual's Consent is not available".into()));
+    }
+    let individual = parse_individual(text(body, "individualId").ok_or_else(|| missing("individualId"))?)?;
+    Ok((trn.to_owned(), individual))
+}
+
 /// Authenticate a resident for a relying party: demographic match and/or OTP (IDA `mosip.identity.auth`).
 ///
 /// Body: `{id, version, requestTime, transactionID, individualId, consentObtained: true,
@@ -114,21 +142,8 @@ pub async fn partner_auth(
         }
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
         transaction_id = text(&body, "transactionID").map(str::to_owned);
-        let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
-        let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
-        if text(&body, "id") != Some(API) {
-            return Err(invalid("id"));
-        }
-        let time = text(&body, "requestTime").ok_or_else(|| missing("requestTime"))?;
-        parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
-        let trn = text(&body, "transactionID").ok_or_else(|| missing("transactionID"))?;
-        if !valid_transaction_id(trn) {
-            return Err(invalid("transactionID"));
-        }
-        if body.get("consentObtained").and_then(Value::as_bool) != Some(true) {
-            return Err(ResidentError::Ida("IDA-MLC-012", "Individual's Consent is not available".into()));
-        }
-        let individual = parse_individual(text(&body, "individualId").ok_or_else(|| missing("individualId"))?)?;
+        let (trn, individual) = auth_head(&body, API)?;
+        let trn = trn.as_str();
         let request = body.get("request").and_then(Value::as_object).ok_or_else(|| missing("request"))?;
         let cmd = PartnerAuth {
             individual_id: individual,

@@ -20,9 +20,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
 use resident_domain::auth_usecases::parse_individual;
-use resident_domain::clock::{mosip_datetime, parse_mosip_datetime};
+use resident_domain::clock::mosip_datetime;
 use resident_domain::ida::{IdAuthentication, IdaCall};
-use resident_domain::otp::{Requester, valid_transaction_id};
+use resident_domain::otp::Requester;
 use resident_mosip::crypto::{InternalKeys, Sealed};
 use serde_json::{Map, Value, json};
 
@@ -101,19 +101,8 @@ pub async fn auth(
         let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
         transaction_id = text(&body, "transactionID").map(str::to_owned);
-        if text(&body, "id") != Some(API) {
-            return Err(invalid("id"));
-        }
-        let time = text(&body, "requestTime").ok_or_else(|| missing("requestTime"))?;
-        parse_mosip_datetime(time).ok_or_else(|| invalid("requestTime"))?;
-        let trn = text(&body, "transactionID").ok_or_else(|| missing("transactionID"))?;
-        if !valid_transaction_id(trn) {
-            return Err(invalid("transactionID"));
-        }
-        if body.get("consentObtained").and_then(Value::as_bool) != Some(true) {
-            return Err(ResidentError::Ida("IDA-MLC-012", "Individual's Consent is not available".into()));
-        }
-        let individual = parse_individual(text(&body, "individualId").ok_or_else(|| missing("individualId"))?)?;
+        let (trn, individual) = super::ida::auth_head(&body, API)?;
+        let trn = trn.as_str();
         let sealed = sealed(&body).ok_or_else(|| missing("request"))?;
         let keys = state.ida_keys.get().await?;
         let plain = keys.open(&sealed).map_err(|fault| {

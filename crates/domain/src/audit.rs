@@ -87,6 +87,10 @@ pub enum AuditEvent {
     PlatformClientRegistered,
     PlatformClientAuthenticated,
     NotificationQueued,
+    IdentityRead,
+    VidCreated,
+    VidRevoked,
+    AuthTypesChanged,
 }
 
 impl AuditEvent {
@@ -144,6 +148,10 @@ impl AuditEvent {
                 ("KER-ATH-102", "Platform client authenticated", ("KER-ATH", "Auth manager"))
             }
             AuditEvent::NotificationQueued => ("KER-NOT-001", "Notification queued", ("KER-NOT", "Notifier")),
+            AuditEvent::IdentityRead => ("IDR-IDS-005", "Read identity", IDR),
+            AuditEvent::VidCreated => ("IDR-VDS-001", "VID created", ("IDR-VDS", "ID Repository VID service")),
+            AuditEvent::VidRevoked => ("IDR-VDS-002", "VID revoked", ("IDR-VDS", "ID Repository VID service")),
+            AuditEvent::AuthTypesChanged => ("IDR-IDS-006", "Auth type status updated", IDR),
         };
         (id, name, mid, mname)
     }

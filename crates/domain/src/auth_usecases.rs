@@ -273,6 +273,27 @@ pub(crate) fn success(
     (effects, message, event_id)
 }
 
+/// Audits a request the ID Repository did not carry out (no answer, or a failure of its own) and
+/// returns the error. No history event and no notice: after a lost answer the change may still have
+/// happened there, so the resident is told the error, not that nothing changed.
+async fn unanswered(
+    ctx: &AuthContext<'_>,
+    subject: &Subject<'_>,
+    kind: RequestType,
+    error: ResidentError,
+) -> Result<ResidentError, ResidentError> {
+    let audit = record(
+        ctx,
+        error.code(),
+        "Request failed",
+        Some(subject.id.masked()),
+        id_kind(subject.id),
+        format!("{} {}: {}", kind.code(), error.code(), error.message()),
+    );
+    ctx.repo.record_effects(&Effects { audit: vec![audit], ..Effects::default() }, ctx.now).await?;
+    Ok(error)
+}
+
 /// Tells the resident a request failed (notification, audit, history) and returns the error.
 pub(crate) async fn refuse(
     ctx: &AuthContext<'_>,
@@ -323,7 +344,7 @@ pub async fn generate_vid(
             let vars = BTreeMap::from([("vidType", type_name.to_owned())]);
             return Err(refuse(ctx, &subject, RequestType::GenerateVid, "RS_VIN_GEN_FAILURE", vars, e).await?);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(unanswered(ctx, &subject, RequestType::GenerateVid, e).await?),
     };
     let ev = event(who, RequestType::GenerateVid, "VID_GENERATED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked()), ("vidType", type_name.to_owned())]);
@@ -350,7 +371,7 @@ pub async fn revoke_vid(
             let vars = BTreeMap::from([("vid", vid.masked())]);
             return Err(refuse(ctx, &subject, RequestType::RevokeVid, "RS_VIN_REV_FAILURE", vars, e).await?);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(unanswered(ctx, &subject, RequestType::RevokeVid, e).await?),
     }
     let ev = event(who, RequestType::RevokeVid, "VID_REVOKED", id, trn, ctx.now);
     let vars = BTreeMap::from([("vid", vid.masked())]);
@@ -396,12 +417,16 @@ pub async fn change_auth_locks(
     if changes.is_empty() {
         return Err(ResidentError::invalid("authTypes"));
     }
-    let until =
-        |c: &LockChange| c.unlock_for_seconds.filter(|s| *s > 0 && !c.lock).map(|s| epoch_ms(ctx.now) + s * 1000);
+    let now_ms = epoch_ms(ctx.now);
     let states: Vec<LockState> = changes
         .iter()
-        .map(|c| LockState { auth_type: c.auth_type, locked: c.lock || until(c).is_some(), unlock_until_ms: until(c) })
-        .collect();
+        .map(|c| {
+            // a zero or negative duration is an unlock until locked again
+            let seconds = c.unlock_for_seconds.filter(|s| *s > 0);
+            LockState::from_wire(c.auth_type, c.lock, seconds, now_ms)
+                .ok_or_else(|| ResidentError::invalid("unlockForSeconds"))
+        })
+        .collect::<Result<_, _>>()?;
     let names =
         |lock: bool| -> Vec<&str> { changes.iter().filter(|c| c.lock == lock).map(|c| c.auth_type.code()).collect() };
     let (locked, unlocked) = (names(true), names(false));
@@ -438,7 +463,9 @@ pub async fn change_auth_locks(
         ]);
         effects.notifications.extend(notify(ctx, who, "RS_UNLOCK_AUTH_SUCCESS", vars));
     }
-    ctx.idrepo.update_auth_type_status(who, &states, ctx.now).await?;
+    if let Err(e) = ctx.idrepo.update_auth_type_status(who, &states, ctx.now).await {
+        return Err(unanswered(ctx, &subject, RequestType::AuthTypeLockUnlock, e).await?);
+    }
     ctx.repo.record_effects(&effects, ctx.now).await?;
     Ok(Done { value: (), message, event_id })
 }

@@ -48,6 +48,15 @@ impl AuthType {
         }
     }
 
+    /// The type MOSIP's `authType` and `authSubType` name together (`bio` + `FIR`, `otp` + `email`,
+    /// `demo`).
+    pub fn from_parts(kind: &str, sub: Option<&str>) -> Option<Self> {
+        match sub.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(sub) => Self::parse(&format!("{kind}-{sub}")),
+            None => Self::parse(kind),
+        }
+    }
+
     /// `(authType, authSubType)` as ID Repository reports them.
     pub fn split(self) -> (&'static str, Option<&'static str>) {
         match self {
@@ -71,6 +80,26 @@ pub struct LockState {
 }
 
 impl LockState {
+    /// A lock as MOSIP's ID Repository carries it, both ways: `locked`, and for an unlock for a while
+    /// `locked: false` with `unlockForSeconds` (stored as locked, unlocked until then). `None` when
+    /// the seconds are out of 1 to [`MAX_UNLOCK_SECONDS`] on an unlock (a lock ignores them).
+    pub fn from_wire(auth_type: AuthType, locked: bool, unlock_for_seconds: Option<i64>, now_ms: i64) -> Option<Self> {
+        match unlock_for_seconds.filter(|_| !locked) {
+            Some(s) if !(1..=MAX_UNLOCK_SECONDS).contains(&s) => None,
+            Some(s) => Some(LockState { auth_type, locked: true, unlock_until_ms: Some(now_ms + s * 1000) }),
+            None => Some(LockState { auth_type, locked, unlock_until_ms: None }),
+        }
+    }
+
+    /// `(locked, unlockForSeconds)` as MOSIP's ID Repository carries them at `now_ms`: an unlock still
+    /// running is `false` with the seconds it has left (rounded up), else the lock as it stands.
+    pub fn to_wire(&self, now_ms: i64) -> (bool, Option<i64>) {
+        match self.unlock_until_ms {
+            Some(until) if until > now_ms => (false, Some((until - now_ms + 999) / 1000)),
+            _ => (self.locked_at(now_ms), None),
+        }
+    }
+
     pub fn locked_at(&self, now_ms: i64) -> bool {
         match self.unlock_until_ms {
             Some(until) if until > now_ms => false,
@@ -87,6 +116,25 @@ pub const MAX_UNLOCK_SECONDS: i64 = i32::MAX as i64;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_goes_over_the_wire_and_back_unchanged() {
+        let now = 1_000_000;
+        for (locked, seconds) in [(true, None), (false, None), (false, Some(60)), (true, Some(60))] {
+            let state = LockState::from_wire(AuthType::Demo, locked, seconds, now).unwrap();
+            let back = state.to_wire(now);
+            assert_eq!(LockState::from_wire(AuthType::Demo, back.0, back.1, now), Some(state), "{locked} {seconds:?}");
+        }
+        let timed = LockState::from_wire(AuthType::Demo, false, Some(60), now).unwrap();
+        assert_eq!(timed.unlock_until_ms, Some(now + 60_000));
+        assert!(!timed.locked_at(now + 59_999) && timed.locked_at(now + 60_000));
+        assert_eq!(timed.to_wire(now + 60_000), (true, None), "locked again once the minute is over");
+        assert_eq!(LockState::from_wire(AuthType::Demo, false, Some(0), now), None);
+        assert_eq!(LockState::from_wire(AuthType::Demo, false, Some(MAX_UNLOCK_SECONDS + 1), now), None);
+        assert_eq!(AuthType::from_parts("bio", Some("FIR")), Some(AuthType::BioFinger));
+        assert_eq!(AuthType::from_parts("otp", Some("")), None);
+        assert_eq!(AuthType::from_parts("demo", None), Some(AuthType::Demo));
+    }
 
     #[test]
     fn parses_every_spelling() {

@@ -57,6 +57,12 @@ impl VidTypePolicy {
 }
 
 /// A stored VID as the registry sees it.
+/// Whether a VID in this status may still be revoked: an active one, or one whose transactions are
+/// used up (MOSIP 1.2.1 lets the resident revoke it).
+pub fn revocable(status: &str) -> bool {
+    matches!(status, "ACTIVE" | "USED")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VidRecord {
     pub vid: crate::ids::Vid,

@@ -141,12 +141,15 @@ async fn a_lock_the_repository_did_not_take_leaves_nothing_behind() {
     assert!(w.idrepo.locks_of(&who).iter().any(|s| s.auth_type == AuthType::Demo && s.locked));
     assert_eq!(w.log.event_statuses().last().map(String::as_str), Some("LOCKED"));
 
-    let committed = w.log.committed().len();
+    let (events, notices) = (w.log.event_statuses().len(), w.log.notified().len());
     w.idrepo.go_down();
     let unlock = [LockChange { auth_type: AuthType::Demo, lock: false, unlock_for_seconds: Some(60) }];
     let e = uc::change_auth_locks(&w.ctx(), &who, &jane(), "AB12345678", &unlock).await.unwrap_err();
     assert_eq!(e.code(), "RES-SER-411");
-    assert_eq!(w.log.committed().len(), committed, "no event, notice or audit of a change that did not happen");
+    // audited as failed; no event and no notice of a change that may not have happened
+    assert_eq!(w.log.audit_ids().last().map(String::as_str), Some("RES-SER-411"));
+    assert_eq!((w.log.event_statuses().len(), w.log.notified().len()), (events, notices));
+    assert!(w.idrepo.locks_of(&who).iter().all(|s| s.locked), "still locked");
 }
 
 #[tokio::test]

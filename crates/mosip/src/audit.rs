@@ -1,8 +1,9 @@
 //! The audit manager's client: an audit record sent to MOSIP's `POST /v1/auditmanager/audits` (the
 //! kernel envelope around an `AuditRequestDto`, as MOSIP's resident service's `AuditUtil` fills it),
-//! with the kernel auth token. A token the audit manager refuses is forgotten and asked for again,
-//! once. Sending a record twice writes it twice, so a record that got no answer is not sent again:
-//! the caller's error says so.
+//! with the kernel auth token (renewed once when refused), through the shared call path (a gateway's
+//! 502–504 is no answer; a breaker stops calling a manager that stopped answering). Sending a record
+//! twice writes it twice, so a record that got no answer is not sent again here: the caller's error
+//! says so, and the chain's forwarder decides.
 
 use std::sync::Arc;
 
@@ -13,8 +14,8 @@ use resident_domain::clock::{Clock, mosip_datetime};
 use resident_domain::ports::AuditLog;
 use serde_json::{Value, json};
 
-use crate::AdapterError;
 use crate::auth::KernelAuth;
+use crate::{AdapterError, Breaker, Retry, call};
 
 const SERVICE: &str = "audit manager";
 
@@ -24,6 +25,7 @@ pub struct MosipAuditLog {
     url: String,
     auth: Arc<KernelAuth>,
     clock: Arc<dyn Clock>,
+    breaker: Breaker,
 }
 
 impl MosipAuditLog {
@@ -35,7 +37,8 @@ impl MosipAuditLog {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AdapterError> {
         let http = crate::http_client(SERVICE, timeout)?;
-        Ok(MosipAuditLog { http, url: format!("{}/audits", auditmanager_url.trim_end_matches('/')), auth, clock })
+        let url = format!("{}/audits", auditmanager_url.trim_end_matches('/'));
+        Ok(MosipAuditLog { http, url, auth, clock, breaker: Breaker::default() })
     }
 
     /// Sends one record; `Ok` once the audit manager says it is kept.
@@ -55,32 +58,14 @@ impl MosipAuditLog {
                 "description": record.description,
             },
         });
-        let mut refused_once = false;
-        loop {
-            let token = self.auth.token().await?;
-            let res = self
-                .http
-                .post(&self.url)
-                .header(reqwest::header::COOKIE, format!("Authorization={token}"))
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| crate::no_answer(SERVICE, e))?;
-            let status = res.status();
-            if status == reqwest::StatusCode::UNAUTHORIZED && !refused_once {
-                // the token ended early (or the auth manager restarted): once more with a new one
-                refused_once = true;
-                self.auth.invalidate(&token).await;
-                continue;
-            }
-            let answer: Value = res.json().await.unwrap_or(Value::Null);
-            if let Some(refused) = crate::refusal(SERVICE, status, &answer) {
-                return Err(refused);
-            }
-            return match answer.pointer("/response/status") {
-                Some(Value::Bool(true)) => Ok(()),
-                _ => Err(AdapterError::Malformed { service: SERVICE, detail: "no status true".into() }),
-            };
+        let (status, answer) =
+            call(SERVICE, &self.auth, &self.breaker, Retry::Once, |_| self.http.post(&self.url).json(&body)).await?;
+        if let Some(refused) = crate::refusal(SERVICE, status, &answer) {
+            return Err(refused);
+        }
+        match answer.pointer("/response/status") {
+            Some(Value::Bool(true)) => Ok(()),
+            _ => Err(AdapterError::Malformed { service: SERVICE, detail: "no status true".into() }),
         }
     }
 }

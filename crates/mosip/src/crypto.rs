@@ -144,8 +144,12 @@ pub fn open(key: &RsaPrivateKey, thumbprint: &[u8; 32], sealed: &Sealed) -> Resu
         return Err(OpenFault::Decryption);
     }
     let wrapped = unb64(&sealed.request_session_key).ok_or(OpenFault::Decryption)?;
-    let session =
-        zeroize::Zeroizing::new(key.decrypt(Oaep::new::<Sha256>(), &wrapped).map_err(|_| OpenFault::Decryption)?);
+    // blinded: the wrapped key is anyone's to choose, and unblinded RSA decryption leaks timing
+    // (RUSTSEC-2023-0071)
+    let session = zeroize::Zeroizing::new(
+        key.decrypt_blinded(&mut resident_domain::clock::rng(), Oaep::new::<Sha256>(), &wrapped)
+            .map_err(|_| OpenFault::Decryption)?,
+    );
     let session: [u8; 32] = session.as_slice().try_into().map_err(|_| OpenFault::Decryption)?;
     let session = zeroize::Zeroizing::new(session);
     let plaintext = unb64(&sealed.request).and_then(|r| open_with(&session, &r)).ok_or(OpenFault::Decryption)?;

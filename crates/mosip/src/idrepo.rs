@@ -107,7 +107,8 @@ impl IdRepository for MosipIdRepository {
     async fn identity(&self, id: &IndividualId, now: OffsetDateTime) -> Result<Option<Resolved>, ResidentError> {
         let response = match self.get(&format!("identity/idvid/{}", id.expose())).await {
             Ok(r) => r,
-            Err(e) if code_of(&e) == Some("IDR-IDC-007") => return Ok(None),
+            // no such identity, or a VID that is revoked, expired or used up: either way it names none
+            Err(e) if matches!(code_of(&e), Some("IDR-IDC-007" | "IDR-VID-001")) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut identity =
@@ -209,7 +210,7 @@ impl IdRepository for MosipIdRepository {
             Err(e) => return Err(e.into()),
         };
         let same = owner.get("UIN").and_then(Value::as_str) == Some(who.uin.expose());
-        let usable = matches!(owner.get("vidStatus").and_then(Value::as_str), Some("ACTIVE" | "USED"));
+        let usable = owner.get("vidStatus").and_then(Value::as_str).is_some_and(resident_domain::vid::revocable);
         if !same || !usable {
             return Err(ResidentError::ApiResourceAccess);
         }
@@ -234,16 +235,14 @@ impl IdRepository for MosipIdRepository {
         let mut out = Vec::new();
         for item in items {
             let kind = item.get("authType").and_then(Value::as_str).unwrap_or_default();
-            let name = match item.get("authSubType").and_then(Value::as_str) {
-                Some(sub) if !sub.is_empty() => format!("{kind}-{sub}"),
-                _ => kind.to_owned(),
-            };
+            let sub = item.get("authSubType").and_then(Value::as_str);
             // a type this service does not know (another biometric modality) is not one it shows
-            let Some(auth_type) = AuthType::parse(&name) else { continue };
+            let Some(auth_type) = AuthType::from_parts(kind, sub) else { continue };
             let locked = item.get("locked").and_then(Value::as_bool).unwrap_or(false);
-            let until =
-                item.get("unlockForSeconds").and_then(Value::as_i64).filter(|s| *s > 0).map(|s| now_ms + s * 1000);
-            out.push(LockState { auth_type, locked: locked || until.is_some(), unlock_until_ms: until });
+            let seconds = item.get("unlockForSeconds").and_then(Value::as_i64);
+            let state = LockState::from_wire(auth_type, locked, seconds, now_ms)
+                .ok_or_else(|| malformed("unlockForSeconds out of range"))?;
+            out.push(state);
         }
         Ok(out)
     }
@@ -259,8 +258,8 @@ impl IdRepository for MosipIdRepository {
             .iter()
             .map(|s| {
                 let (kind, sub) = s.auth_type.split();
-                let seconds = s.unlock_until_ms.map(|u| ((u - now_ms).max(1) + 999) / 1000);
-                json!({"authType": kind, "authSubType": sub, "locked": seconds.is_none() && s.locked,
+                let (locked, seconds) = s.to_wire(now_ms);
+                json!({"authType": kind, "authSubType": sub, "locked": locked,
                        "unlockForSeconds": seconds, "requestId": uuid_like()})
             })
             .collect();

@@ -14,6 +14,8 @@ use crate::auth::KernelAuth;
 use crate::{AdapterError, Breaker, Retry, call};
 
 const SERVICE: &str = "masterdata";
+/// Masterdata's "Template not found".
+const TEMPLATE_NOT_FOUND: &str = "KER-MSD-046";
 
 pub struct MosipMasterdata {
     http: reqwest::Client,
@@ -55,13 +57,15 @@ impl MosipMasterdata {
         Ok(answer.get("response").cloned().unwrap_or(Value::Null))
     }
 
-    /// A template's text in a language; `None` when masterdata has no such template (it answers
-    /// `errors`, or no active template).
+    /// A template's text in a language; `None` when masterdata has no such template (`KER-MSD-046`,
+    /// or no active one).
     pub async fn template(&self, lang: &str, code: &str) -> Result<Option<String>, AdapterError> {
         let url = format!("{}/templates/{lang}/{code}", self.masterdata);
         let response = match self.get(&url).await {
             Ok(r) => r,
-            Err(AdapterError::Refused { .. }) => return Ok(None),
+            // only "no such template": a refused token or a failing masterdata is an error, not a
+            // reason to send the bundled text
+            Err(AdapterError::Refused { code, .. }) if code == TEMPLATE_NOT_FOUND => return Ok(None),
             Err(e) => return Err(e),
         };
         let templates = response.get("templates").and_then(Value::as_array).cloned().unwrap_or_default();

@@ -959,6 +959,12 @@ impl Config {
                 ));
             }
         }
+        if self.platform.uses_mosip("id_repository") && !self.platform.uses_mosip("ida") {
+            // the embedded IDA looks identities up in this binary's registry, which then holds none
+            return Err("configuration: with a MOSIP ID Repository, ID Authentication must be MOSIP's too \
+                        (`platform.services.ida = \"mosip\"`): the embedded IDA would find no identity"
+                .into());
+        }
         if self.platform.calls_mosip() {
             if self.platform.mosip.client_id.is_none() {
                 return Err("configuration: `platform.mosip.client_id` is needed to call a MOSIP platform".into());
@@ -1077,6 +1083,44 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8099");
         assert_eq!(c.database_url(), "sqlite://./data/resident.db");
         assert_eq!(c.registration.centre_id, "10001");
+    }
+
+    #[test]
+    fn the_platform_choice_is_per_service_and_refuses_what_cannot_work() {
+        let base = [
+            ("RESIDENT_PLATFORM__MOSIP__BASE_URL", "https://api-internal.example.org"),
+            ("RESIDENT_PLATFORM__MOSIP__CLIENT_ID", "mosip-resident-client"),
+            ("RESIDENT_PLATFORM__MOSIP__SECRET_KEY", "s3cr3t"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            load(None, &env(&pairs), Overrides::default())
+        };
+        let c = with(&[("RESIDENT_PLATFORM__MODE", "mosip"), ("RESIDENT_PLATFORM__SERVICES__NOTIFIER", "embedded")])
+            .unwrap()
+            .config;
+        assert!(c.platform.uses_mosip("ida") && c.platform.uses_mosip("id_repository"));
+        assert!(!c.platform.uses_mosip("notifier") && !c.platform.uses_mosip("keymanager"));
+        assert_eq!(
+            c.platform.mosip.url_of("ida").as_deref(),
+            Some("https://api-internal.example.org/idauthentication/v1/internal")
+        );
+        let shown = c.platform.describe().join("\n");
+        assert!(
+            shown.contains("notifier: embedded") && shown.contains("key manager: embedded (cannot be MOSIP's yet)"),
+            "{shown}"
+        );
+        for (extra, says) in [
+            (vec![("RESIDENT_PLATFORM__SERVICES__KEYMANAGER", "mosip")], "cannot be MOSIP's yet"),
+            (vec![("RESIDENT_PLATFORM__SERVICES__ID_REPOSITORY", "mosip")], "ID Authentication must be MOSIP's too"),
+        ] {
+            let e = with(&extra).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(says), "{e}");
+        }
+        let no_secret =
+            load(None, &env(&[("RESIDENT_PLATFORM__MODE", "mosip"), base[0], base[1]]), Overrides::default());
+        assert!(no_secret.err().map(|e| e.to_string()).unwrap_or_default().contains("secret_key"));
     }
 
     #[test]

@@ -176,38 +176,50 @@ pub async fn check(config: &Config) -> Result<i32> {
 
 /// Forwards the local audit chain to MOSIP's audit manager, when audit is MOSIP's: every record is
 /// first committed here, with the change it describes (the chain is the outbox), then handed on in
-/// order, a batch at a time, by one replica at a time.
+/// order by one forwarder at a time (a lease in `audit_forward`, renewed with every record), the mark
+/// moved past each record the audit manager took.
 ///
-/// A record the audit manager refuses (it answered: the record breaks its rules) is logged by its
-/// sequence number and passed over; it stays in the local chain. A record that got no answer is
-/// sent again on the next round, so the audit manager may see it twice, never not at all (unless the
-/// process dies between claiming a batch and sending it: the unsent rest of that batch stays local).
+/// A record the audit manager refuses as a record (`KER-AUD-*`: it breaks its rules) is logged by its
+/// sequence number and passed over; it stays in the local chain. Any other failure (no answer, a
+/// gateway's 5xx, a refused token) ends the round, and the record is sent again on the next: the
+/// audit manager may see a record twice (one whose answer was lost), never not at all.
 pub struct AuditForwarder {
     pub store: resident_store::Store,
     pub sink: resident_mosip::audit::MosipAuditLog,
+    pub clock: Arc<dyn Clock>,
+    /// This forwarder's name in the lease.
+    pub owner: String,
     pub every: Duration,
     pub batch: i64,
 }
 
+/// How long a lease holds without a record handed on: longer than one call may take.
+const LEASE_MS: i64 = 60_000;
+
 impl AuditForwarder {
-    /// One round: how many records were handed on.
+    /// One round: how many records the audit manager took.
     pub async fn once(&self) -> Result<usize> {
-        let batch = self.store.claim_audit_forward(self.batch).await?;
-        let Some(&(claimed_to, _)) = batch.last() else { return Ok(0) };
+        let now_ms = || resident_domain::clock::epoch_ms(self.clock.now());
+        let Some(mark) = self.store.lease_audit_forward(&self.owner, now_ms(), now_ms() + LEASE_MS).await? else {
+            return Ok(0);
+        };
+        let result = self.forward_from(mark, now_ms).await;
+        self.store.end_audit_forward(&self.owner).await?;
+        result
+    }
+
+    async fn forward_from(&self, mark: i64, now_ms: impl Fn() -> i64) -> Result<usize> {
         let mut sent = 0;
-        for (seq, record) in &batch {
-            match self.sink.send(record).await {
+        for (seq, record) in self.store.audit_after(mark, self.batch).await? {
+            match self.sink.send(&record).await {
                 Ok(()) => sent += 1,
-                Err(
-                    e @ (resident_mosip::AdapterError::Unreachable { .. }
-                    | resident_mosip::AdapterError::Timeout { .. }),
-                ) => {
-                    self.store.release_audit_forward(*seq, claimed_to).await?;
-                    bail!("the audit manager did not answer (from record {seq} on, sent again next round): {e}");
+                Err(resident_mosip::AdapterError::Refused { code, .. }) if code.starts_with("KER-AUD-") => {
+                    tracing::error!(seq, code, "the audit manager refused a record: it stays in the local chain only");
                 }
-                Err(e) => {
-                    tracing::error!(seq, error = %e, "the audit manager refused a record: it stays in the local chain only")
-                }
+                Err(e) => bail!("record {seq} was not taken (sent again next round): {e}"),
+            }
+            if !self.store.audit_forwarded(&self.owner, seq, now_ms() + LEASE_MS).await? {
+                bail!("another forwarder took the lease over");
             }
         }
         Ok(sent)
@@ -247,7 +259,8 @@ pub fn audit_forwarder(
     }
     let auth = auth.ok_or_else(|| anyhow!("the audit manager is MOSIP's but no auth manager is configured"))?;
     let url = config.platform.mosip.url_of("audit").ok_or_else(|| anyhow!("platform.mosip.auditmanager_url"))?;
-    let sink = resident_mosip::audit::MosipAuditLog::new(&url, auth.clone(), timeout(config), clock)
+    let sink = resident_mosip::audit::MosipAuditLog::new(&url, auth.clone(), timeout(config), clock.clone())
         .map_err(|e| anyhow!("{e}"))?;
-    Ok(Some(AuditForwarder { store, sink, every: Duration::from_secs(5), batch: 100 }))
+    let owner = format!("forwarder-{}", hex::encode(rand::Rng::r#gen::<[u8; 8]>(&mut resident_domain::clock::rng())));
+    Ok(Some(AuditForwarder { store, sink, clock, owner, every: Duration::from_secs(5), batch: 100 }))
 }

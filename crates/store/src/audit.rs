@@ -492,49 +492,73 @@ impl Store {
         Ok(ChainReport::Intact { records: last })
     }
 
-    /// Claims the next records to forward to MOSIP's audit manager: at most `limit` after the last one
-    /// forwarded, with their sequence numbers. The claim moves the mark past them at once (only if no
-    /// other replica moved it meanwhile), so two replicas never forward the same record; a forward
-    /// that fails gives the unsent rest back with [`Store::release_audit_forward`].
-    pub async fn claim_audit_forward(&self, limit: i64) -> Result<Vec<(i64, AuditRecord)>, StoreError> {
+    /// Takes the lease on forwarding the chain to MOSIP's audit manager for `owner` (one forwarder
+    /// at a time, so the records go in order and none twice) until `until_ms`: the mark of the last
+    /// record handed on, or `None` while another forwarder's lease runs.
+    pub async fn lease_audit_forward(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
         sqlx::query::<Any>("INSERT INTO audit_forward (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
             .execute(self.writer())
             .await
             .map_err(db_err)?;
-        let mark: i64 = sqlx::query::<Any>("SELECT seq FROM audit_forward WHERE id = 1")
+        let taken = sqlx::query::<Any>(
+            "UPDATE audit_forward SET owner = $1, lease_until = $2 \
+             WHERE id = 1 AND (owner IS NULL OR owner = $1 OR lease_until < $3)",
+        )
+        .bind(owner)
+        .bind(until_ms)
+        .bind(now_ms)
+        .execute(self.writer())
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(None);
+        }
+        let mark = sqlx::query::<Any>("SELECT seq FROM audit_forward WHERE id = 1")
             .fetch_one(self.writer())
             .await
             .and_then(|r| r.try_get::<i64, _>("seq"))
             .map_err(db_err)?;
-        let rows = sqlx::query::<Any>("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(mark)
-            .bind(limit)
-            .fetch_all(self.writer())
-            .await
-            .map_err(db_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get("seq").map_err(db_err)?;
-            out.push((seq, record_from_row(row).map_err(db_err)?));
-        }
-        let Some((last, _)) = out.last() else { return Ok(out) };
-        let moved = sqlx::query::<Any>("UPDATE audit_forward SET seq = $1 WHERE id = 1 AND seq = $2")
-            .bind(*last)
-            .bind(mark)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        // another replica claimed them first
-        if moved == 0 { Ok(Vec::new()) } else { Ok(out) }
+        Ok(Some(mark))
     }
 
-    /// Gives back a claimed batch from `first_unsent` on (the mark goes back to just before it), if
-    /// the mark is still where this claim left it at `claimed_to`.
-    pub async fn release_audit_forward(&self, first_unsent: i64, claimed_to: i64) -> Result<(), StoreError> {
-        sqlx::query::<Any>("UPDATE audit_forward SET seq = $1 WHERE id = 1 AND seq = $2")
-            .bind(first_unsent - 1)
-            .bind(claimed_to)
+    /// The chain's records after `seq`, oldest first, at most `limit`, with their sequence numbers.
+    pub async fn audit_after(&self, seq: i64, limit: i64) -> Result<Vec<(i64, AuditRecord)>, StoreError> {
+        let rows = sqlx::query::<Any>("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>("seq").map_err(db_err)?, record_from_row(row).map_err(db_err)?)))
+            .collect()
+    }
+
+    /// Moves the mark to `seq` (the audit manager took it) and renews the lease to `until_ms`, if
+    /// `owner` still holds it: `false` when it lost the lease (it must stop).
+    pub async fn audit_forwarded(&self, owner: &str, seq: i64, until_ms: i64) -> Result<bool, StoreError> {
+        let moved =
+            sqlx::query::<Any>("UPDATE audit_forward SET seq = $1, lease_until = $2 WHERE id = 1 AND owner = $3")
+                .bind(seq)
+                .bind(until_ms)
+                .bind(owner)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        Ok(moved == 1)
+    }
+
+    /// Gives the lease up.
+    pub async fn end_audit_forward(&self, owner: &str) -> Result<(), StoreError> {
+        sqlx::query::<Any>("UPDATE audit_forward SET owner = NULL, lease_until = NULL WHERE id = 1 AND owner = $1")
+            .bind(owner)
             .execute(self.writer())
             .await
             .map_err(db_err)?;

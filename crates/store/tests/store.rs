@@ -30,6 +30,7 @@ use resident_testkit::on_both;
 
 on_both!(
     migrations_apply_and_refuse_a_newer_schema,
+    one_forwarder_at_a_time_hands_the_audit_chain_on,
     health_ping,
     identities_are_encrypted_and_idempotent,
     a_uin_is_never_handed_out_twice,
@@ -302,6 +303,25 @@ async fn seed_audit(store: &Store, n: usize) {
             .await
             .unwrap();
     }
+}
+
+/// The audit forwarder's lease: one holder at a time, the mark moved only by the holder, taken over
+/// once it ran out, and the records after the mark in order.
+async fn one_forwarder_at_a_time_hands_the_audit_chain_on(kind: Db) {
+    let Some((_db, store)) = fresh(kind).await else { return };
+    seed_audit(&store, 5).await;
+    assert_eq!(store.lease_audit_forward("a", 1_000, 61_000).await.unwrap(), Some(0));
+    assert_eq!(store.lease_audit_forward("b", 2_000, 62_000).await.unwrap(), None, "a holds it");
+    let batch = store.audit_after(0, 3).await.unwrap();
+    assert_eq!(batch.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(store.audit_forwarded("a", 2, 63_000).await.unwrap());
+    assert!(!store.audit_forwarded("b", 3, 63_000).await.unwrap(), "only the holder moves the mark");
+    // a's lease runs out (it died): b takes over from the last record the audit manager took
+    assert_eq!(store.lease_audit_forward("b", 64_000, 124_000).await.unwrap(), Some(2));
+    assert!(!store.audit_forwarded("a", 3, 125_000).await.unwrap(), "a lost it");
+    store.end_audit_forward("b").await.unwrap();
+    assert_eq!(store.lease_audit_forward("a", 65_000, 125_000).await.unwrap(), Some(2));
+    assert_eq!(store.audit_after(2, 10).await.unwrap().len(), 3);
 }
 
 async fn audit_chain_detects_an_edited_row(kind: Db) {

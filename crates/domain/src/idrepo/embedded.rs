@@ -80,7 +80,7 @@ impl IdRepository for EmbeddedIdRepository {
 
     async fn revoke_vid(&self, who: &Resolved, vid: &Vid, now: OffsetDateTime) -> Result<(), ResidentError> {
         let owned = self.repo.vid_record(vid).await?.filter(|(identity, _)| *identity == who.identity_id);
-        let Some((_, existing)) = owned.filter(|(_, r)| r.status == "ACTIVE" || r.status == "USED") else {
+        let Some((_, existing)) = owned.filter(|(_, r)| crate::vid::revocable(&r.status)) else {
             return Err(ResidentError::ApiResourceAccess);
         };
         let replacement = self

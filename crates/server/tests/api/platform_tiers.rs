@@ -319,6 +319,8 @@ async fn a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platfo
     assert_eq!(r["errors"], Value::Null, "{r}");
     let states = platform.app.store.lock_states(&who.identity_id).await.unwrap();
     assert!(!locked(&states, resident_domain::authtype::AuthType::Demo), "unlocked for a minute");
+    let demo = states.iter().find(|s| s.auth_type == resident_domain::authtype::AuthType::Demo).unwrap();
+    assert_eq!(demo.unlock_until_ms, Some(resident_domain::clock::epoch_ms(now) + 60_000), "for 60 s exactly");
 
     // the history is the platform IDA's
     let code = otp("6234567890").await;

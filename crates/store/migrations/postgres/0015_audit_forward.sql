@@ -1,8 +1,11 @@
 -- Resident Services schema 15 (PostgreSQL): how far the audit chain has been forwarded to MOSIP's
--- audit manager (integrated mode). One row; `seq` is the last record handed to it.
+-- audit manager (integrated mode). One row: `seq`, the last record the audit manager took; `owner`
+-- and `lease_until` (epoch ms), the replica forwarding now, so one forwards at a time, in order.
 -- Keep in lock-step with ../sqlite/0015_audit_forward.sql.
 
 CREATE TABLE audit_forward (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    seq BIGINT NOT NULL
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    seq         BIGINT NOT NULL,
+    owner       TEXT,
+    lease_until BIGINT
 );

@@ -69,10 +69,11 @@ pub async fn otp(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.identity.otp.internal";
-    if let Err(e) = super::require_platform(&state, &headers, ROLE).await {
-        return ida_answer(API, None, state.clock.now(), None, Some(e));
-    }
-    let audit = meta.audit_context(&state, "platform:resident");
+    let caller = match super::require_platform(&state, &headers, ROLE).await {
+        Ok(caller) => caller,
+        Err(e) => return ida_answer(API, None, state.clock.now(), None, Some(e)),
+    };
+    let audit = meta.audit_context(&state, &caller);
     otp_endpoint(&state, &audit, body, API, &OtpFor::Ida(&Requester::Resident)).await
 }
 
@@ -96,7 +97,7 @@ pub async fn auth(
     let now = state.clock.now();
     let mut transaction_id = None;
     let result: Result<Result<(), resident_domain::ida::AuthFailure>, ResidentError> = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let missing = |f: &str| ResidentError::Ida("IDA-MLC-006", format!("Missing Input Parameter - {f}"));
         let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
         let body = envelope::json_body(body).map_err(|e| ResidentError::Ida("IDA-MLC-009", e.message()))?;
@@ -114,7 +115,7 @@ pub async fn auth(
         })?;
         let request: Value = serde_json::from_slice(&plain).map_err(|_| invalid("request"))?;
         let otp = request.get("otp").and_then(Value::as_str).ok_or_else(|| missing("request/otp"))?;
-        let audit = meta.audit_context(&state, "platform:resident");
+        let audit = meta.audit_context(&state, &caller);
         let call = IdaCall { audit: &audit, now };
         state.embedded_ida.authenticate_otp(&call, &individual, trn, otp).await
     }
@@ -156,7 +157,7 @@ pub async fn auth_transactions(
     const API: &str = "mosip.identity.authtxn";
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let invalid = |f: &str| ResidentError::Ida("IDA-MLC-009", format!("Invalid Input Parameter - {f}"));
         let Query(paging) = paging.map_err(|_| invalid("pageStart"))?;
         let start = paging.page_start.unwrap_or(1);
@@ -171,7 +172,7 @@ pub async fn auth_transactions(
         let who = state.auth.resolve(&individual, now).await?.ok_or_else(|| {
             ResidentError::Ida("IDA-MLC-018", format!("{} not available in database", individual.id_type()))
         })?;
-        let audit = meta.audit_context(&state, "platform:resident");
+        let audit = meta.audit_context(&state, &caller);
         let call = IdaCall { audit: &audit, now };
         let items = state.embedded_ida.auth_transactions(&call, &who, &individual, start, fetch).await?;
         let list: Vec<Value> = items

@@ -18,6 +18,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use resident_domain::ResidentError;
+use resident_domain::audit::AuditEvent;
 use resident_domain::authtype::{AuthType, LockState};
 use resident_domain::clock::{epoch_ms, mosip_datetime};
 use resident_domain::idrepo::IdRepository;
@@ -26,6 +27,7 @@ use resident_domain::ports::Resolved;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::api::RequestMeta;
 use crate::envelope::{self, text};
 
 const ROLE: &str = "RESIDENT";
@@ -76,6 +78,20 @@ fn answer(api: &str, now: time::OffsetDateTime, result: Result<Value, Refusal>) 
     (status, axum::Json(doc)).into_response()
 }
 
+/// Appends what a caller did to this platform's audit chain (the id masked).
+async fn audited(
+    state: &AppState,
+    meta: &RequestMeta,
+    caller: &str,
+    event: AuditEvent,
+    id: &IndividualId,
+    description: &str,
+) -> Result<(), Refusal> {
+    let ctx = meta.audit_context(state, caller);
+    let record = event.record(&ctx, state.clock.now(), Some((id.masked(), id.id_type())), description);
+    state.audit.append(record).await.map_err(|e| Refusal::from(ResidentError::from(e)))
+}
+
 async fn identity_of(state: &AppState, id: &IndividualId) -> Result<Resolved, Refusal> {
     state.embedded_idrepo.identity(id, state.clock.now()).await?.ok_or_else(no_record)
 }
@@ -91,15 +107,18 @@ pub struct ReadType {
 /// this platform's `format`).
 pub async fn identity(
     State(state): State<AppState>,
+    meta: RequestMeta,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(read): Query<ReadType>,
 ) -> Response {
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let id = IndividualId::parse(&id).ok_or_else(|| invalid("id"))?;
         let who = identity_of(&state, &id).await?;
+        let what = if read.kind.is_some() { "identity and documents read" } else { "identity read" };
+        audited(&state, &meta, &caller, AuditEvent::IdentityRead, &id, what).await?;
         let mut identity = who.identity.0.clone();
         identity.insert("UIN".into(), Value::String(who.uin.expose().to_owned()));
         let documents: Vec<Value> = match read.kind.as_deref() {
@@ -174,13 +193,14 @@ fn request_of(body: Result<Bytes, BytesRejection>, api: &str) -> Result<Map<Stri
 /// `POST /idrepository/v1/vid`: a VID of `vidType` for `UIN`, as the VID policy allows.
 pub async fn create_vid(
     State(state): State<AppState>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.vid.create";
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let request = request_of(body, API)?;
         let uin = text(&request, "UIN").and_then(|u| Uin::parse(u).ok()).ok_or_else(|| invalid("UIN"))?;
         let vid_type = text(&request, "vidType").ok_or_else(|| invalid("vidType"))?;
@@ -189,6 +209,9 @@ pub async fn create_vid(
             return Err(Refusal("IDR-VID-004", format!("{} UIN", who.status)));
         }
         let vid = state.embedded_idrepo.create_vid(&who, vid_type, now).await?;
+        let about = IndividualId::Uin(who.uin.clone());
+        audited(&state, &meta, &caller, AuditEvent::VidCreated, &about, &format!("{vid_type} VID {}", vid.masked()))
+            .await?;
         Ok(json!({"VID": vid.expose(), "vidStatus": "ACTIVE", "UIN": null, "restoredVid": null}))
     }
     .await;
@@ -199,6 +222,7 @@ pub async fn create_vid(
 /// restores on revocation gets a new one).
 pub async fn update_vid(
     State(state): State<AppState>,
+    meta: RequestMeta,
     headers: HeaderMap,
     Path(vid): Path<String>,
     body: Result<Bytes, BytesRejection>,
@@ -206,20 +230,21 @@ pub async fn update_vid(
     const API: &str = "mosip.vid.update";
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let request = request_of(body, API)?;
         if text(&request, "vidStatus") != Some("REVOKED") {
             return Err(invalid("vidStatus"));
         }
         let vid = Vid::parse(&vid).map_err(|_| invalid("vid"))?;
         let (identity_id, record) = state.embedded_idrepo.vid_owner(&vid).await?.ok_or_else(no_record)?;
-        if record.status != "ACTIVE" && record.status != "USED" {
+        if !resident_domain::vid::revocable(&record.status) {
             return Err(Refusal("IDR-VID-001", format!("VID is {}", record.status)));
         }
         let owner =
             state.identities.identity_by_id(&identity_id).await.map_err(ResidentError::from)?.ok_or_else(no_record)?;
         let who = identity_of(&state, &IndividualId::Uin(owner.uin)).await?;
         state.embedded_idrepo.revoke_vid(&who, &vid, now).await?;
+        audited(&state, &meta, &caller, AuditEvent::VidRevoked, &IndividualId::Vid(vid.clone()), "VID revoked").await?;
         Ok(json!({"VID": vid.expose(), "vidStatus": "REVOKED", "UIN": null, "restoredVid": null}))
     }
     .await;
@@ -240,8 +265,8 @@ pub async fn auth_type_status(State(state): State<AppState>, headers: HeaderMap,
             .iter()
             .map(|s| {
                 let (kind, sub) = s.auth_type.split();
-                let left = s.unlock_until_ms.filter(|u| *u > now_ms).map(|u| (u - now_ms + 999) / 1000);
-                json!({"authType": kind, "authSubType": sub, "locked": s.locked_at(now_ms), "unlockForSeconds": left})
+                let (locked, seconds) = s.to_wire(now_ms);
+                json!({"authType": kind, "authSubType": sub, "locked": locked, "unlockForSeconds": seconds})
             })
             .collect();
         Ok(json!({"authTypes": list}))
@@ -253,13 +278,14 @@ pub async fn auth_type_status(State(state): State<AppState>, headers: HeaderMap,
 /// `POST /idrepository/v1/identity/authtypes/status`: locks, unlocks, or unlocks for a while.
 pub async fn update_auth_type_status(
     State(state): State<AppState>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     const API: &str = "mosip.identity.authtype.status.update";
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let body = envelope::json_body(body).map_err(|_| invalid("request"))?;
         if text(&body, "id") != Some(API) {
             return Err(invalid("id"));
@@ -274,18 +300,18 @@ pub async fn update_auth_type_status(
         let mut states = Vec::new();
         for item in items {
             let kind = item.get("authType").and_then(Value::as_str).unwrap_or_default();
-            let name = match item.get("authSubType").and_then(Value::as_str) {
-                Some(sub) if !sub.is_empty() => format!("{kind}-{sub}"),
-                _ => kind.to_owned(),
-            };
-            let auth_type = AuthType::parse(&name).ok_or_else(|| invalid("authType"))?;
+            let sub = item.get("authSubType").and_then(Value::as_str);
+            let auth_type = AuthType::from_parts(kind, sub).ok_or_else(|| invalid("authType"))?;
             let locked = item.get("locked").and_then(Value::as_bool).ok_or_else(|| invalid("locked"))?;
-            let seconds = item.get("unlockForSeconds").and_then(Value::as_i64).filter(|s| *s > 0 && !locked);
-            let until = seconds.map(|s| now_ms + s * 1000);
-            states.push(LockState { auth_type, locked: locked || until.is_some(), unlock_until_ms: until });
+            let seconds = item.get("unlockForSeconds").and_then(Value::as_i64);
+            let state =
+                LockState::from_wire(auth_type, locked, seconds, now_ms).ok_or_else(|| invalid("unlockForSeconds"))?;
+            states.push(state);
         }
         let who = identity_of(&state, &id).await?;
         state.embedded_idrepo.update_auth_type_status(&who, &states, now).await?;
+        let names: Vec<&str> = states.iter().map(|s| s.auth_type.code()).collect();
+        audited(&state, &meta, &caller, AuditEvent::AuthTypesChanged, &id, &names.join(",")).await?;
         Ok(Value::Null)
     }
     .await;

@@ -20,7 +20,8 @@ use crate::AppState;
 /// (MOSIP's way: `/v1/authmanager/authenticate/clientidsecretkey`), or the service key. Either comes
 /// as `Authorization: Bearer <…>`, a bare `Authorization` header (as MOSIP's clients send a token) or
 /// MOSIP's `Authorization=<…>` cookie.
-pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str) -> Result<(), ResidentError> {
+/// The caller's name for the audit trail: `client:<id>`, or `service-key`.
+pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str) -> Result<String, ResidentError> {
     let presented = presented_credentials(headers);
     if presented.is_empty() {
         return Err(ResidentError::Unauthenticated);
@@ -30,13 +31,13 @@ pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str)
     if let Some(claims) = presented.iter().find_map(|p| authmanager::token_claims(state, p)) {
         let client = state.clients.client(&claims.sub).await?;
         return if resident_domain::platform::authorize(client.as_ref(), claims.registered, &claims.roles, role) {
-            Ok(())
+            Ok(format!("client:{}", claims.sub))
         } else {
             Err(ResidentError::Unauthenticated)
         };
     }
     if presented.iter().any(|p| require_service(state, p).is_ok()) {
-        Ok(())
+        Ok("service-key".into())
     } else {
         Err(ResidentError::Unauthenticated)
     }

@@ -49,8 +49,13 @@ fn answer(now: time::OffsetDateTime, result: Result<&str, ResidentError>) -> Res
 }
 
 /// Queues the messages with one audit record each, never naming the recipient in clear.
-async fn queue(state: &AppState, meta: &RequestMeta, messages: Vec<OutgoingMessage>) -> Result<(), ResidentError> {
-    let ctx = meta.audit_context(state, "platform:resident");
+async fn queue(
+    state: &AppState,
+    meta: &RequestMeta,
+    caller: &str,
+    messages: Vec<OutgoingMessage>,
+) -> Result<(), ResidentError> {
+    let ctx = meta.audit_context(state, caller);
     let now = state.clock.now();
     let audit = messages
         .iter()
@@ -81,7 +86,7 @@ pub async fn email(
 ) -> Response {
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let mut fields: Vec<(String, String)> = query;
         if let Ok(mut form) = form {
             while let Some(field) =
@@ -105,7 +110,7 @@ pub async fn email(
             .iter()
             .map(|t| from_platform(Channel::Email, t, one("mailSubject"), one("mailContent").unwrap_or_default()))
             .collect::<Result<Vec<_>, _>>()?;
-        queue(&state, &meta, messages).await?;
+        queue(&state, &meta, &caller, messages).await?;
         Ok("Email request submitted")
     }
     .await;
@@ -121,7 +126,7 @@ pub async fn sms(
 ) -> Response {
     let now = state.clock.now();
     let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
+        let caller = super::require_platform(&state, &headers, ROLE).await?;
         let body = crate::envelope::json_body(body)
             .map_err(|_| ResidentError::Kernel("KER-NOS-001", "Number and message can't be empty, null".into()))?;
         let request: HashMap<String, Value> = body
@@ -131,7 +136,7 @@ pub async fn sms(
             .unwrap_or_default();
         let text = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or_default();
         let message = from_platform(Channel::Sms, text("number"), None, text("message"))?;
-        queue(&state, &meta, vec![message]).await?;
+        queue(&state, &meta, &caller, vec![message]).await?;
         Ok("SMS request sent")
     }
     .await;

@@ -45,6 +45,14 @@ fn tier(base: &str, secret: &str, all: bool) -> impl FnOnce(&mut resident_server
     }
 }
 
+/// The resident tier's client's token from the platform's auth manager.
+async fn tier_token(t: &TestApp, secret: &str) -> String {
+    let body = json!({"request": {"clientId": "mosip-resident-client", "secretKey": secret, "appId": "resident"}});
+    let (_, _, headers) =
+        t.post_with_headers("/v1/authmanager/authenticate/clientidsecretkey", &[], body.to_string()).await;
+    headers["authorization"].to_str().unwrap().to_owned()
+}
+
 fn client(t: &TestApp, base: &str, secret: &str) -> MosipIda {
     let creds = ClientCredentials {
         client_id: "mosip-resident-client".into(),
@@ -124,15 +132,7 @@ async fn mosips_ida_client_runs_the_otp_journey_on_the_embedded_ida(kind: Db) {
 async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes() {
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
     let (base, secret) = t.serve_platform_for_a_resident_tier().await;
-    let (_, _, headers) = t
-        .post_with_headers(
-            "/v1/authmanager/authenticate/clientidsecretkey",
-            &[],
-            json!({"request": {"clientId": "mosip-resident-client", "secretKey": secret, "appId": "resident"}})
-                .to_string(),
-        )
-        .await;
-    let token = headers["authorization"].to_str().unwrap().to_owned();
+    let token = tier_token(&t, &secret).await;
     let other = resident_mosip::crypto::InternalKeys::derive(&[9u8; 32]).unwrap();
     let cert = resident_mosip::crypto::IdaCertificate::from_pem(other.certificate_pem()).unwrap();
     let plain = br#"{"otp":"123456","timestamp":"2026-11-26T09:00:00.000Z"}"#;
@@ -422,15 +422,7 @@ async fn two_resident_processes_run_as_a_resident_tier_and_a_platform_tier(kind:
 async fn the_platforms_notifier_takes_a_resident_tiers_messages_and_refuses_bad_ones() {
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
     let (base, secret) = t.serve_platform_for_a_resident_tier().await;
-    let (_, _, headers) = t
-        .post_with_headers(
-            "/v1/authmanager/authenticate/clientidsecretkey",
-            &[],
-            json!({"request": {"clientId": "mosip-resident-client", "secretKey": secret, "appId": "resident"}})
-                .to_string(),
-        )
-        .await;
-    let cookie = format!("Authorization={}", headers["authorization"].to_str().unwrap());
+    let cookie = format!("Authorization={}", tier_token(&t, &secret).await);
     let http = reqwest::Client::new();
     let email = |form: reqwest::multipart::Form, query: &[(&str, &str)]| {
         http.post(format!("{base}/v1/notifier/email/send"))

@@ -149,14 +149,22 @@ impl KeyRing {
         &self.keys
     }
 
-    pub fn verifying_keys(&self) -> Vec<(String, VerifyingKey)> {
-        self.keys.iter().map(|k| (k.kid.clone(), k.verifying())).collect()
+    pub fn verifying_keys(&self) -> Vec<(String, PublicKey)> {
+        self.keys.iter().map(|k| (k.kid.clone(), PublicKey::Ed25519(k.verifying()))).collect()
     }
 
     /// The published keys as a JSON Web Key Set (RFC 8037 OKP keys).
     pub fn jwks(&self) -> serde_json::Value {
-        jwks_of(&self.verifying_keys())
+        jwks_of(&self.keys.iter().map(|k| (k.kid.clone(), k.verifying())).collect::<Vec<_>>())
     }
+}
+
+/// A key that verifies credentials: this service's Ed25519 card keys, or a MOSIP key manager's RSA
+/// signing key (its certificate published as an RSA JWK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    Ed25519(VerifyingKey),
+    Rsa(rsa::RsaPublicKey),
 }
 
 pub fn jwks_of(keys: &[(String, VerifyingKey)]) -> serde_json::Value {
@@ -168,21 +176,31 @@ pub fn jwks_of(keys: &[(String, VerifyingKey)]) -> serde_json::Value {
     })
 }
 
-/// The Ed25519 keys of a JSON Web Key Set.
-pub fn keys_from_jwks(jwks: &serde_json::Value) -> Result<Vec<(String, VerifyingKey)>, String> {
+/// The Ed25519 and RSA signing keys of a JSON Web Key Set (other keys are passed over).
+pub fn keys_from_jwks(jwks: &serde_json::Value) -> Result<Vec<(String, PublicKey)>, String> {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let keys = jwks.get("keys").and_then(|k| k.as_array()).ok_or("not a JSON Web Key Set")?;
+    let field = |k: &serde_json::Value, name: &str| -> Result<Vec<u8>, String> {
+        k.get(name).and_then(|v| v.as_str()).and_then(|x| b64.decode(x).ok()).ok_or(format!("a key without {name}"))
+    };
     let mut out = Vec::new();
     for k in keys {
-        if k.get("kty").and_then(|v| v.as_str()) != Some("OKP")
-            || k.get("crv").and_then(|v| v.as_str()) != Some("Ed25519")
-        {
-            continue;
-        }
+        let kty = k.get("kty").and_then(|v| v.as_str());
+        let crv = k.get("crv").and_then(|v| v.as_str());
+        let key = match (kty, crv) {
+            (Some("OKP"), Some("Ed25519")) => {
+                let bytes: [u8; 32] = field(k, "x")?.try_into().map_err(|_| "an Ed25519 key is 32 bytes")?;
+                PublicKey::Ed25519(VerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string())?)
+            }
+            (Some("RSA"), _) => {
+                let n = rsa::BigUint::from_bytes_be(&field(k, "n")?);
+                let e = rsa::BigUint::from_bytes_be(&field(k, "e")?);
+                PublicKey::Rsa(rsa::RsaPublicKey::new(n, e).map_err(|e| e.to_string())?)
+            }
+            _ => continue,
+        };
         let kid = k.get("kid").and_then(|v| v.as_str()).ok_or("a key without kid")?;
-        let x = k.get("x").and_then(|v| v.as_str()).and_then(|x| b64.decode(x).ok()).ok_or("a key without x")?;
-        let bytes: [u8; 32] = x.try_into().map_err(|_| "an Ed25519 key is 32 bytes")?;
-        out.push((kid.to_owned(), VerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string())?));
+        out.push((kid.to_owned(), key));
     }
     Ok(out)
 }

@@ -473,18 +473,27 @@ impl CardIssuer for CardMaker {
         self.plain(doc)
     }
 
-    fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String> {
-        let ring = self.ring();
-        let key = ring.active().ok_or("no card signing key")?;
+    fn claims(&self, request: &CardRequest<'_>) -> Value {
         let mut claims = credential_claims(request, &self.style.languages);
         claims["iss"] = Value::String(self.style.issuer.clone());
         let mut jti = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut jti);
         claims["jti"] = Value::String(hex::encode(jti));
-        let credential = jws::sign(key, &claims);
-        let pdf = self.draw(request, &credential, &key.kid)?;
-        let pdf = protect(&pdf, &request.password, &credential)?;
-        Ok(IssuedCard { pdf, credential, key_id: key.kid.clone() })
+        claims
+    }
+
+    fn render(&self, request: &CardRequest<'_>, credential: &str) -> Result<IssuedCard, String> {
+        let key_id = jws::key_id(credential).ok_or("the credential names no key")?;
+        let pdf = self.draw(request, credential, &key_id)?;
+        let pdf = protect(&pdf, &request.password, credential)?;
+        Ok(IssuedCard { pdf, credential: credential.to_owned(), key_id })
+    }
+
+    fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String> {
+        let ring = self.ring();
+        let key = ring.active().ok_or("no card signing key")?;
+        let credential = jws::sign(key, &self.claims(request));
+        self.render(request, &credential)
     }
 
     fn jwks(&self) -> Value {
@@ -497,5 +506,20 @@ impl CardIssuer for CardMaker {
         let mut claims = claims.clone();
         claims["iss"] = Value::String(self.style.issuer.clone());
         Ok(jws::sign(key, &claims))
+    }
+}
+
+/// The embedded key manager: the card key ring, EdDSA.
+#[async_trait::async_trait]
+impl resident_domain::keymanager::KeyManager for CardMaker {
+    async fn jwt_sign(&self, claims: &Value) -> Result<String, resident_domain::ResidentError> {
+        let ring = self.ring();
+        let key =
+            ring.active().ok_or_else(|| resident_domain::ResidentError::Internal("no card signing key".into()))?;
+        Ok(jws::sign(key, claims))
+    }
+
+    async fn published_keys(&self) -> Result<Value, resident_domain::ResidentError> {
+        Ok(self.ring().jwks())
     }
 }

@@ -16,18 +16,23 @@ use crate::idrepo::IdRepository;
 use crate::ids::{IndividualId, Vid};
 use crate::notification::{OutgoingMessage, Templates, notified_message};
 use crate::otp::{OtpChannel, OtpPolicy, OtpRefusal};
-use crate::ports::{AuthRepository, AuthTransaction, Effects, Resolved};
+use crate::ports::{AuthTransaction, Effects, EffectsStore, Resolved};
 use crate::vid::VidPolicy;
 
 pub use crate::ida::embedded::SELF_ENTITY;
 
 /// What the use cases share for one request.
 pub struct AuthContext<'a> {
-    pub repo: &'a dyn AuthRepository,
+    /// The resident side's own records (history, notices, audit) that go with each answer.
+    pub repo: &'a dyn EffectsStore,
+    /// Partners (relying parties, credential partners) as partner management registered them.
+    pub partners: &'a dyn crate::ports::PartnerRecords,
     /// ID Authentication: OTPs, their checks, authentication transactions.
     pub ida: &'a dyn IdAuthentication,
     /// The ID Repository: identities, VIDs, auth-type locks.
     pub idrepo: &'a dyn IdRepository,
+    /// The key manager: signs the credential on a resident's card.
+    pub keys: &'a dyn crate::keymanager::KeyManager,
     pub templates: &'a Templates,
     pub otp_policy: &'a OtpPolicy,
     pub vid_policy: &'a VidPolicy,

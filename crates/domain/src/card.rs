@@ -147,6 +147,11 @@ pub struct PlainDocument {
 pub trait CardIssuer: Send + Sync {
     /// A plain A4 PDF (not encrypted: the resident prints or keeps it).
     fn document(&self, doc: &PlainDocument) -> Result<Vec<u8>, String>;
+    /// The claims of a card's credential ([`credential_claims`]) with this issuer's name and a fresh id.
+    fn claims(&self, request: &CardRequest<'_>) -> serde_json::Value;
+    /// Draws the card around its signed credential (a compact JWS) and protects it.
+    fn render(&self, request: &CardRequest<'_>, credential: &str) -> Result<IssuedCard, String>;
+    /// Signs with this service's own card key and renders: the embedded credential and print services.
     fn issue(&self, request: &CardRequest<'_>) -> Result<IssuedCard, String>;
     /// The public keys, as a JSON Web Key Set (`/.well-known/jwks.json`).
     fn jwks(&self) -> serde_json::Value;
@@ -296,7 +301,11 @@ async fn issue_own_card(
         issued_at: ctx.now,
         password,
     };
-    let card = match cards.issue(&request) {
+    let credential = match ctx.keys.jwt_sign(&cards.claims(&request)).await {
+        Ok(c) => c,
+        Err(e) => return Err(failed(format!("the key manager did not sign the card: {e}")).await?),
+    };
+    let card = match cards.render(&request, &credential) {
         Ok(c) => c,
         Err(e) => return Err(failed(format!("card rendering failed: {e}")).await?),
     };
@@ -398,17 +407,19 @@ pub async fn download_vid_card(
         ResidentError::Internal("the identity has no name or date of birth for the card password".into())
     })?;
     let photo = documents.iter().find(|d| d.category == "photo" || d.category == "face");
+    let card_request = CardRequest {
+        identity: &who.identity,
+        uin: &who.uin,
+        card_type: CardType::Vid,
+        vid: Some(&record.vid),
+        shown: None,
+        photo,
+        issued_at: ctx.now,
+        password,
+    };
+    let credential = ctx.keys.jwt_sign(&cards.claims(&card_request)).await?;
     let card = cards
-        .issue(&CardRequest {
-            identity: &who.identity,
-            uin: &who.uin,
-            card_type: CardType::Vid,
-            vid: Some(&record.vid),
-            shown: None,
-            photo,
-            issued_at: ctx.now,
-            password,
-        })
+        .render(&card_request, &credential)
         .map_err(|e| ResidentError::Internal(format!("card rendering failed: {e}")))?;
     let audit = crate::audit::AuditEvent::VidCardDownloaded.record(
         ctx.audit,

@@ -15,6 +15,7 @@ pub mod ida;
 pub mod identity;
 pub mod idrepo;
 pub mod ids;
+pub mod keymanager;
 pub mod masterdata;
 pub mod notification;
 pub mod otp;

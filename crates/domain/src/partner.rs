@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditContext, AuditEvent};
 use crate::error::ResidentError;
-use crate::ports::{AuthRepository, Effects, Partner};
+use crate::ports::{Effects, Partner, PartnerRecords};
 
 /// MOSIP's partner types.
 pub const PARTNER_TYPES: [&str; 5] =
@@ -68,7 +68,7 @@ pub fn same_digest(a: &str, b: &str) -> bool {
 /// Checks the id, name and type, makes an API key (32 random bytes, URL-safe base64) and records
 /// the partner, ACTIVE, with its audit record.
 pub async fn register_partner(
-    repo: &dyn AuthRepository,
+    repo: &dyn PartnerRecords,
     audit: &AuditContext,
     now: OffsetDateTime,
     id: &str,

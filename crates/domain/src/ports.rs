@@ -236,50 +236,19 @@ pub enum OtpIssueRefusal {
     Frozen,
 }
 
+/// The resident side's own records: history events, notices and audit that go with an answer.
 #[async_trait]
-pub trait AuthRepository: Send + Sync {
+pub trait EffectsStore: Send + Sync {
+    /// Commits effects that belong to no other change (a refused request, a read).
+    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// The embedded ID Repository's records: identities by UIN or VID, VIDs, auth-type locks.
+#[async_trait]
+pub trait IdentityRecords: Send + Sync {
     /// UIN, or VID while it is usable, to its identity.
     async fn resolve(&self, id: &crate::ids::IndividualId, now: OffsetDateTime)
     -> Result<Option<Resolved>, StoreError>;
-
-    /// Records an OTP (as a keyed hash) with its effects, unless the identity is frozen or flooded.
-    async fn issue_otp(
-        &self,
-        who: &Resolved,
-        otp: &NewOtp,
-        policy: &crate::otp::OtpPolicy,
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<Result<(), OtpIssueRefusal>, StoreError>;
-
-    /// Checks an OTP for this identity, requester and transaction: single use, expiry, failure count
-    /// and freeze are enforced atomically. Only a wrong answer to a live OTP issued to this identity,
-    /// transaction and requester counts toward the freeze; a transaction that has no such OTP is
-    /// `NoSuchTransaction` and counts nothing. A success also uses up one transaction of a limited VID.
-    /// The effects `effects_for` gives for the outcome commit in the same transaction.
-    #[allow(clippy::too_many_arguments)]
-    async fn verify_otp(
-        &self,
-        who: &Resolved,
-        requester: &str,
-        transaction_id: &str,
-        otp: &crate::otp::Otp,
-        policy: &crate::otp::OtpPolicy,
-        now: OffsetDateTime,
-        effects_for: &(dyn Fn(Result<(), crate::otp::OtpRefusal>) -> Effects + Send + Sync),
-    ) -> Result<Result<(), crate::otp::OtpRefusal>, StoreError>;
-
-    /// Commits effects that belong to no other change (a refused request, a read).
-    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
-
-    /// The channels of the newest OTP issued to this identity for `requester` and `transaction_id`
-    /// (empty when there is none).
-    async fn otp_channels(
-        &self,
-        who: &Resolved,
-        requester: &str,
-        transaction_id: &str,
-    ) -> Result<Vec<crate::otp::OtpChannel>, StoreError>;
 
     /// Active, unexpired VIDs of an identity, newest first.
     async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<crate::vid::VidRecord>, StoreError>;
@@ -317,25 +286,46 @@ pub trait AuthRepository: Send + Sync {
         effects: &Effects,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+}
 
-    /// A registered partner (relying party, print partner, …) by id.
-    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError>;
-
-    async fn add_partner(&self, partner: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
-
-    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
-
-    /// The demographic attributes a partner must present and match (its auth policy); `None` when the
-    /// operator set none (the default policy applies).
-    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError>;
-
-    async fn set_demo_policy(
+/// The embedded IDA's records: OTPs and their guards, demographic attempts, authentication transactions.
+#[async_trait]
+pub trait IdaRecords: Send + Sync {
+    /// Records an OTP (as a keyed hash) with its effects, unless the identity is frozen or flooded.
+    async fn issue_otp(
         &self,
-        partner_id: &str,
-        attributes: &[String],
+        who: &Resolved,
+        otp: &NewOtp,
+        policy: &crate::otp::OtpPolicy,
         effects: &Effects,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Result<(), OtpIssueRefusal>, StoreError>;
+
+    /// Checks an OTP for this identity, requester and transaction: single use, expiry, failure count
+    /// and freeze are enforced atomically. Only a wrong answer to a live OTP issued to this identity,
+    /// transaction and requester counts toward the freeze; a transaction that has no such OTP is
+    /// `NoSuchTransaction` and counts nothing. A success also uses up one transaction of a limited VID.
+    /// The effects `effects_for` gives for the outcome commit in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn verify_otp(
+        &self,
+        who: &Resolved,
+        requester: &str,
+        transaction_id: &str,
+        otp: &crate::otp::Otp,
+        policy: &crate::otp::OtpPolicy,
+        now: OffsetDateTime,
+        effects_for: &(dyn Fn(Result<(), crate::otp::OtpRefusal>) -> Effects + Send + Sync),
+    ) -> Result<Result<(), crate::otp::OtpRefusal>, StoreError>;
+
+    /// The channels of the newest OTP issued to this identity for `requester` and `transaction_id`
+    /// (empty when there is none).
+    async fn otp_channels(
+        &self,
+        who: &Resolved,
+        requester: &str,
+        transaction_id: &str,
+    ) -> Result<Vec<crate::otp::OtpChannel>, StoreError>;
 
     /// Records one demographic attempt of `partner_id` on this identity, atomically with the failure
     /// guard kept per (identity, partner): while frozen the attempt is refused whatever it presented
@@ -358,6 +348,35 @@ pub trait AuthRepository: Send + Sync {
         page_fetch: u32,
     ) -> Result<Vec<AuthTransaction>, StoreError>;
 }
+
+/// The embedded partner management's records: partners and their authentication policies.
+#[async_trait]
+pub trait PartnerRecords: Send + Sync {
+    /// A registered partner (relying party, print partner, …) by id.
+    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError>;
+
+    async fn add_partner(&self, partner: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+
+    /// The demographic attributes a partner must present and match (its auth policy); `None` when the
+    /// operator set none (the default policy applies).
+    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError>;
+
+    async fn set_demo_policy(
+        &self,
+        partner_id: &str,
+        attributes: &[String],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// The whole embedded platform's storage in one database: what the wiring, the embedded services and
+/// the platform's own endpoints hold. Domain code takes the narrowest of the traits above it needs.
+pub trait AuthRepository: EffectsStore + IdentityRecords + IdaRecords + PartnerRecords {}
+
+impl<T: EffectsStore + IdentityRecords + IdaRecords + PartnerRecords + ?Sized> AuthRepository for T {}
 
 /// A partner of the platform. Its API key is kept only as a SHA-256 digest.
 #[derive(Debug, Clone, PartialEq, Eq)]

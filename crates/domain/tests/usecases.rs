@@ -12,7 +12,7 @@ use resident_domain::ids::IndividualId;
 use resident_domain::notification::Templates;
 use resident_domain::otp::{OtpChannel, OtpPolicy};
 use resident_domain::vid::VidPolicy;
-use resident_testkit::fakes::{EffectsLog, FakeIdRepository, FakeIda, resident};
+use resident_testkit::fakes::{EffectsLog, FakeIdRepository, FakeIda, FakeKeys, FakePartners, resident};
 use resident_testkit::t0;
 
 const JANE: &str = "5075291708";
@@ -21,6 +21,8 @@ struct World {
     ida: FakeIda,
     idrepo: FakeIdRepository,
     log: EffectsLog,
+    partners: FakePartners,
+    keys: FakeKeys,
     templates: Templates,
     otp: OtpPolicy,
     vids: VidPolicy,
@@ -34,6 +36,8 @@ impl World {
             ida: FakeIda::knowing(vec![jane.clone()]),
             idrepo: FakeIdRepository::knowing(vec![jane], max_vids),
             log: EffectsLog::default(),
+            partners: FakePartners::default(),
+            keys: FakeKeys::default(),
             templates: Templates::default_templates(vec!["eng".into()]).unwrap(),
             otp: OtpPolicy::default(),
             vids: VidPolicy::default_policy().unwrap(),
@@ -49,8 +53,10 @@ impl World {
     fn ctx(&self) -> AuthContext<'_> {
         AuthContext {
             repo: &self.log,
+            partners: &self.partners,
             ida: &self.ida,
             idrepo: &self.idrepo,
+            keys: &self.keys,
             templates: &self.templates,
             otp_policy: &self.otp,
             vid_policy: &self.vids,

@@ -160,13 +160,18 @@ pub fn open(key: &RsaPrivateKey, thumbprint: &[u8; 32], sealed: &Sealed) -> Resu
     Ok(plaintext)
 }
 
-/// The embedded key manager's IDA `INTERNAL` key pair: derived from a seed every replica shares, with
-/// its self-signed certificate.
+/// A key pair of the embedded key manager (IDA's `INTERNAL` key, the `RESIDENT` signing key):
+/// derived from a seed every replica shares, with its self-signed certificate.
 pub struct InternalKeys {
     key: RsaPrivateKey,
     certificate_pem: String,
     thumbprint: [u8; 32],
 }
+
+/// The IDA `INTERNAL` key's certificate subject.
+pub const IDA_INTERNAL_SUBJECT: &str = "CN=IDA-INTERNAL,OU=IDA,O=Resident Services";
+/// The `RESIDENT` signing key's certificate subject.
+pub const RESIDENT_SIGN_SUBJECT: &str = "CN=RESIDENT-SIGN,OU=RESIDENT,O=Resident Services";
 
 impl std::fmt::Debug for InternalKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,11 +182,11 @@ impl std::fmt::Debug for InternalKeys {
 impl InternalKeys {
     /// The 2048-bit key pair and certificate of `seed` (slow: a second or more; call it once, off the
     /// async threads). The same seed gives the same key and certificate.
-    pub fn derive(seed: &[u8; 32]) -> Result<Self, String> {
+    pub fn derive(seed: &[u8; 32], subject: &str) -> Result<Self, String> {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed);
         let key = RsaPrivateKey::new(&mut rng, 2048).map_err(|e| format!("RSA key generation failed: {e}"))?;
-        let der = self_signed(&key)?;
+        let der = self_signed(&key, subject)?;
         let certificate_pem =
             pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der).map_err(|e| e.to_string())?;
         Ok(InternalKeys { key, certificate_pem, thumbprint: Sha256::digest(&der).into() })
@@ -195,11 +200,49 @@ impl InternalKeys {
     pub fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, OpenFault> {
         open(&self.key, &self.thumbprint, sealed)
     }
+
+    /// A compact JWS of `payload` (a JSON text), RS256, naming this key by its certificate's
+    /// SHA-256 thumbprint (`x5t#S256`), as MOSIP's key manager answers `jwtSign` with
+    /// `includeCertHash` (and the certificate in `x5c` when asked). The signature is blinded (signed with a random number generator).
+    pub fn jwt_sign(&self, payload: &str, with_certificate: bool) -> Result<String, String> {
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t#S256": b64(&self.thumbprint)});
+        if with_certificate {
+            let (_, der) = pem_rfc7468::decode_vec(self.certificate_pem.as_bytes()).map_err(|e| e.to_string())?;
+            header["x5c"] = serde_json::json!([base64::engine::general_purpose::STANDARD.encode(der)]);
+        }
+        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.as_bytes()));
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.key.clone());
+        let signature = signer
+            .try_sign_with_rng(&mut resident_domain::clock::rng(), input.as_bytes())
+            .map_err(|e| format!("signing failed: {e}"))?;
+        Ok(format!("{input}.{}", b64(&signature.to_bytes())))
+    }
 }
 
-/// A self-signed certificate of `key` (CN=IDA-INTERNAL), valid 2025–2035: deterministic, since
-/// PKCS#1 v1.5 signatures are.
-fn self_signed(key: &RsaPrivateKey) -> Result<Vec<u8>, String> {
+/// A certificate's RSA key as a JSON Web Key (RFC 7517/7518) that verifies RS256 signatures, named
+/// by the certificate's SHA-256 thumbprint (its `kid` and its `x5t#S256`, which is how a MOSIP key
+/// manager's JWS names it) and carrying the certificate (`x5c`).
+pub fn jwk_of_certificate(pem: &str) -> Result<serde_json::Value, String> {
+    use rsa::traits::PublicKeyParts;
+    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+    if label != "CERTIFICATE" {
+        return Err(format!("a PEM {label}, not a certificate"));
+    }
+    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
+    let key = RsaPublicKey::from_public_key_der(&spki).map_err(|e| format!("not an RSA key: {e}"))?;
+    let thumbprint = b64(&Sha256::digest(&der));
+    Ok(serde_json::json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": thumbprint, "x5t#S256": thumbprint,
+        "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()),
+        "x5c": [base64::engine::general_purpose::STANDARD.encode(&der)],
+    }))
+}
+
+/// A self-signed certificate of `key` for `subject`, valid 2025–2035: deterministic, since PKCS#1
+/// v1.5 signatures are.
+fn self_signed(key: &RsaPrivateKey, subject: &str) -> Result<Vec<u8>, String> {
     use std::str::FromStr;
     use std::time::Duration;
     use x509_cert::builder::{Builder, CertificateBuilder, Profile};
@@ -217,7 +260,7 @@ fn self_signed(key: &RsaPrivateKey) -> Result<Vec<u8>, String> {
     };
     // 2025-01-01 and 2035-01-01, UTC
     let validity = Validity { not_before: at(1_735_689_600)?, not_after: at(2_051_222_400)? };
-    let subject = Name::from_str("CN=IDA-INTERNAL,OU=IDA,O=Resident Services").map_err(|e| err(&e))?;
+    let subject = Name::from_str(subject).map_err(|e| err(&e))?;
     let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key.clone());
     let builder = CertificateBuilder::new(Profile::Root, SerialNumber::from(1u32), validity, subject, spki, &signer)
         .map_err(|e| err(&e))?;
@@ -230,7 +273,7 @@ mod tests {
     use super::*;
 
     fn keys() -> InternalKeys {
-        InternalKeys::derive(&[7u8; 32]).unwrap_or_else(|e| unreachable!("{e}"))
+        InternalKeys::derive(&[7u8; 32], IDA_INTERNAL_SUBJECT).unwrap_or_else(|e| unreachable!("{e}"))
     }
 
     #[test]
@@ -248,7 +291,7 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered.request_hmac = sealed.request.clone();
         assert_eq!(keys.open(&tampered), Err(OpenFault::Hmac));
-        let other = InternalKeys::derive(&[8u8; 32]).unwrap_or_else(|e| unreachable!("{e}"));
+        let other = InternalKeys::derive(&[8u8; 32], IDA_INTERNAL_SUBJECT).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(other.open(&sealed), Err(OpenFault::Decryption));
         let mut renamed = sealed.clone();
         renamed.thumbprint = b64(&[0u8; 32]);

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod crypto;
 pub mod ida;
 pub mod idrepo;
+pub mod keymanager;
 pub mod masterdata;
 pub mod notifier;
 

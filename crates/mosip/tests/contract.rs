@@ -258,9 +258,9 @@ mod ida {
         txns: AtomicUsize,
     }
 
-    fn keys() -> &'static InternalKeys {
+    pub(super) fn keys() -> &'static InternalKeys {
         static KEYS: OnceLock<InternalKeys> = OnceLock::new();
-        KEYS.get_or_init(|| InternalKeys::derive(&[3u8; 32]).unwrap())
+        KEYS.get_or_init(|| InternalKeys::derive(&[3u8; 32], resident_mosip::crypto::IDA_INTERNAL_SUBJECT).unwrap())
     }
 
     fn ida_json(response: Value, errors: Value) -> axum::response::Response {
@@ -842,5 +842,126 @@ mod masterdata {
         assert_eq!(m.template("eng", "OTP_SMS").await.unwrap().as_deref(), Some("OTP is $otp"));
         assert_eq!(m.template("eng", "PARTNER_OTP_SMS").await.unwrap(), None);
         assert_eq!(m.id_schema().await.unwrap(), "{\"type\":\"object\"}");
+    }
+}
+
+mod keymanager {
+    use super::*;
+    use axum::routing::get;
+    use base64::Engine as _;
+    use resident_domain::keymanager::KeyManager;
+    use resident_mosip::keymanager::MosipKeyManager;
+    use std::sync::Mutex;
+
+    /// MOSIP's key manager as recorded: `jwtSign` signs the JSON it is given (or refuses an empty
+    /// document with KER-JWS-102, HTTP 200), `getCertificate` gives the RESIDENT certificate (or refuses
+    /// another application with KER-KMS-002).
+    async fn key_manager() -> (MosipKeyManager, Arc<Mutex<Vec<Value>>>, Arc<AtomicUsize>) {
+        let (auth_url, _) = serve(mosip_success).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let certificates = Arc::new(AtomicUsize::new(0));
+        let (signed, asked) = (seen.clone(), certificates.clone());
+        let app = axum::Router::new()
+            .route(
+                "/v1/keymanager/jwtSign",
+                post(move |Json(body): Json<Value>| {
+                    let signed = signed.clone();
+                    async move {
+                        signed.lock().unwrap().push(body.clone());
+                        let data = body["request"]["dataToSign"].as_str().unwrap_or_default();
+                        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .decode(data)
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok())
+                            .filter(|t| serde_json::from_str::<Value>(t).is_ok_and(|v| v != json!({})));
+                        match text {
+                            Some(t) => Json(json!({"id": "string", "version": "string", "responsetime": "2026-11-26T09:00:00.000Z",
+                                "metadata": null, "errors": [],
+                                "response": {"jwtSignedData": super::ida::keys().jwt_sign(&t, false).unwrap(),
+                                             "timestamp": "2026-11-26T09:00:00.000Z"}})),
+                            None => Json(json!({"response": null,
+                                "errors": [{"errorCode": "KER-JWS-102", "message": "Data to sign is not valid."}]})),
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/v1/keymanager/getCertificate",
+                get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
+                    let asked = asked.clone();
+                    async move {
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        if q.get("applicationId").map(String::as_str) != Some("RESIDENT") {
+                            return Json(json!({"response": null, "errors": [{"errorCode": "KER-KMS-002",
+                                "message": "ApplicationId not found in Key Policy. Key/CSR generation not allowed."}]}));
+                        }
+                        Json(json!({"response": {"certificate": super::ida::keys().certificate_pem(),
+                            "certSignRequest": null, "issuedAt": "2026-01-01T00:00:00.000", "expiryAt": "2029-01-01T00:00:00.000",
+                            "timestamp": "2026-11-26T09:00:00.000"}, "errors": null}))
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth =
+            Arc::new(KernelAuth::new(&auth_url, creds(), Duration::from_secs(5), Arc::new(SystemClock)).unwrap());
+        let keys = MosipKeyManager::new(
+            &format!("http://{addr}/v1/keymanager"),
+            auth,
+            Duration::from_secs(5),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        (keys, seen, certificates)
+    }
+
+    #[tokio::test]
+    async fn a_credential_is_signed_by_the_resident_key_and_its_certificate_published_as_a_jwk() {
+        let (keys, seen, certificates) = key_manager().await;
+        let claims = json!({"uin": "5075291708", "name": {"eng": "Jane Doe"}});
+        let jws = keys.jwt_sign(&claims).await.unwrap();
+        let request = seen.lock().unwrap()[0]["request"].clone();
+        assert_eq!(request["applicationId"], "RESIDENT");
+        assert_eq!((request["includePayload"].clone(), request["includeCertHash"].clone()), (json!(true), json!(true)));
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let sent: Value =
+            serde_json::from_slice(&b64.decode(request["dataToSign"].as_str().unwrap()).unwrap()).unwrap();
+        assert_eq!(sent, claims, "dataToSign is the claims, base64url");
+        let parts: Vec<&str> = jws.split('.').collect();
+        let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+
+        let published = keys.published_keys().await.unwrap();
+        let jwk = &published["keys"][0];
+        assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str()), (Some("RSA"), Some("RS256")));
+        assert_eq!(jwk["kid"], header["x5t#S256"], "the JWS names the published key");
+        assert_eq!(jwk["x5c"].as_array().map(Vec::len), Some(1));
+        keys.published_keys().await.unwrap();
+        assert_eq!(certificates.load(Ordering::SeqCst), 1, "the certificate is kept, not asked for each time");
+    }
+
+    #[tokio::test]
+    async fn the_key_managers_refusal_or_silence_is_a_failed_call_not_a_signature() {
+        let (keys, _, _) = key_manager().await;
+        // the recording refuses an empty document as MOSIP refuses data it cannot sign: HTTP 200, errors
+        let refused = keys.jwt_sign(&json!({})).await.unwrap_err();
+        assert_eq!(refused.code(), "RES-SER-412", "{refused:?}");
+        let auth = KernelAuth::new(
+            "http://127.0.0.1:9/v1/authmanager",
+            creds(),
+            Duration::from_millis(300),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        let down = MosipKeyManager::new(
+            "http://127.0.0.1:9/v1/keymanager",
+            Arc::new(auth),
+            Duration::from_millis(300),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        assert_eq!(down.jwt_sign(&json!({"a": 1})).await.unwrap_err().code(), "RES-SER-411");
+        assert_eq!(down.published_keys().await.unwrap_err().code(), "RES-SER-411");
     }
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use resident_domain::access::{AccessQuery, AccessorKind, DataAccess, Operator};
 use resident_domain::audit::AuditEvent;
 use resident_domain::partner::register_partner;
-use resident_domain::ports::{AuthRepository, Effects};
+use resident_domain::ports::{Effects, IdentityRecords, PartnerRecords};
 
 use crate::app::App;
 use crate::cli::{CardCommand, PartnerCommand, VerificationCommand};

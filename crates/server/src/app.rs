@@ -405,6 +405,7 @@ impl App {
             self.clock.clone(),
             token_of,
         )?;
+        let keys = crate::platform::keys(&self.config, self.cards.clone(), kernel_auth.as_ref(), self.clock.clone())?;
         Ok(AppState(Arc::new(Services {
             registrations: store.clone(),
             audit: store.clone(),
@@ -415,9 +416,15 @@ impl App {
             embedded_ida,
             idrepo,
             embedded_idrepo,
-            ida_keys: Arc::new(resident_web::platform::ida_internal::IdaKeys::new(
+            ida_keys: Arc::new(resident_web::platform::keymanager::DerivedKeys::new(
                 self.store.vault().keymanager_seed(),
+                resident_mosip::crypto::IDA_INTERNAL_SUBJECT,
             )),
+            sign_keys: Arc::new(resident_web::platform::keymanager::DerivedKeys::new(
+                self.store.vault().signing_seed(),
+                resident_mosip::crypto::RESIDENT_SIGN_SUBJECT,
+            )),
+            keys,
             updates: store.clone(),
             packets: self.packets.clone(),
             codec: self.codec.clone(),

@@ -354,22 +354,22 @@ pub struct PlatformServices {
     pub keymanager: Option<PlatformMode>,
 }
 
-/// A platform service and whether this binary can call MOSIP's.
+/// A platform service: its configuration key and its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlatformService {
     pub key: &'static str,
     pub name: &'static str,
-    pub has_adapter: bool,
 }
 
 pub const PLATFORM_SERVICES: [PlatformService; 6] = [
-    PlatformService { key: "ida", name: "ID Authentication", has_adapter: true },
+    PlatformService { key: "ida", name: "ID Authentication" },
     // every record is committed to the local chain first, and forwarded from there
-    PlatformService { key: "audit", name: "audit manager", has_adapter: true },
-    PlatformService { key: "id_repository", name: "ID Repository", has_adapter: true },
-    PlatformService { key: "notifier", name: "notifier", has_adapter: true },
-    PlatformService { key: "masterdata", name: "masterdata", has_adapter: true },
-    PlatformService { key: "keymanager", name: "key manager", has_adapter: false },
+    PlatformService { key: "audit", name: "audit manager" },
+    PlatformService { key: "id_repository", name: "ID Repository" },
+    PlatformService { key: "notifier", name: "notifier" },
+    PlatformService { key: "masterdata", name: "masterdata" },
+    // signs the credential on a resident's card; data at rest stays sealed with this tier's data key
+    PlatformService { key: "keymanager", name: "key manager" },
 ];
 
 impl PlatformConfig {
@@ -386,14 +386,9 @@ impl PlatformConfig {
         }
     }
 
-    /// Which one serves `service`: its own choice, else the mode; a service with no MOSIP adapter
-    /// yet stays embedded unless it was asked for by name (which [`Config::validate`] refuses).
+    /// Which one serves `service`: its own choice, else the mode.
     pub fn effective(&self, service: &PlatformService) -> PlatformMode {
-        match self.chosen(service.key) {
-            Some(m) => m,
-            None if service.has_adapter => self.mode,
-            None => PlatformMode::Embedded,
-        }
+        self.chosen(service.key).unwrap_or(self.mode)
     }
 
     /// Whether the service `key` (`ida`, `id_repository`, …) is MOSIP's.
@@ -416,9 +411,6 @@ impl PlatformConfig {
                     s.name,
                     self.mosip.url_of(s.key).map(|u| resident_store::redact_url(&u)).unwrap_or_default()
                 ),
-                PlatformMode::Embedded if self.mode == PlatformMode::Mosip && !s.has_adapter => {
-                    format!("{}: embedded (cannot be MOSIP's yet)", s.name)
-                }
                 PlatformMode::Embedded => format!("{}: embedded", s.name),
             })
             .collect()
@@ -445,6 +437,8 @@ pub struct MosipPlatformConfig {
     pub masterdata_url: Option<String>,
     /// Sync data (the ID schema), when not `<base_url>/v1/syncdata`.
     pub syncdata_url: Option<String>,
+    /// The key manager, when not `<base_url>/v1/keymanager`.
+    pub keymanager_url: Option<String>,
     pub client_id: Option<String>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
@@ -465,6 +459,7 @@ impl Default for MosipPlatformConfig {
             notifier_url: None,
             masterdata_url: None,
             syncdata_url: None,
+            keymanager_url: None,
             client_id: None,
             secret_key: None,
             secret_key_file: None,
@@ -486,6 +481,7 @@ impl MosipPlatformConfig {
             "notifier" => &self.notifier_url,
             "masterdata" => &self.masterdata_url,
             "syncdata" => &self.syncdata_url,
+            "keymanager" => &self.keymanager_url,
             _ => &None,
         };
         let path = match key {
@@ -496,6 +492,7 @@ impl MosipPlatformConfig {
             "notifier" => "/v1/notifier",
             "masterdata" => "/v1/masterdata",
             "syncdata" => "/v1/syncdata",
+            "keymanager" => "/v1/keymanager",
             _ => return None,
         };
         own.clone().or_else(|| base.map(|b| format!("{b}{path}")))
@@ -944,12 +941,6 @@ impl Config {
             return Err("configuration: `smtp.tls` must be `none`, `starttls` or `tls`".into());
         }
         for service in PLATFORM_SERVICES {
-            if self.platform.chosen(service.key) == Some(PlatformMode::Mosip) && !service.has_adapter {
-                return Err(format!(
-                    "configuration: `platform.services.{}` = \"mosip\": the {} cannot be MOSIP's yet (it can only be embedded)",
-                    service.key, service.name
-                ));
-            }
             if self.platform.effective(&service) == PlatformMode::Mosip
                 && self.platform.mosip.url_of(service.key).is_none()
             {
@@ -1101,23 +1092,19 @@ mod tests {
             .unwrap()
             .config;
         assert!(c.platform.uses_mosip("ida") && c.platform.uses_mosip("id_repository"));
-        assert!(!c.platform.uses_mosip("notifier") && !c.platform.uses_mosip("keymanager"));
+        assert!(!c.platform.uses_mosip("notifier") && c.platform.uses_mosip("keymanager"));
         assert_eq!(
             c.platform.mosip.url_of("ida").as_deref(),
             Some("https://api-internal.example.org/idauthentication/v1/internal")
         );
         let shown = c.platform.describe().join("\n");
         assert!(
-            shown.contains("notifier: embedded") && shown.contains("key manager: embedded (cannot be MOSIP's yet)"),
+            shown.contains("notifier: embedded")
+                && shown.contains("key manager: mosip (https://api-internal.example.org/v1/keymanager)"),
             "{shown}"
         );
-        for (extra, says) in [
-            (vec![("RESIDENT_PLATFORM__SERVICES__KEYMANAGER", "mosip")], "cannot be MOSIP's yet"),
-            (vec![("RESIDENT_PLATFORM__SERVICES__ID_REPOSITORY", "mosip")], "ID Authentication must be MOSIP's too"),
-        ] {
-            let e = with(&extra).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(e.contains(says), "{e}");
-        }
+        let e = with(&[("RESIDENT_PLATFORM__SERVICES__ID_REPOSITORY", "mosip")]).err().map(|e| e.to_string());
+        assert!(e.unwrap_or_default().contains("ID Authentication must be MOSIP's too"));
         let no_secret =
             load(None, &env(&[("RESIDENT_PLATFORM__MODE", "mosip"), base[0], base[1]]), Overrides::default());
         assert!(no_secret.err().map(|e| e.to_string()).unwrap_or_default().contains("secret_key"));

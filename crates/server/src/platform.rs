@@ -12,6 +12,7 @@ use resident_domain::notification::MessageSender;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
 use resident_mosip::ida::MosipIda;
 use resident_mosip::idrepo::MosipIdRepository;
+use resident_mosip::keymanager::MosipKeyManager;
 use resident_mosip::masterdata::MosipMasterdata;
 use resident_mosip::notifier::MosipNotifier;
 
@@ -67,6 +68,21 @@ pub fn idrepo(
     let repo =
         MosipIdRepository::new(&url, auth.clone(), timeout(config), clock, token_of).map_err(|e| anyhow!("{e}"))?;
     Ok(Arc::new(repo))
+}
+
+/// The key manager as configured: the card key ring (`embedded`), or MOSIP's.
+pub fn keys(
+    config: &Config,
+    embedded: Arc<dyn resident_domain::keymanager::KeyManager>,
+    auth: Option<&Arc<KernelAuth>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn resident_domain::keymanager::KeyManager>> {
+    if !config.platform.uses_mosip("keymanager") {
+        return Ok(embedded);
+    }
+    let auth = auth.ok_or_else(|| anyhow!("the key manager is MOSIP's but no auth manager is configured"))?;
+    let url = config.platform.mosip.url_of("keymanager").ok_or_else(|| anyhow!("platform.mosip.keymanager_url"))?;
+    Ok(Arc::new(MosipKeyManager::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
 }
 
 /// Who delivers notifications as configured: this binary's notifier, or MOSIP's.
@@ -162,6 +178,30 @@ pub async fn check(config: &Config) -> Result<i32> {
             ),
             (Err(e), _) | (_, Err(e)) => {
                 println!("masterdata {}: {e}", shown("masterdata"));
+                code = 1;
+            }
+        }
+    }
+    if config.platform.uses_mosip("keymanager") {
+        // the signing certificate is a read; a signature is not asked for (it would sign nothing)
+        let url = config.platform.mosip.url_of("keymanager").unwrap_or_default();
+        let keys =
+            MosipKeyManager::new(&url, auth.clone(), timeout(config), clock.clone()).map_err(|e| anyhow!("{e}"))?;
+        match keys.certificate().await.map(|pem| resident_mosip::crypto::jwk_of_certificate(&pem)) {
+            Ok(Ok(jwk)) => println!(
+                "key manager {}: the RESIDENT signing certificate {}",
+                shown("keymanager"),
+                jwk["kid"].as_str().unwrap_or_default()
+            ),
+            Ok(Err(e)) => {
+                println!(
+                    "key manager {}: its RESIDENT certificate is not an RSA certificate: {e}",
+                    shown("keymanager")
+                );
+                code = 1;
+            }
+            Err(e) => {
+                println!("key manager {}: {e}", shown("keymanager"));
                 code = 1;
             }
         }

@@ -822,7 +822,7 @@ async fn otp_vid_lock_and_history_end_to_end(kind: Db) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(revoked["errors"], Value::Null, "{revoked}");
     assert_eq!(revoked["response"]["message"], "Notification has been sent to the provided contact detail(s)");
-    let who = resident_domain::ports::AuthRepository::resolve(
+    let who = resident_domain::ports::IdentityRecords::resolve(
         &t.app.store,
         &resident_domain::ids::IndividualId::parse(JANE).unwrap(),
         t0(),
@@ -830,7 +830,7 @@ async fn otp_vid_lock_and_history_end_to_end(kind: Db) {
     .await
     .unwrap()
     .unwrap();
-    let active = resident_domain::ports::AuthRepository::vids(&t.app.store, &who.identity_id, t0()).await.unwrap();
+    let active = resident_domain::ports::IdentityRecords::vids(&t.app.store, &who.identity_id, t0()).await.unwrap();
     assert_eq!(active.len(), 1, "the revoked Perpetual VID was replaced");
     assert_ne!(active[0].vid.expose(), vid);
     let (_, gone) = t.post("/resident/v1/req/otp", otp_request(&vid, "3234567890", &["PHONE"])).await;
@@ -843,7 +843,7 @@ async fn otp_vid_lock_and_history_end_to_end(kind: Db) {
     let otp = t.otp_for(JANE, "5234567890").await;
     let (_, unlocked) = t.post("/resident/v1/req/auth-unlock", envelope("mosip.resident.authunlock", json!({"transactionID": "5234567890", "individualId": JANE, "otp": otp, "authType": ["demo"], "unlockForSeconds": "60"}))).await;
     assert_eq!(unlocked["response"]["status"], "SUCCESS", "{unlocked}");
-    let who = resident_domain::ports::AuthRepository::resolve(
+    let who = resident_domain::ports::IdentityRecords::resolve(
         &t.app.store,
         &resident_domain::ids::IndividualId::parse(JANE).unwrap(),
         t0(),
@@ -851,7 +851,7 @@ async fn otp_vid_lock_and_history_end_to_end(kind: Db) {
     .await
     .unwrap()
     .unwrap();
-    let states = resident_domain::ports::AuthRepository::lock_states(&t.app.store, &who.identity_id).await.unwrap();
+    let states = resident_domain::ports::IdentityRecords::lock_states(&t.app.store, &who.identity_id).await.unwrap();
     let now_ms = resident_domain::clock::epoch_ms(t0());
     let demo = states.iter().find(|s| s.auth_type == resident_domain::authtype::AuthType::Demo).unwrap();
     assert!(!demo.locked_at(now_ms) && demo.locked_at(now_ms + 61_000), "a temporary unlock locks again by itself");

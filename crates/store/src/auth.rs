@@ -11,7 +11,8 @@ use resident_domain::history::IdentityToken;
 use resident_domain::ids::{IndividualId, Vid};
 use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal, Requester};
 use resident_domain::ports::{
-    AuthRepository, AuthTransaction, DemoOutcome, Effects, NewOtp, OtpIssueRefusal, Partner, Resolved,
+    AuthTransaction, DemoOutcome, Effects, EffectsStore, IdaRecords, IdentityRecords, NewOtp, OtpIssueRefusal, Partner,
+    PartnerRecords, Resolved,
 };
 use resident_domain::vid::VidRecord;
 use sqlx::{AnyConnection, Row};
@@ -210,7 +211,16 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 #[async_trait]
-impl AuthRepository for Store {
+impl EffectsStore for Store {
+    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl IdentityRecords for Store {
     async fn resolve(&self, id: &IndividualId, now: OffsetDateTime) -> Result<Option<Resolved>, StoreError> {
         match id {
             IndividualId::Uin(uin) => self.identity_by(false, &self.vault().lookup_hash("uin", uin.expose())).await,
@@ -224,6 +234,142 @@ impl AuthRepository for Store {
         }
     }
 
+    async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<VidRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid \
+             WHERE identity_id = $1 AND status = 'ACTIVE' ORDER BY created_at DESC, vid_hash",
+        )
+        .bind(identity_id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let (_, v) = self.vid_from_row(r)?;
+            if v.usable(now) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_vid(
+        &self,
+        who: &Resolved,
+        vid: &VidRecord,
+        retire: &[Vid],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        for old in retire {
+            sqlx::query("UPDATE vid SET status = 'REVOKED', updated_at = $1 WHERE vid_hash = $2 AND identity_id = $3")
+                .bind(epoch_ms(now))
+                .bind(self.vid_hash(old))
+                .bind(&who.identity_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        self.insert_vid(&mut tx, &who.identity_id, vid, now).await?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_vid_status(
+        &self,
+        who: &Resolved,
+        vid: &Vid,
+        status: &str,
+        replacement: Option<&VidRecord>,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        // a VID whose transactions are used up (USED) can still be revoked, as in MOSIP 1.2.1
+        let changed = sqlx::query(
+            "UPDATE vid SET status = $1, updated_at = $2 \
+             WHERE vid_hash = $3 AND identity_id = $4 AND status IN ('ACTIVE', 'USED')",
+        )
+        .bind(status)
+        .bind(epoch_ms(now))
+        .bind(self.vid_hash(vid))
+        .bind(&who.identity_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if changed.rows_affected() != 1 {
+            return Err(StoreError::Conflict("the VID is neither active nor used up".into()));
+        }
+        if let Some(r) = replacement {
+            self.insert_vid(&mut tx, &who.identity_id, r, now).await?;
+        }
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn vid_record(&self, vid: &Vid) -> Result<Option<(String, VidRecord)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid WHERE vid_hash = $1",
+        )
+        .bind(self.vid_hash(vid))
+        .fetch_optional(self.reader())
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(|r| self.vid_from_row(r)).transpose()
+    }
+
+    async fn lock_states(&self, identity_id: &str) -> Result<Vec<LockState>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT auth_type, locked, unlock_until FROM auth_lock WHERE identity_id = $1 ORDER BY auth_type",
+        )
+        .bind(identity_id)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let t: String = r.try_get("auth_type").map_err(db_err)?;
+                Ok(LockState {
+                    auth_type: AuthType::parse(&t)
+                        .ok_or_else(|| StoreError::Integrity(format!("unknown auth type {t:?}")))?,
+                    locked: r.try_get::<i64, _>("locked").map_err(db_err)? != 0,
+                    unlock_until_ms: r.try_get("unlock_until").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_locks(
+        &self,
+        identity_id: &str,
+        states: &[LockState],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        for s in states {
+            sqlx::query(
+                "INSERT INTO auth_lock (identity_id, auth_type, locked, unlock_until, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (identity_id, auth_type) DO UPDATE SET locked = excluded.locked, \
+                 unlock_until = excluded.unlock_until, updated_at = excluded.updated_at",
+            )
+            .bind(identity_id)
+            .bind(s.auth_type.code())
+            .bind(crate::flag(s.locked))
+            .bind(s.unlock_until_ms)
+            .bind(epoch_ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl IdaRecords for Store {
     async fn issue_otp(
         &self,
         who: &Resolved,
@@ -398,12 +544,6 @@ impl AuthRepository for Store {
         Ok(result)
     }
 
-    async fn record_effects(&self, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
     async fn otp_channels(
         &self,
         who: &Resolved,
@@ -421,206 +561,6 @@ impl AuthRepository for Store {
         .await
         .map_err(db_err)?;
         Ok(channels.unwrap_or_default().split(',').filter_map(resident_domain::otp::OtpChannel::parse).collect())
-    }
-
-    async fn vids(&self, identity_id: &str, now: OffsetDateTime) -> Result<Vec<VidRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid \
-             WHERE identity_id = $1 AND status = 'ACTIVE' ORDER BY created_at DESC, vid_hash",
-        )
-        .bind(identity_id)
-        .fetch_all(self.reader())
-        .await
-        .map_err(db_err)?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let (_, v) = self.vid_from_row(r)?;
-            if v.usable(now) {
-                out.push(v);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn create_vid(
-        &self,
-        who: &Resolved,
-        vid: &VidRecord,
-        retire: &[Vid],
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        for old in retire {
-            sqlx::query("UPDATE vid SET status = 'REVOKED', updated_at = $1 WHERE vid_hash = $2 AND identity_id = $3")
-                .bind(epoch_ms(now))
-                .bind(self.vid_hash(old))
-                .bind(&who.identity_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        self.insert_vid(&mut tx, &who.identity_id, vid, now).await?;
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn set_vid_status(
-        &self,
-        who: &Resolved,
-        vid: &Vid,
-        status: &str,
-        replacement: Option<&VidRecord>,
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        // a VID whose transactions are used up (USED) can still be revoked, as in MOSIP 1.2.1
-        let changed = sqlx::query(
-            "UPDATE vid SET status = $1, updated_at = $2 \
-             WHERE vid_hash = $3 AND identity_id = $4 AND status IN ('ACTIVE', 'USED')",
-        )
-        .bind(status)
-        .bind(epoch_ms(now))
-        .bind(self.vid_hash(vid))
-        .bind(&who.identity_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if changed.rows_affected() != 1 {
-            return Err(StoreError::Conflict("the VID is neither active nor used up".into()));
-        }
-        if let Some(r) = replacement {
-            self.insert_vid(&mut tx, &who.identity_id, r, now).await?;
-        }
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn vid_record(&self, vid: &Vid) -> Result<Option<(String, VidRecord)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT vid_hash, identity_id, vid_type, status, data, created_at, expires_at, transactions_left FROM vid WHERE vid_hash = $1",
-        )
-        .bind(self.vid_hash(vid))
-        .fetch_optional(self.reader())
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(|r| self.vid_from_row(r)).transpose()
-    }
-
-    async fn lock_states(&self, identity_id: &str) -> Result<Vec<LockState>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT auth_type, locked, unlock_until FROM auth_lock WHERE identity_id = $1 ORDER BY auth_type",
-        )
-        .bind(identity_id)
-        .fetch_all(self.reader())
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let t: String = r.try_get("auth_type").map_err(db_err)?;
-                Ok(LockState {
-                    auth_type: AuthType::parse(&t)
-                        .ok_or_else(|| StoreError::Integrity(format!("unknown auth type {t:?}")))?,
-                    locked: r.try_get::<i64, _>("locked").map_err(db_err)? != 0,
-                    unlock_until_ms: r.try_get("unlock_until").map_err(db_err)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn set_locks(
-        &self,
-        identity_id: &str,
-        states: &[LockState],
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        for s in states {
-            sqlx::query(
-                "INSERT INTO auth_lock (identity_id, auth_type, locked, unlock_until, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (identity_id, auth_type) DO UPDATE SET locked = excluded.locked, \
-                 unlock_until = excluded.unlock_until, updated_at = excluded.updated_at",
-            )
-            .bind(identity_id)
-            .bind(s.auth_type.code())
-            .bind(crate::flag(s.locked))
-            .bind(s.unlock_until_ms)
-            .bind(epoch_ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError> {
-        let row = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner WHERE id = $1")
-            .bind(partner_id)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(partner_from_row).transpose()
-    }
-
-    async fn add_partner(&self, p: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        sqlx::query("INSERT INTO partner (id, name, partner_type, api_key_hash, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&p.id)
-            .bind(&p.name)
-            .bind(&p.partner_type)
-            .bind(&p.api_key_sha256)
-            .bind(&p.status)
-            .bind(epoch_ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner ORDER BY id")
-            .fetch_all(self.reader())
-            .await
-            .map_err(db_err)?;
-        rows.iter().map(partner_from_row).collect()
-    }
-
-    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError> {
-        let row: Option<String> =
-            sqlx::query_scalar("SELECT attributes FROM partner_auth_policy WHERE partner_id = $1")
-                .bind(partner_id)
-                .fetch_optional(self.reader())
-                .await
-                .map_err(db_err)?;
-        row.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Integrity(format!("auth policy: {e}"))))
-            .transpose()
-    }
-
-    async fn set_demo_policy(
-        &self,
-        partner_id: &str,
-        attributes: &[String],
-        effects: &Effects,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(attributes).map_err(|e| StoreError::Integrity(e.to_string()))?;
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO partner_auth_policy (partner_id, attributes, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (partner_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at",
-        )
-        .bind(partner_id)
-        .bind(text)
-        .bind(epoch_ms(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        self.apply_effects(&mut tx, effects, now).await?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn demo_attempt(
@@ -688,5 +628,75 @@ impl AuthRepository for Store {
                 })
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl PartnerRecords for Store {
+    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError> {
+        let row = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner WHERE id = $1")
+            .bind(partner_id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(partner_from_row).transpose()
+    }
+
+    async fn add_partner(&self, p: &Partner, effects: &Effects, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO partner (id, name, partner_type, api_key_hash, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.partner_type)
+            .bind(&p.api_key_sha256)
+            .bind(&p.status)
+            .bind(epoch_ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, partner_type, api_key_hash, status FROM partner ORDER BY id")
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(partner_from_row).collect()
+    }
+
+    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT attributes FROM partner_auth_policy WHERE partner_id = $1")
+                .bind(partner_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err)?;
+        row.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Integrity(format!("auth policy: {e}"))))
+            .transpose()
+    }
+
+    async fn set_demo_policy(
+        &self,
+        partner_id: &str,
+        attributes: &[String],
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(attributes).map_err(|e| StoreError::Integrity(e.to_string()))?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO partner_auth_policy (partner_id, attributes, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (partner_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at",
+        )
+        .bind(partner_id)
+        .bind(text)
+        .bind(epoch_ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
     }
 }

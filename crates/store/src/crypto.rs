@@ -29,6 +29,7 @@ pub struct Vault {
     login_key: Zeroizing<[u8; 32]>,
     platform_key: Zeroizing<[u8; 32]>,
     keymanager_seed: Zeroizing<[u8; 32]>,
+    signing_seed: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -65,6 +66,7 @@ impl Vault {
             login_key: derive(master, "resident/v1/login-token"),
             platform_key: derive(master, "resident/v1/platform-token"),
             keymanager_seed: derive(master, "resident/v1/keymanager-ida-internal"),
+            signing_seed: derive(master, "resident/v1/keymanager-resident-sign"),
         }
     }
 
@@ -163,6 +165,11 @@ impl Vault {
     /// decrypts what a resident tier encrypted for any of them.
     pub fn keymanager_seed(&self) -> [u8; 32] {
         *self.keymanager_seed
+    }
+
+    /// The seed the embedded key manager derives its `RESIDENT` signing key pair from (its `jwtSign`).
+    pub fn signing_seed(&self) -> [u8; 32] {
+        *self.signing_seed
     }
 
     /// The key registration packets are encrypted with; every replica sharing the data key has it.

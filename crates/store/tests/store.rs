@@ -569,7 +569,7 @@ fn migrations_are_in_lock_step() {
 }
 
 use resident_domain::otp::{Otp, OtpChannel, OtpPolicy, OtpRefusal};
-use resident_domain::ports::{AuthRepository, Effects, NewOtp};
+use resident_domain::ports::{Effects, IdaRecords, IdentityRecords, NewOtp};
 
 async fn jane_resolved(store: &Store) -> resident_domain::ports::Resolved {
     let uin = store.create_identity(person("Jane Doe"), &ctx(), t0()).await.unwrap().uin;

@@ -16,9 +16,7 @@ use resident_domain::identity::IdentityJson;
 use resident_domain::idrepo::IdRepository;
 use resident_domain::ids::{IndividualId, Uin, Vid};
 use resident_domain::otp::{OtpChannel, OtpPolicy, OtpRefusal};
-use resident_domain::ports::{
-    AuthRepository, AuthTransaction, DemoOutcome, Effects, NewDocument, NewOtp, OtpIssueRefusal, Partner, Resolved,
-};
+use resident_domain::ports::{AuthTransaction, Effects, EffectsStore, NewDocument, Partner, PartnerRecords, Resolved};
 use resident_domain::vid::VidRecord;
 use time::OffsetDateTime;
 
@@ -298,16 +296,12 @@ impl IdRepository for FakeIdRepository {
     }
 }
 
-/// The resident tier's own store, as a use case sees it through `AuthRepository`: it keeps the
-/// effects committed (audit records, history events, notifications) and holds nothing of IDA's or
-/// the registry's. Reads find nothing; writes that belong to IDA or the registry are refused.
+/// The resident tier's own store, as a use case sees it (`EffectsStore`): it keeps the effects
+/// committed (audit records, history events, notifications) and nothing else, so a use case cannot
+/// reach IDA's or the registry's records through it (that would not compile).
 #[derive(Default)]
 pub struct EffectsLog {
     committed: Mutex<Vec<Effects>>,
-}
-
-fn not_here(what: &str) -> StoreError {
-    StoreError::Unavailable(format!("{what} belongs to a platform service, not to resident services' store"))
 }
 
 impl EffectsLog {
@@ -332,125 +326,72 @@ impl EffectsLog {
 }
 
 #[async_trait]
-impl AuthRepository for EffectsLog {
-    async fn resolve(&self, _id: &IndividualId, _now: OffsetDateTime) -> Result<Option<Resolved>, StoreError> {
-        Err(not_here("resolving an identity"))
-    }
-    async fn issue_otp(
-        &self,
-        _who: &Resolved,
-        _otp: &NewOtp,
-        _policy: &OtpPolicy,
-        _effects: &Effects,
-        _now: OffsetDateTime,
-    ) -> Result<Result<(), OtpIssueRefusal>, StoreError> {
-        Err(not_here("an OTP"))
-    }
-    async fn verify_otp(
-        &self,
-        _who: &Resolved,
-        _requester: &str,
-        _transaction_id: &str,
-        _otp: &resident_domain::otp::Otp,
-        _policy: &OtpPolicy,
-        _now: OffsetDateTime,
-        _effects_for: &(dyn Fn(Result<(), OtpRefusal>) -> Effects + Send + Sync),
-    ) -> Result<Result<(), OtpRefusal>, StoreError> {
-        Err(not_here("an OTP"))
-    }
+impl EffectsStore for EffectsLog {
     async fn record_effects(&self, effects: &Effects, _now: OffsetDateTime) -> Result<(), StoreError> {
         lock(&self.committed).push(effects.clone());
         Ok(())
     }
-    async fn otp_channels(
-        &self,
-        _who: &Resolved,
-        _requester: &str,
-        _transaction_id: &str,
-    ) -> Result<Vec<OtpChannel>, StoreError> {
-        Err(not_here("an OTP"))
+}
+
+/// Partner management in memory: the partners registered and their demographic policies.
+#[derive(Default)]
+pub struct FakePartners {
+    partners: Mutex<Vec<Partner>>,
+    policies: Mutex<BTreeMap<String, Vec<String>>>,
+}
+
+#[async_trait]
+impl PartnerRecords for FakePartners {
+    async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, StoreError> {
+        Ok(lock(&self.partners).iter().find(|p| p.id == partner_id).cloned())
     }
-    async fn vids(&self, _identity_id: &str, _now: OffsetDateTime) -> Result<Vec<VidRecord>, StoreError> {
-        Err(not_here("a VID"))
-    }
-    async fn create_vid(
-        &self,
-        _who: &Resolved,
-        _vid: &VidRecord,
-        _retire: &[Vid],
-        _effects: &Effects,
-        _now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        Err(not_here("a VID"))
-    }
-    async fn set_vid_status(
-        &self,
-        _who: &Resolved,
-        _vid: &Vid,
-        _status: &str,
-        _replacement: Option<&VidRecord>,
-        _effects: &Effects,
-        _now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        Err(not_here("a VID"))
-    }
-    async fn vid_record(&self, _vid: &Vid) -> Result<Option<(String, VidRecord)>, StoreError> {
-        Err(not_here("a VID"))
-    }
-    async fn lock_states(&self, _identity_id: &str) -> Result<Vec<LockState>, StoreError> {
-        Err(not_here("an auth-type lock"))
-    }
-    async fn set_locks(
-        &self,
-        _identity_id: &str,
-        _states: &[LockState],
-        _effects: &Effects,
-        _now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        Err(not_here("an auth-type lock"))
-    }
-    async fn partner(&self, _partner_id: &str) -> Result<Option<Partner>, StoreError> {
-        Err(not_here("a partner"))
-    }
-    async fn add_partner(
-        &self,
-        _partner: &Partner,
-        _effects: &Effects,
-        _now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        Err(not_here("a partner"))
+    async fn add_partner(&self, partner: &Partner, _effects: &Effects, _now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut all = lock(&self.partners);
+        if all.iter().any(|p| p.id == partner.id) {
+            return Err(StoreError::Conflict(format!("partner {} exists", partner.id)));
+        }
+        all.push(partner.clone());
+        Ok(())
     }
     async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
-        Err(not_here("a partner"))
+        Ok(lock(&self.partners).clone())
     }
-    async fn demo_policy(&self, _partner_id: &str) -> Result<Option<Vec<String>>, StoreError> {
-        Err(not_here("a partner policy"))
+    async fn demo_policy(&self, partner_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(lock(&self.policies).get(partner_id).cloned())
     }
     async fn set_demo_policy(
         &self,
-        _partner_id: &str,
-        _attributes: &[String],
+        partner_id: &str,
+        attributes: &[String],
         _effects: &Effects,
         _now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        Err(not_here("a partner policy"))
+        lock(&self.policies).insert(partner_id.to_owned(), attributes.to_vec());
+        Ok(())
     }
-    async fn demo_attempt(
-        &self,
-        _who: &Resolved,
-        _partner_id: &str,
-        _matched: bool,
-        _policy: &OtpPolicy,
-        _now: OffsetDateTime,
-    ) -> Result<DemoOutcome, StoreError> {
-        Err(not_here("a demographic authentication"))
+}
+
+/// A key manager in memory: it keeps what it was asked to sign and answers with a token of that
+/// payload under a test header (`alg: test`), which no verifier accepts.
+#[derive(Default)]
+pub struct FakeKeys {
+    signed: Mutex<Vec<serde_json::Value>>,
+}
+
+impl FakeKeys {
+    pub fn signed(&self) -> Vec<serde_json::Value> {
+        lock(&self.signed).clone()
     }
-    async fn auth_transactions(
-        &self,
-        _token: &IdentityToken,
-        _page_start: u32,
-        _page_fetch: u32,
-    ) -> Result<Vec<AuthTransaction>, StoreError> {
-        Err(not_here("an authentication transaction"))
+}
+
+#[async_trait]
+impl resident_domain::keymanager::KeyManager for FakeKeys {
+    async fn jwt_sign(&self, claims: &serde_json::Value) -> Result<String, ResidentError> {
+        let mut signed = lock(&self.signed);
+        signed.push(claims.clone());
+        Ok(format!("{{\"alg\":\"test\",\"kid\":\"fake\"}}.{claims}.{}", signed.len()))
+    }
+    async fn published_keys(&self) -> Result<serde_json::Value, ResidentError> {
+        Ok(serde_json::json!({"keys": []}))
     }
 }

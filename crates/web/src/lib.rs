@@ -170,8 +170,9 @@ pub fn router(state: AppState) -> Router {
             "/idauthentication/v1/internal/authTransactions/individualId/{id}",
             axum::routing::get(platform::ida_internal::auth_transactions),
         )
-        .route("/idauthentication/v1/internal/getCertificate", axum::routing::get(platform::ida_internal::certificate))
-        .route("/v1/keymanager/getCertificate", axum::routing::get(platform::ida_internal::certificate))
+        .route("/idauthentication/v1/internal/getCertificate", axum::routing::get(platform::keymanager::certificate))
+        .route("/v1/keymanager/getCertificate", axum::routing::get(platform::keymanager::certificate))
+        .route("/v1/keymanager/jwtSign", axum::routing::post(platform::keymanager::jwt_sign))
         // and its ID Repository's reads, VIDs and auth-type locks
         .route("/idrepository/v1/identity/idvid/{id}", axum::routing::get(platform::idrepo_service::identity))
         .route(

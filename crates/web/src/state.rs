@@ -36,7 +36,11 @@ pub struct Services {
     /// This platform's own ID Repository, which its ID Repository endpoints serve.
     pub embedded_idrepo: Arc<resident_domain::idrepo::embedded::EmbeddedIdRepository>,
     /// The embedded key manager's IDA `INTERNAL` key pair, which opens sealed internal requests.
-    pub ida_keys: Arc<crate::platform::ida_internal::IdaKeys>,
+    pub ida_keys: Arc<crate::platform::keymanager::DerivedKeys>,
+    /// The embedded key manager's `RESIDENT` signing key, which its `jwtSign` serves.
+    pub sign_keys: Arc<crate::platform::keymanager::DerivedKeys>,
+    /// The key manager as resident services use it: the card key ring, or MOSIP's.
+    pub keys: Arc<dyn resident_domain::keymanager::KeyManager>,
     pub updates: Arc<dyn UpdateRepository>,
     pub packets: Arc<dyn PacketStore>,
     pub codec: Arc<dyn PacketCodec>,
@@ -141,6 +145,7 @@ impl Services {
             policy: &self.update_policy,
             centre: &self.centre,
             machine: &self.machine,
+            contact_otps: self.auth.as_ref(),
         }
     }
 }

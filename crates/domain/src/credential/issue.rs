@@ -15,7 +15,7 @@ use crate::access::{Accessor, AccessorKind, Channel, DataAccess, Purpose};
 use crate::audit::AuditEvent;
 use crate::card::{CardIssuer, CardRequest, CardType, card_password};
 use crate::error::ResidentError;
-use crate::ports::{AuthRepository, Effects, IdentityRegistry, StoredIdentity};
+use crate::ports::{Effects, IdentityRegistry, PartnerRecords, StoredIdentity};
 
 /// The partner type whose credentials the embedded print service prints.
 pub const PRINT_PARTNER: &str = "Print_Partner";
@@ -24,7 +24,7 @@ pub const PRINT_PARTNER: &str = "Print_Partner";
 pub struct Issuer<'a> {
     pub store: &'a dyn CredentialStore,
     pub identities: &'a dyn IdentityRegistry,
-    pub partners: &'a dyn AuthRepository,
+    pub partners: &'a dyn PartnerRecords,
     pub cards: &'a dyn CardIssuer,
     pub templates: &'a crate::notification::Templates,
     pub audit: &'a crate::audit::AuditContext,

@@ -24,7 +24,7 @@ use crate::auth_usecases::{AuthContext, Done, Subject, event, success};
 use crate::error::{ResidentError, StoreError};
 use crate::history::{EventId, IdentityToken, RequestType, ServiceEvent};
 use crate::ids::IndividualId;
-use crate::ports::{AuthRepository, Effects, Partner, Resolved};
+use crate::ports::{Effects, Partner, PartnerRecords, Resolved};
 
 /// The credential types this service issues: `(id, name, description)`.
 pub const CREDENTIAL_TYPES: [(&str, &str, &str); 4] = [
@@ -39,7 +39,7 @@ pub const CREDENTIAL_TYPES: [(&str, &str, &str); 4] = [
 /// demographic attributes it must present (`resident admin partner auth-policy`); for a credential
 /// type, what the partner may receive. Anything else is PMS_PRT_064.
 pub async fn partner_policy(
-    repo: &dyn crate::ports::AuthRepository,
+    repo: &dyn PartnerRecords,
     store: &dyn CredentialStore,
     partner_id: &str,
     credential_type: &str,
@@ -309,7 +309,7 @@ pub async fn request_credential(
     trn: &str,
     ask: CredentialAsk,
 ) -> Result<Done<String>, ResidentError> {
-    let partner = ctx.repo.partner(&ask.issuer).await?.filter(|p| p.status == "ACTIVE");
+    let partner = ctx.partners.partner(&ask.issuer).await?.filter(|p| p.status == "ACTIVE");
     let Some(partner) = partner else { return Err(ResidentError::invalid("issuer")) };
     let Some(policy) = store.policy(&partner.id, &ask.credential_type).await? else {
         return Err(ResidentError::PolicyMissing);
@@ -403,7 +403,7 @@ pub fn shared_attributes(
 /// The partners that may receive each credential type.
 pub async fn credential_types(
     store: &dyn CredentialStore,
-    auth: &dyn AuthRepository,
+    auth: &dyn PartnerRecords,
 ) -> Result<Vec<(String, String, String, Vec<Partner>)>, ResidentError> {
     let policies = store.policies().await?;
     let partners = auth.partners().await?;

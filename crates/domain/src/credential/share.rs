@@ -63,7 +63,7 @@ pub async fn share_with_partner(
     if purpose.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
         return Err(ResidentError::invalid("purpose"));
     }
-    let partner = ctx.repo.partner(ask.partner_id.trim()).await?.filter(|p| p.status == "ACTIVE");
+    let partner = ctx.partners.partner(ask.partner_id.trim()).await?.filter(|p| p.status == "ACTIVE");
     let Some(partner) = partner else { return Err(ResidentError::invalid("partnerId")) };
     if !ask.consent {
         return Err(ResidentError::ConsentRequired);

@@ -12,17 +12,17 @@ use crate::authtype::LockState;
 use crate::clock::rng;
 use crate::error::{ResidentError, StoreError};
 use crate::ids::{IndividualId, Vid};
-use crate::ports::{AuthRepository, Effects, IdentityRegistry, NewDocument, Resolved};
+use crate::ports::{Effects, IdentityRecords, IdentityRegistry, NewDocument, Resolved};
 use crate::vid::{VidPolicy, VidRecord};
 
 pub struct EmbeddedIdRepository {
-    repo: Arc<dyn AuthRepository>,
+    repo: Arc<dyn IdentityRecords>,
     registry: Arc<dyn IdentityRegistry>,
     policy: Arc<VidPolicy>,
 }
 
 impl EmbeddedIdRepository {
-    pub fn new(repo: Arc<dyn AuthRepository>, registry: Arc<dyn IdentityRegistry>, policy: Arc<VidPolicy>) -> Self {
+    pub fn new(repo: Arc<dyn IdentityRecords>, registry: Arc<dyn IdentityRegistry>, policy: Arc<VidPolicy>) -> Self {
         EmbeddedIdRepository { repo, registry, policy }
     }
 

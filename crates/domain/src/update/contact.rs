@@ -129,7 +129,7 @@ pub async fn send_contact_otp(
         otp: otp.bound_to(&contact.value),
         channels: vec![contact.channel],
     };
-    match ctx.repo.issue_otp(who, &new, ctx.otp_policy, &effects, ctx.now).await? {
+    match svc.contact_otps.issue_otp(who, &new, ctx.otp_policy, &effects, ctx.now).await? {
         Ok(()) => Ok(()),
         Err(_) => Err(ResidentError::SendOtpFailed),
     }
@@ -165,8 +165,8 @@ pub async fn change_contact(
             ctx.repo.record_effects(&effects_for(Err(refused)), ctx.now).await?;
             Some(refused)
         }
-        Some(otp) => ctx
-            .repo
+        Some(otp) => svc
+            .contact_otps
             .verify_otp(
                 who,
                 &contact.requester(),

@@ -571,6 +571,9 @@ pub struct UpdateServices<'a> {
     pub policy: &'a UpdatePolicy,
     pub centre: &'a CentreId,
     pub machine: &'a MachineId,
+    /// The resident service's own OTPs to a new phone or email (MOSIP's resident keeps these itself,
+    /// not in IDA); kept in the same OTP records the embedded IDA uses, in this tier's database.
+    pub contact_otps: &'a dyn crate::ports::IdaRecords,
 }
 
 fn fields_text(fields: &[String], documents: &[ProofDocument]) -> String {

@@ -697,7 +697,7 @@ fn run_auth(
             api_key_sha256: resident_web::platform::ida::hex_digest(BENCH_KEY),
             status: "ACTIVE".into(),
         };
-        resident_domain::ports::AuthRepository::add_partner(&app.store, &partner, &Default::default(), app.clock.now())
+        resident_domain::ports::PartnerRecords::add_partner(&app.store, &partner, &Default::default(), app.clock.now())
             .await?;
         println!(
             "\n[{backend}] seeded {} identities in {:.1} s (auth scenario; OTPs to the outbox)",

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use resident_domain::ports::{
-    AuthRepository, Effects, IdentityRegistry, Partner, RegistrationRepository, ServiceHistory,
+    Effects, IdentityRegistry, Partner, PartnerRecords, RegistrationRepository, ServiceHistory,
 };
 use resident_testkit::{Db, on_both};
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ impl TestApp {
         self.post_raw("/resident/v1/req/euin", body).await
     }
 
-    pub(crate) async fn jwks_keys(&self) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
+    pub(crate) async fn jwks_keys(&self) -> Vec<(String, resident_card::keys::PublicKey)> {
         let (status, jwks) = self.call("GET", "/.well-known/jwks.json", &[], Body::empty()).await;
         assert_eq!(status, StatusCode::OK);
         resident_card::keys::keys_from_jwks(&jwks).unwrap()

@@ -182,7 +182,7 @@ async fn platform_check_reaches_the_auth_manager_of_another_resident_process() {
     assert!(out.contains("/idrepository/v1: answers"), "{out}");
     assert!(out.contains("template OTP_SMS found, an ID schema of"), "{out}");
     assert!(out.contains("notifier http://") && out.contains("not called (it would send a message)"), "{out}");
-    assert!(out.contains("key manager: embedded (cannot be MOSIP's yet)"), "{out}");
+    assert!(out.contains("/v1/keymanager: the RESIDENT signing certificate "), "{out}");
     assert!(!out.contains(&secret));
     let refused = check("wrong".into()).await.unwrap();
     let out = String::from_utf8_lossy(&refused.stdout);

@@ -11,7 +11,7 @@ use resident_domain::ResidentError;
 use resident_domain::ida::{IdAuthentication, IdaCall};
 use resident_domain::ids::IndividualId;
 use resident_domain::otp::OtpChannel;
-use resident_domain::ports::AuthRepository;
+use resident_domain::ports::IdentityRecords;
 use resident_mosip::auth::{ClientCredentials, KernelAuth};
 use resident_mosip::ida::MosipIda;
 use resident_server::config::{PlatformMode, Secret};
@@ -133,7 +133,8 @@ async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes()
     let Some(t) = TestApp::new(Db::Sqlite).await else { return };
     let (base, secret) = t.serve_platform_for_a_resident_tier().await;
     let token = tier_token(&t, &secret).await;
-    let other = resident_mosip::crypto::InternalKeys::derive(&[9u8; 32]).unwrap();
+    let other =
+        resident_mosip::crypto::InternalKeys::derive(&[9u8; 32], resident_mosip::crypto::IDA_INTERNAL_SUBJECT).unwrap();
     let cert = resident_mosip::crypto::IdaCertificate::from_pem(other.certificate_pem()).unwrap();
     let plain = br#"{"otp":"123456","timestamp":"2026-11-26T09:00:00.000Z"}"#;
     let sealed = resident_mosip::crypto::seal(&cert, plain, &mut resident_domain::clock::rng()).unwrap();
@@ -184,6 +185,34 @@ async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes()
         .await
         .unwrap();
     assert_eq!(res["errors"][0]["errorCode"], "KER-KMS-002", "{res}");
+
+    // the signing key signs JSON only, and never in IDA's name
+    let b64 = |t: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, t);
+    let sign = |data: String| {
+        http.post(format!("{base}/v1/keymanager/jwtSign"))
+            .header("cookie", format!("Authorization={token}"))
+            .json(&json!({"id": "string", "version": "string", "requesttime": "2026-11-26T09:00:00.000Z",
+                "request": {"dataToSign": data, "applicationId": "IDA", "referenceId": "INTERNAL",
+                            "includePayload": true, "includeCertificate": true}}))
+            .send()
+    };
+    let refused: Value = sign(b64("not JSON")).await.unwrap().json().await.unwrap();
+    assert_eq!(refused["errors"][0]["errorCode"], "KER-JWS-103", "{refused}");
+    let refused: Value = sign(String::new()).await.unwrap().json().await.unwrap();
+    assert_eq!(refused["errors"][0]["errorCode"], "KER-JWS-102", "{refused}");
+    let signed: Value = sign(b64(r#"{"a":1}"#)).await.unwrap().json().await.unwrap();
+    let jws = signed["response"]["jwtSignedData"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jws.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_ne!(
+        header["x5t#S256"],
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, cert.thumbprint())
+    );
+    assert_eq!(header["x5c"].as_array().map(Vec::len), Some(1), "the certificate, as asked");
 }
 
 /// Two tiers: the resident tier's ID Authentication is MOSIP's, answered by the platform tier. The
@@ -339,6 +368,16 @@ async fn a_resident_tier_with_no_identities_runs_the_whole_journey_on_the_platfo
     let (status, headers, pdf) = t.euin(JANE, "7234567890", &code, "UIN").await;
     assert_eq!(status.as_u16(), 200, "{}", String::from_utf8_lossy(&pdf[..pdf.len().min(400)]));
     assert_eq!(headers["content-type"], "application/pdf");
+    // its credential signed by the platform's key manager (RS256, named by the RESIDENT certificate),
+    // not with the resident tier's own card key, and verified by the keys the resident tier publishes
+    let credential = resident_card::credential_in_pdf(&pdf, "JANE1990").unwrap();
+    let verified = resident_card::jws::verify(&credential, &t.jwks_keys().await).unwrap();
+    assert_eq!(verified.claims["uin"], JANE);
+    let own = t.app.cards.ring().jwks();
+    assert!(own["keys"].as_array().unwrap().iter().all(|k| k["kid"] != verified.kid.as_str()), "{own}");
+    let (_, jwks) = t.call("GET", "/.well-known/jwks.json", &[], axum::body::Body::empty()).await;
+    let rsa = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == verified.kid.as_str()).unwrap();
+    assert_eq!((rsa["kty"].as_str(), rsa["alg"].as_str()), (Some("RSA"), Some("RS256")), "{jwks}");
 
     // still nothing of Jane's identity at the resident tier
     assert!(resident_domain::ports::IdentityRegistry::find_identity(&t.app.store, &jane).await.unwrap().is_none());

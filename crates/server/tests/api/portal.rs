@@ -192,7 +192,7 @@ impl TestApp {
     /// A Credential_Partner `bank-kyc` ("First Bank") whose qrcode policy shares `attributes`.
     pub(crate) async fn seed_kyc_partner(&self, attributes: &[&str]) {
         use resident_domain::credential::{CredentialStore, Policy};
-        use resident_domain::ports::{AuthRepository, Effects, Partner};
+        use resident_domain::ports::{Effects, Partner, PartnerRecords};
         let partner = Partner {
             id: "bank-kyc".into(),
             name: "First Bank".into(),

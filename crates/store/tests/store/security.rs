@@ -2,7 +2,7 @@
 //! freeze a stranger, demographic failure guards per partner, shared throttling counters.
 
 use resident_domain::otp::{Otp, OtpPolicy, OtpRefusal};
-use resident_domain::ports::{AuthRepository, DemoOutcome, Effects};
+use resident_domain::ports::{DemoOutcome, Effects, IdaRecords, IdentityRecords, PartnerRecords};
 use resident_domain::throttle::RateCounter;
 use resident_testkit::{Db, t0};
 

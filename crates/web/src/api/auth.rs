@@ -28,8 +28,10 @@ const VERSION: &str = "v1";
 pub(crate) fn context<'a>(state: &'a AppState, audit: &'a AuditContext, now: OffsetDateTime) -> AuthContext<'a> {
     AuthContext {
         repo: state.auth.as_ref(),
+        partners: state.auth.as_ref(),
         ida: state.ida.as_ref(),
         idrepo: state.idrepo.as_ref(),
+        keys: state.keys.as_ref(),
         templates: &state.templates,
         otp_policy: &state.otp_policy,
         vid_policy: &state.vid_policy,

@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use resident_domain::ResidentError;
 use resident_domain::card::{CardType, download_card};
-use serde_json::Value;
 
 use super::RequestMeta;
 use super::auth::{Call, typed_otp_fields};
@@ -65,10 +64,23 @@ pub async fn euin(State(state): State<AppState>, meta: RequestMeta, body: Result
     }
 }
 
-/// The public keys that verify card credentials (JSON Web Key Set, Ed25519). Keys stay published until
-/// an operator retires them, so cards signed before a rotation still verify.
+/// The public keys that verify card credentials (JSON Web Key Set): the key manager's (a resident's
+/// own card) and this service's card keys (credentials and printed cards its credential service
+/// issued): Ed25519, and RSA when the key manager is MOSIP's. Keys stay published until an operator
+/// retires them, so cards signed before a rotation still verify. When the key manager does not
+/// answer, 503: a partial set would make valid cards look forged.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = tags::RESIDENT,
-    responses((status = 200, description = "JSON Web Key Set", body = Object)))]
-pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(state.cards.jwks())
+    responses((status = 200, description = "JSON Web Key Set", body = Object),
+              (status = 503, description = "The key manager did not answer")))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.keys.published_keys().await {
+        Ok(managed) => {
+            Json(resident_domain::keymanager::merged_key_sets(&[managed, state.cards.jwks()])).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the key manager's keys are not available");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "key manager unavailable"})))
+                .into_response()
+        }
+    }
 }

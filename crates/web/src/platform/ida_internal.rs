@@ -6,12 +6,10 @@
 //!   IDA's `INTERNAL` certificate and opened here with this platform's key;
 //! - `GET /idauthentication/v1/internal/authTransactions/individualId/{id}`;
 //! - `GET /idauthentication/v1/internal/getCertificate?applicationId=IDA&referenceId=INTERNAL`
-//!   (also at the key manager's own `/v1/keymanager/getCertificate`).
+//!   ([`super::keymanager::certificate`], also at the key manager's own path).
 //!
 //! Each wants a platform client's token with the `RESIDENT` role, as MOSIP's IDA does. Refusals are
 //! IDA's: HTTP 200 with `errors[{errorCode, errorMessage}]`.
-
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,7 +21,7 @@ use resident_domain::auth_usecases::parse_individual;
 use resident_domain::clock::mosip_datetime;
 use resident_domain::ida::{IdAuthentication, IdaCall};
 use resident_domain::otp::Requester;
-use resident_mosip::crypto::{InternalKeys, Sealed};
+use resident_mosip::crypto::Sealed;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -33,33 +31,6 @@ use crate::envelope::{self, text};
 
 /// The role MOSIP's IDA asks of the callers of its internal endpoints.
 const ROLE: &str = "RESIDENT";
-
-/// The embedded key manager's IDA `INTERNAL` key pair: derived on first use (a second or so, off the
-/// async threads) from a seed every replica shares.
-pub struct IdaKeys {
-    seed: [u8; 32],
-    keys: tokio::sync::OnceCell<Arc<InternalKeys>>,
-}
-
-impl IdaKeys {
-    pub fn new(seed: [u8; 32]) -> Self {
-        IdaKeys { seed, keys: tokio::sync::OnceCell::new() }
-    }
-
-    pub async fn get(&self) -> Result<Arc<InternalKeys>, ResidentError> {
-        let seed = self.seed;
-        self.keys
-            .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || InternalKeys::derive(&seed))
-                    .await
-                    .map_err(|e| ResidentError::Internal(e.to_string()))?
-                    .map(Arc::new)
-                    .map_err(ResidentError::Internal)
-            })
-            .await
-            .cloned()
-    }
-}
 
 /// `POST /idauthentication/v1/internal/otp`: an OTP for the resident's own request.
 pub async fn otp(
@@ -196,50 +167,4 @@ pub async fn auth_transactions(
         Ok(v) => ida_answer(API, None, now, Some(v), None),
         Err(e) => ida_answer(API, None, now, None, Some(e)),
     }
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateQuery {
-    application_id: Option<String>,
-    reference_id: Option<String>,
-}
-
-/// `GET …/getCertificate?applicationId=IDA&referenceId=INTERNAL`: the certificate a resident tier
-/// seals its authentication requests for (the key manager's `KeyPairGenerateResponseDto`).
-pub async fn certificate(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<CertificateQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let now = state.clock.now();
-    let result = async {
-        super::require_platform(&state, &headers, ROLE).await?;
-        let Query(q) = query.map_err(|_| ResidentError::Kernel("KER-KMS-005", "Required data not found".into()))?;
-        if q.application_id.as_deref() != Some("IDA") || q.reference_id.as_deref() != Some("INTERNAL") {
-            return Err(ResidentError::Kernel(
-                "KER-KMS-002",
-                "ApplicationId not found in Key Policy (only IDA / INTERNAL is served)".into(),
-            ));
-        }
-        let keys = state.ida_keys.get().await?;
-        Ok(json!({
-            "certificate": keys.certificate_pem(), "certSignRequest": null,
-            "issuedAt": "2025-01-01T00:00:00.000Z", "expiryAt": "2035-01-01T00:00:00.000Z",
-            "timestamp": mosip_datetime(now),
-        }))
-    }
-    .await;
-    let (status, doc) = match result {
-        Ok(v) => (
-            axum::http::StatusCode::OK,
-            json!({"id": null, "version": null, "responsetime": mosip_datetime(now), "metadata": null, "response": v, "errors": null}),
-        ),
-        Err(e) => (
-            crate::error::http_status(&e),
-            json!({"id": null, "version": null, "responsetime": mosip_datetime(now), "metadata": null, "response": null,
-                   "errors": [{"errorCode": e.code(), "message": e.message()}]}),
-        ),
-    };
-    (status, axum::Json(doc)).into_response()
 }

@@ -6,6 +6,7 @@ pub mod ida;
 pub mod ida_internal;
 pub mod idrepo;
 pub mod idrepo_service;
+pub mod keymanager;
 pub mod masterdata;
 pub mod notifier;
 pub mod print;

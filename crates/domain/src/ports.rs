@@ -463,6 +463,8 @@ pub trait UpdateRepository: Send + Sync {
 pub struct PortalSession {
     pub id_hash: String,
     pub identity_id: String,
+    /// The UIN the session opens (sealed at rest): what its pages ask the ID Repository for.
+    pub uin: Uin,
     pub token: IdentityToken,
     /// `UIN` or `VID`: what the resident logged in with.
     pub id_type: String,

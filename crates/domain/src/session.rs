@@ -12,6 +12,18 @@ use crate::clock::rng;
 use crate::ids::IndividualId;
 use crate::ports::{PortalSession, Resolved, SessionStore};
 
+/// The identity a live session opens, as the ID Repository (the embedded one or MOSIP's) has it
+/// now: none when it no longer knows the UIN, or knows it as another identity than the one the
+/// session was started for.
+pub async fn identity_of(
+    idrepo: &dyn crate::idrepo::IdRepository,
+    session: &PortalSession,
+    now: OffsetDateTime,
+) -> Result<Option<Resolved>, ResidentError> {
+    let found = idrepo.identity(&IndividualId::Uin(session.uin.clone()), now).await?;
+    Ok(found.filter(|who| who.token == session.token))
+}
+
 /// The store's key of a session secret.
 pub fn session_hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -54,6 +66,7 @@ impl Sessions<'_> {
         let session = PortalSession {
             id_hash: session_hash(&secret),
             identity_id: who.identity_id.clone(),
+            uin: who.uin.clone(),
             token: who.token.clone(),
             id_type: id.id_type().into(),
             csrf: new_secret(),

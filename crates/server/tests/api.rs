@@ -56,6 +56,9 @@ mod platform_clients;
 #[path = "api/platform_tiers.rs"]
 mod platform_tiers;
 
+#[path = "api/platform_portal.rs"]
+mod platform_portal;
+
 #[path = "api/crash.rs"]
 mod crash;
 

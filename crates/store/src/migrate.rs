@@ -99,6 +99,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_audit_forward.sql"),
         include_str!("../migrations/postgres/0015_audit_forward.sql"),
     ),
+    (
+        16,
+        "session_uin",
+        include_str!("../migrations/sqlite/0016_session_uin.sql"),
+        include_str!("../migrations/postgres/0016_session_uin.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -10,13 +10,18 @@ use time::OffsetDateTime;
 
 use crate::{Store, audit, db_err};
 
+/// What a session's sealed UIN is bound to: its own row.
+fn session_aad(id_hash: &str) -> String {
+    format!("portal_session/{id_hash}")
+}
+
 #[async_trait]
 impl SessionStore for Store {
     async fn create_session(&self, s: &PortalSession, record: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query(
-            "INSERT INTO portal_session (id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO portal_session (id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at, \
+             uin_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id_hash)
         .bind(&s.identity_id)
@@ -26,6 +31,7 @@ impl SessionStore for Store {
         .bind(epoch_ms(s.created_at))
         .bind(epoch_ms(s.last_seen_at))
         .bind(epoch_ms(s.expires_at))
+        .bind(self.vault().seal(session_aad(&s.id_hash).as_bytes(), s.uin.expose().as_bytes())?)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -41,26 +47,36 @@ impl SessionStore for Store {
 
     async fn session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at FROM portal_session \
-             WHERE id_hash = $1",
+            "SELECT id_hash, identity_id, token_id, id_type, csrf, created_at, last_seen_at, expires_at, uin_sealed \
+             FROM portal_session WHERE id_hash = $1",
         )
         .bind(id_hash)
         .fetch_optional(self.writer())
         .await
         .map_err(db_err)?;
-        row.map(|r| {
-            Ok(PortalSession {
-                id_hash: r.try_get("id_hash").map_err(db_err)?,
-                identity_id: r.try_get("identity_id").map_err(db_err)?,
-                token: resident_domain::history::IdentityToken(r.try_get("token_id").map_err(db_err)?),
-                id_type: r.try_get("id_type").map_err(db_err)?,
-                csrf: r.try_get("csrf").map_err(db_err)?,
-                created_at: from_epoch_ms(r.try_get("created_at").map_err(db_err)?),
-                last_seen_at: from_epoch_ms(r.try_get("last_seen_at").map_err(db_err)?),
-                expires_at: from_epoch_ms(r.try_get("expires_at").map_err(db_err)?),
+        let Some(r) = row else { return Ok(None) };
+        // a session from before the UIN was kept (schema 16) opens nothing: the resident logs in again
+        let Some(sealed) = r.try_get::<Option<Vec<u8>>, _>("uin_sealed").map_err(db_err)? else { return Ok(None) };
+        let opened = self.vault().open(session_aad(id_hash).as_bytes(), &sealed)?;
+        let uin = std::str::from_utf8(&opened)
+            .ok()
+            .and_then(|u| resident_domain::ids::Uin::parse(u).ok())
+            .ok_or_else(|| StoreError::Integrity("a session's UIN".into()))?;
+        Some(r)
+            .map(|r| {
+                Ok(PortalSession {
+                    id_hash: r.try_get("id_hash").map_err(db_err)?,
+                    identity_id: r.try_get("identity_id").map_err(db_err)?,
+                    uin,
+                    token: resident_domain::history::IdentityToken(r.try_get("token_id").map_err(db_err)?),
+                    id_type: r.try_get("id_type").map_err(db_err)?,
+                    csrf: r.try_get("csrf").map_err(db_err)?,
+                    created_at: from_epoch_ms(r.try_get("created_at").map_err(db_err)?),
+                    last_seen_at: from_epoch_ms(r.try_get("last_seen_at").map_err(db_err)?),
+                    expires_at: from_epoch_ms(r.try_get("expires_at").map_err(db_err)?),
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {

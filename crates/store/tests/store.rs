@@ -927,14 +927,16 @@ async fn one_update_in_progress_and_each_stage_moves_once(kind: Db) {
 }
 
 /// Housekeeping deletes sessions past their absolute end or idle too long, and every draft left
-/// without a session; a live session and its draft stay.
+/// without a session; a live session and its draft stay. A session keeps its UIN sealed, and one
+/// without it (started before schema 16) opens nothing.
 async fn expired_sessions_go_with_their_drafts(kind: Db) {
     use resident_domain::ports::{DraftStore, PortalSession, SessionStore};
-    let Some((_db, store)) = fresh(kind).await else { return };
+    let Some((db, store)) = fresh(kind).await else { return };
     let now = t0();
     let session = |id: &str, last_seen: time::Duration, ends: time::Duration| PortalSession {
         id_hash: id.into(),
         identity_id: "identity-1".into(),
+        uin: Uin::parse("7509619239").unwrap(),
         token: resident_domain::history::IdentityToken("token-1".into()),
         id_type: "UIN".into(),
         csrf: "csrf".into(),
@@ -964,4 +966,14 @@ async fn expired_sessions_go_with_their_drafts(kind: Db) {
     assert!(store.draft("logged-out-long-ago").await.unwrap().is_none());
     // a second pass finds nothing
     assert_eq!(store.sweep_sessions(now - minutes(15), now).await.unwrap(), (0, 0));
+
+    assert_eq!(store.session("live").await.unwrap().unwrap().uin.expose(), "7509619239");
+    let pool = raw(&db).await;
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT uin_sealed FROM portal_session WHERE id_hash = 'live'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!sealed.windows(10).any(|w| w == b"7509619239"), "the UIN is sealed");
+    sqlx::query("UPDATE portal_session SET uin_sealed = NULL WHERE id_hash = 'live'").execute(&pool).await.unwrap();
+    assert!(store.session("live").await.unwrap().is_none(), "a session without its UIN opens nothing");
 }

@@ -31,17 +31,17 @@ on_both!(
     cors_and_the_served_app,
 );
 
-const APP: &str = "https://resident.example.org/";
+pub(crate) const APP: &str = "https://resident.example.org/";
 const STATE: &str = "4c1e2a9e-7a53-4d0f-9d8e-2f7f4a1b6c3d";
 
-struct Raw {
-    status: StatusCode,
+pub(crate) struct Raw {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
 }
 
 impl Raw {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
@@ -85,6 +85,11 @@ impl TestApp {
     /// The app's login, as the browser goes it: `/login/{page}`, our OTP pages, `/login-redirect`.
     /// Returns the `Authorization` cookie (`Authorization=…`).
     async fn app_login(&self, uin: &str) -> String {
+        self.app_login_via(uin, self).await
+    }
+
+    /// The app's login where `sender` is the tier that sends the OTP (the platform, in integrated mode).
+    pub(crate) async fn app_login_via(&self, uin: &str, sender: &TestApp) -> String {
         let page = STANDARD.encode(format!("{APP}#/uinservices/dashboard"));
         let start = self.ui_raw("GET", &format!("/resident/v1/login/{page}?state={STATE}"), &[], Body::empty()).await;
         assert_eq!(start.status, StatusCode::FOUND);
@@ -105,8 +110,8 @@ impl TestApp {
             .await;
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         let trn = sent.hidden("transaction_id");
-        self.run_jobs().await;
-        let otp = self.latest_otp();
+        sender.run_jobs().await;
+        let otp = sender.latest_otp();
         let done = self
             .page(
                 "POST",
@@ -137,7 +142,7 @@ impl TestApp {
         first_part(&auth)
     }
 
-    async fn ui_get(&self, uri: &str, cookie: &str) -> Raw {
+    pub(crate) async fn ui_get(&self, uri: &str, cookie: &str) -> Raw {
         self.ui_raw("GET", uri, &[("cookie", cookie), ("time-zone-offset", "-60")], Body::empty()).await
     }
 

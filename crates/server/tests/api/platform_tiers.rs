@@ -30,7 +30,7 @@ on_both!(
 
 /// A resident tier's configuration against the platform at `base`: every service MOSIP's (`all`), or
 /// ID Authentication only, with the registered client's secret and a short timeout.
-fn tier(base: &str, secret: &str, all: bool) -> impl FnOnce(&mut resident_server::config::Config) {
+pub(crate) fn tier(base: &str, secret: &str, all: bool) -> impl FnOnce(&mut resident_server::config::Config) {
     let (base, secret) = (base.to_owned(), secret.to_owned());
     move |c| {
         if all {

@@ -57,7 +57,7 @@ impl TestApp {
     }
 }
 
-fn value(set_cookie: &str) -> &str {
+pub(crate) fn value(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap()
 }
 

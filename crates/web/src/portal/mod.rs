@@ -427,18 +427,16 @@ impl Visit {
         form_token.is_some_and(|t| same(t, &self.csrf))
     }
 
-    /// The logged-in identity.
+    /// The logged-in identity, as the ID Repository has it now.
     pub(crate) async fn who(&self, state: &AppState) -> Option<Resolved> {
         let s = self.session.as_ref()?;
-        let stored = state.identities.identity_by_id(&s.identity_id).await.ok()??;
-        Some(Resolved {
-            identity_id: s.identity_id.clone(),
-            uin: stored.uin,
-            token: stored.token,
-            status: stored.status,
-            identity: stored.identity,
-            vid: None,
-        })
+        match resident_domain::session::identity_of(state.idrepo.as_ref(), s, self.now).await {
+            Ok(who) => who,
+            Err(e) => {
+                tracing::warn!(error = %e, "the ID Repository did not give the session's identity");
+                None
+            }
+        }
     }
 
     /// Adds the cookies and the portal's headers to a response.

@@ -299,7 +299,7 @@ pub(crate) async fn validate_token(State(state): State<AppState>, headers: Heade
         Ok(None) => return error("KER-ATH-401", "Authentication Failed"),
         Err(e) => return super::refusal("", "v1", now, &e),
     };
-    if !matches!(state.identities.identity_by_id(&session.identity_id).await, Ok(Some(_))) {
+    if !matches!(resident_domain::session::identity_of(state.idrepo.as_ref(), &session, now).await, Ok(Some(_))) {
         return error("KER-ATH-401", "Authentication Failed");
     }
     axum::Json(json!({

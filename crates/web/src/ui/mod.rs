@@ -267,18 +267,10 @@ pub(crate) async fn resident(
         Ok(None) => return Err(unauthenticated(now)),
         Err(e) => return Err(refusal("", "v1", now, &e)),
     };
-    let stored = match state.identities.identity_by_id(&session.identity_id).await {
-        Ok(Some(s)) => s,
+    let who = match resident_domain::session::identity_of(state.idrepo.as_ref(), &session, now).await {
+        Ok(Some(who)) => who,
         Ok(None) => return Err(unauthenticated(now)),
-        Err(e) => return Err(refusal("", "v1", now, &e.into())),
-    };
-    let who = Resolved {
-        identity_id: session.identity_id.clone(),
-        uin: stored.uin,
-        token: stored.token,
-        status: stored.status,
-        identity: stored.identity,
-        vid: None,
+        Err(e) => return Err(refusal("", "v1", now, &e)),
     };
     let id = IndividualId::Uin(who.uin.clone());
     Ok(UiResident { who, id, session, audit, now })

@@ -118,12 +118,11 @@ pub(crate) async fn profile(State(state): State<AppState>, headers: HeaderMap) -
         Err(answer) => return answer,
     };
     let lang = state.schema.languages().mandatory.first().cloned().unwrap_or_else(|| "eng".into());
-    let stored = match state.identities.identity_by_id(&r.who.identity_id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return refusal(API, "1.0", r.now, &ResidentError::Unauthenticated),
-        Err(e) => return refusal(API, "1.0", r.now, &e.into()),
+    let documents = match state.idrepo.documents(&r.who).await {
+        Ok(d) => d,
+        Err(e) => return refusal(API, "1.0", r.now, &e),
     };
-    let photo = stored.documents.iter().find(|d| d.category == "photo" || d.category == "face").and_then(|d| {
+    let photo = documents.iter().find(|d| d.category == "photo" || d.category == "face").and_then(|d| {
         let kind = match d.format.to_ascii_lowercase().as_str() {
             "png" => "image/png",
             "jpg" | "jpeg" => "image/jpeg",

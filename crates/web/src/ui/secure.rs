@@ -31,9 +31,9 @@ pub(crate) async fn lock_status(State(state): State<AppState>, headers: HeaderMa
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let states = match state.auth.lock_states(&r.who.identity_id).await {
+    let states = match state.idrepo.auth_type_status(&r.who).await {
         Ok(s) => s,
-        Err(e) => return refusal(STATUS_ID, VERSION, r.now, &e.into()),
+        Err(e) => return refusal(STATUS_ID, VERSION, r.now, &e),
     };
     let now_ms = epoch_ms(r.now);
     let types: Vec<Value> = AuthType::ALL

@@ -44,8 +44,8 @@ pub(crate) async fn status(
         let channel = OtpChannel::parse(channel.trim()).ok_or_else(|| ResidentError::invalid("channel"))?;
         let id = IndividualId::parse(given.trim()).ok_or(ResidentError::InvalidUinOrVid)?;
         let Ok(r) = resident(&state, &headers, None).await else { return Ok((false, String::new())) };
-        let named = state.auth.resolve(&id, now).await?;
-        if named.is_none_or(|n| n.identity_id != r.who.identity_id) {
+        let named = state.idrepo.identity(&id, now).await?;
+        if named.is_none_or(|n| n.token != r.who.token) {
             return Ok((false, String::new()));
         }
         if !is_verified(state.verifications.as_ref(), &r.who, channel).await? {

@@ -29,9 +29,9 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let vids = match state.auth.vids(&r.who.identity_id, r.now).await {
+    let vids = match state.idrepo.vids(&r.who, r.now).await {
         Ok(v) => v,
-        Err(e) => return refusal(LIST_ID, VERSION, r.now, &e.into()),
+        Err(e) => return refusal(LIST_ID, VERSION, r.now, &e),
     };
     let items: Vec<Value> = vids
         .iter()

@@ -61,9 +61,9 @@ struct LocksPage<'a> {
 
 async fn locks_page(state: &AppState, visit: &Visit, who: &Resolved, notice: Option<String>) -> Response {
     let p = visit.page(state);
-    let states = match state.auth.lock_states(&who.identity_id).await {
+    let states = match state.idrepo.auth_type_status(who).await {
         Ok(s) => s,
-        Err(e) => return failure(state, visit, &e.into()),
+        Err(e) => return failure(state, visit, &e),
     };
     let now_ms = epoch_ms(visit.now);
     let rows = AuthType::ALL
@@ -152,9 +152,9 @@ async fn vids_page(
     error: Option<FieldError>,
 ) -> Response {
     let p = visit.page(state);
-    let records = match state.auth.vids(&who.identity_id, visit.now).await {
+    let records = match state.idrepo.vids(who, visit.now).await {
         Ok(v) => v,
-        Err(e) => return failure(state, visit, &e.into()),
+        Err(e) => return failure(state, visit, &e),
     };
     let vids = records
         .iter()
@@ -227,8 +227,8 @@ struct RevokePage<'a> {
 /// The VID, if it is one of this resident's.
 async fn own_vid(state: &AppState, who: &Resolved, value: Option<&str>) -> Option<Vid> {
     let vid = Vid::parse(value?.trim()).ok()?;
-    let (owner, _) = state.auth.vid_record(&vid).await.ok()??;
-    (owner == who.identity_id).then_some(vid)
+    let own = state.idrepo.vids(who, state.clock.now()).await.ok()?;
+    own.iter().any(|v| v.vid == vid).then_some(vid)
 }
 
 pub(crate) async fn revoke_confirm(

@@ -86,6 +86,7 @@ pub enum AuditEvent {
     DocumentDeleted,
     PlatformClientRegistered,
     PlatformClientAuthenticated,
+    PlatformClientChanged,
     NotificationQueued,
     IdentityRead,
     VidCreated,
@@ -146,6 +147,9 @@ impl AuditEvent {
             }
             AuditEvent::PlatformClientAuthenticated => {
                 ("KER-ATH-102", "Platform client authenticated", ("KER-ATH", "Auth manager"))
+            }
+            AuditEvent::PlatformClientChanged => {
+                ("KER-ATH-103", "Platform client disabled or its secret replaced", ("KER-ATH", "Auth manager"))
             }
             AuditEvent::NotificationQueued => ("KER-NOT-001", "Notification queued", ("KER-NOT", "Notifier")),
             AuditEvent::IdentityRead => ("IDR-IDS-005", "Read identity", IDR),

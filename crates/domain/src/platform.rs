@@ -30,6 +30,7 @@ pub struct PlatformClient {
     pub roles: Vec<String>,
     pub secret_sha256: String,
     pub active: bool,
+    /// When its current secret was issued (registered, or replaced): a token issued before is void.
     pub created_at: OffsetDateTime,
 }
 
@@ -44,6 +45,15 @@ pub trait PlatformClients: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError>;
+    /// Stores a client's new state (active, secret, when it was issued) with its effects, if it is
+    /// still as `was` (its secret digest): `Conflict` when it changed meanwhile, `NotFound` when gone.
+    async fn update_client(
+        &self,
+        client: &PlatformClient,
+        was: &str,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 fn digest(secret: &str) -> String {
@@ -86,9 +96,7 @@ pub async fn register_client(
     if kept.is_empty() {
         return Err(ResidentError::invalid("roles"));
     }
-    let mut key = [0u8; 32];
-    crate::clock::rng().fill_bytes(&mut key);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    let secret = new_secret();
     let client = PlatformClient {
         id: id.to_owned(),
         app_id: app_id.to_owned(),
@@ -108,6 +116,57 @@ pub async fn register_client(
         Err(StoreError::Conflict(_)) => Err(ResidentError::invalid("clientId: already registered")),
         Err(e) => Err(e.into()),
     }
+}
+
+fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    crate::clock::rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+/// What an operator does to a registered client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientChange {
+    /// It may no longer get tokens, and the tokens it holds stop working at once.
+    Disable,
+    /// Active again, with its current secret (tokens issued before it was disabled stay void).
+    Enable,
+    /// A new secret key (returned once); the old one, and every token issued with it, stop working.
+    RotateSecret,
+}
+
+/// Applies an operator's change to a client, with its audit record. Any change voids the client's
+/// tokens issued before it (their `registered_at` no longer matches), so a leaked token dies with
+/// the secret or the access that produced it. Returns the client and, for a rotation, the new secret.
+pub async fn change_client(
+    store: &dyn PlatformClients,
+    audit: &AuditContext,
+    now: OffsetDateTime,
+    id: &str,
+    change: ClientChange,
+) -> Result<(PlatformClient, Option<String>), ResidentError> {
+    let id = id.trim();
+    let found = if plain_id(id) { store.client(id).await? } else { None };
+    let Some(was) = found else { return Err(ResidentError::invalid("clientId: not registered")) };
+    // a second apart at least, so the change is seen in every token's whole-second `registered_at`
+    let issued = now.max(was.created_at + time::Duration::seconds(1));
+    let (client, secret, what) = match change {
+        ClientChange::Disable => {
+            (PlatformClient { active: false, created_at: issued, ..was.clone() }, None, "disabled".to_owned())
+        }
+        ClientChange::Enable => {
+            (PlatformClient { active: true, created_at: issued, ..was.clone() }, None, "enabled".to_owned())
+        }
+        ClientChange::RotateSecret => {
+            let secret = new_secret();
+            let client = PlatformClient { secret_sha256: digest(&secret), created_at: issued, ..was.clone() };
+            (client, Some(secret), "secret key replaced".to_owned())
+        }
+    };
+    let record = AuditEvent::PlatformClientChanged.record(audit, now, Some((client.id.clone(), "CLIENT")), what);
+    let effects = Effects { audit: vec![record], ..Effects::default() };
+    store.update_client(&client, &was.secret_sha256, &effects, now).await?;
+    Ok((client, secret))
 }
 
 /// The client that presents this id, secret key and application id, if it is active; the attempt is
@@ -189,6 +248,57 @@ mod tests {
         async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError> {
             Ok(self.0.lock().unwrap().iter().find(|c| c.id == id).cloned())
         }
+        async fn update_client(
+            &self,
+            c: &PlatformClient,
+            was: &str,
+            _: &Effects,
+            _: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            let mut all = self.0.lock().unwrap();
+            let kept = all.iter_mut().find(|x| x.id == c.id).ok_or(StoreError::NotFound)?;
+            if kept.secret_sha256 != was {
+                return Err(StoreError::Conflict("changed".into()));
+            }
+            *kept = c.clone();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disabled_or_rotated_client_loses_its_tokens_and_its_old_secret() {
+        let store = Memory::default();
+        let (audit, now) = (AuditContext::system("test"), OffsetDateTime::UNIX_EPOCH);
+        let roles = vec!["RESIDENT".to_owned()];
+        let (client, secret) = register_client(&store, &audit, now, "tier", "resident", &roles).await.unwrap();
+        let token_of = |c: &PlatformClient| c.created_at.unix_timestamp();
+        let old_token = token_of(&client);
+        let log = Log::default();
+        let auth = |key: String| {
+            let (store, log, audit) = (&store, &log, &audit);
+            async move { authenticate_client(store, log, audit, now, "tier", &key, "resident").await }
+        };
+
+        let (off, none) = change_client(&store, &audit, now, "tier", ClientChange::Disable).await.unwrap();
+        assert!(none.is_none() && !off.active);
+        assert!(!authorize(Some(&off), old_token, "RESIDENT", "RESIDENT"), "its tokens stop at once");
+        assert!(auth(secret.clone()).await.is_err(), "no new token while disabled");
+
+        let (on, _) = change_client(&store, &audit, now, "tier", ClientChange::Enable).await.unwrap();
+        assert!(on.active && auth(secret.clone()).await.is_ok());
+        assert!(!authorize(Some(&on), old_token, "RESIDENT", "RESIDENT"), "a token from before stays void");
+        let before_rotation = token_of(&on);
+
+        let (rotated, new) = change_client(&store, &audit, now, "tier", ClientChange::RotateSecret).await.unwrap();
+        let new = new.unwrap();
+        assert_ne!(new, secret);
+        assert!(auth(secret).await.is_err(), "the old secret is refused");
+        let fresh = auth(new.clone()).await.unwrap();
+        assert!(authorize(Some(&fresh), token_of(&rotated), "RESIDENT", "RESIDENT"));
+        assert!(!authorize(Some(&fresh), before_rotation, "RESIDENT", "RESIDENT"));
+        assert!(log.0.lock().unwrap().iter().all(|d| !d.contains(&new)));
+        let nobody = change_client(&store, &audit, now, "nobody", ClientChange::Disable).await;
+        assert_eq!(nobody.unwrap_err().code(), "RES-SER-410");
     }
 
     #[tokio::test]

@@ -36,6 +36,22 @@ pub async fn add_client(app: &App, id: &str, app_id: &str, roles: &[String]) -> 
     Ok(0)
 }
 
+pub async fn change_client(app: &App, id: &str, change: resident_domain::platform::ClientChange) -> Result<i32> {
+    let (client, secret) =
+        resident_domain::platform::change_client(&app.store, &app.operator_context(), app.clock.now(), id, change)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} {}", e.code(), e.message()))?;
+    let state = if client.active { "active" } else { "disabled" };
+    match secret {
+        Some(secret) => {
+            println!("client {}: secret key replaced; its tokens and the old key no longer work", client.id);
+            println!("secret key (shown once, keep it secret): {secret}");
+        }
+        None => println!("client {}: {state}; the tokens issued before no longer work", client.id),
+    }
+    Ok(0)
+}
+
 pub async fn partner(app: &App, command: PartnerCommand) -> Result<i32> {
     match command {
         PartnerCommand::Add { id, name, partner_type } => {

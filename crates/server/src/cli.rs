@@ -197,6 +197,22 @@ pub enum ClientCommand {
         #[arg(long, value_delimiter = ',', default_value = "REGISTRATION_PROCESSOR")]
         roles: Vec<String>,
     },
+    /// Stop a client: no new tokens, and the tokens it holds stop working at once.
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Let a disabled client get tokens again with its current secret key.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Replace a client's secret key and print the new one (shown once); the old key and every token
+    /// issued with it stop working at once.
+    Rotate {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,9 +377,17 @@ pub async fn run(cli: Cli) -> Result<i32> {
             crate::demo::print_report(&report);
             Ok(0)
         }
-        Command::Admin { command: AdminCommand::Client { command: ClientCommand::Add { id, app_id, roles } } } => {
+        Command::Admin { command: AdminCommand::Client { command } } => {
+            use resident_domain::platform::ClientChange;
             let app = App::open(config, Schema::Migrate).await?;
-            let code = crate::admin::add_client(&app, &id, &app_id, &roles).await;
+            let code = match command {
+                ClientCommand::Add { id, app_id, roles } => crate::admin::add_client(&app, &id, &app_id, &roles).await,
+                ClientCommand::Disable { id } => crate::admin::change_client(&app, &id, ClientChange::Disable).await,
+                ClientCommand::Enable { id } => crate::admin::change_client(&app, &id, ClientChange::Enable).await,
+                ClientCommand::Rotate { id } => {
+                    crate::admin::change_client(&app, &id, ClientChange::RotateSecret).await
+                }
+            };
             app.store.close().await;
             code
         }

@@ -40,6 +40,34 @@ impl PlatformClients for Store {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn update_client(
+        &self,
+        client: &PlatformClient,
+        was: &str,
+        effects: &Effects,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let changed = sqlx::query(
+            "UPDATE platform_client SET secret_sha256 = $1, active = $2, created_at = $3 \
+             WHERE id = $4 AND secret_sha256 = $5",
+        )
+        .bind(&client.secret_sha256)
+        .bind(i64::from(client.active))
+        .bind(epoch_ms(client.created_at))
+        .bind(&client.id)
+        .bind(was)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::Conflict(format!("client {} changed meanwhile, or is gone", client.id)));
+        }
+        self.apply_effects(&mut tx, effects, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
     async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError> {
         let row = sqlx::query(
             "SELECT id, app_id, roles, secret_sha256, active, created_at FROM platform_client WHERE id = $1",

@@ -121,6 +121,24 @@ async fn a_registered_client_trades_its_secret_for_a_token_the_platform_takes(ki
         let (status, _, _) = t.post_with_headers(uri, &[("authorization", presented)], body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{presented}");
     }
+
+    // disabled by the operator: its token stops at once, and it gets no new one; enabled again, the
+    // token from before stays void and a new one works
+    use resident_domain::platform::{ClientChange, change_client};
+    let client = "mosip-regproc-client";
+    change_client(&t.app.store, &audit, now, client, ClientChange::Disable).await.unwrap();
+    let (status, _, _) = t.post_with_headers(uri, &[("authorization", &token)], body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled client's token");
+    let (status, _, _) = t.post_with_headers(TOKEN_URI, &[], token_request(client, &secret, "regproc")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no token for a disabled client");
+    change_client(&t.app.store, &audit, now, client, ClientChange::Enable).await.unwrap();
+    let (status, _, _) = t.post_with_headers(uri, &[("authorization", &token)], body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a token from before the change");
+    let (_, _, h) = t.post_with_headers(TOKEN_URI, &[], token_request(client, &secret, "regproc")).await;
+    let token = h["authorization"].to_str().unwrap().to_owned();
+    let (status, _, _) = t.post_with_headers(uri, &[("authorization", &token)], body.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+
     t.clock.advance(time::Duration::minutes(31));
     let (status, _, _) = t.post_with_headers(uri, &[("authorization", &token)], body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a token holds 30 minutes");
@@ -150,6 +168,27 @@ fn an_operator_registers_a_client_and_sees_its_secret_once() {
     // only a digest of the secret is kept
     let db = std::fs::read(dir.path().join("resident.db")).unwrap();
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    // the operator replaces the secret (the new one shown once), disables, enables; an unknown id fails
+    let admin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_resident"))
+            .args(["admin", "client"])
+            .args(args)
+            .env("RESIDENT_DATA_DIR", dir.path())
+            .env_remove("RESIDENT_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let rotated = admin(&["rotate", "--id", "mosip-regproc-client"]);
+    let out = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let new = out.lines().find_map(|l| l.strip_prefix("secret key (shown once, keep it secret): ")).unwrap();
+    assert!(new.len() >= 43 && new != secret, "{out}");
+    let disabled = admin(&["disable", "--id", "mosip-regproc-client"]);
+    assert!(String::from_utf8_lossy(&disabled.stdout).contains("mosip-regproc-client: disabled"));
+    assert!(!String::from_utf8_lossy(&disabled.stdout).contains("secret key"));
+    assert!(admin(&["enable", "--id", "mosip-regproc-client"]).status.success());
+    assert!(!admin(&["disable", "--id", "nobody"]).status.success());
 }
 
 /// `resident platform check` against this binary's own embedded platform, over a real socket: the

@@ -87,6 +87,7 @@ pub enum AuditEvent {
     PlatformClientRegistered,
     PlatformClientAuthenticated,
     PlatformClientChanged,
+    DocumentSigned,
     NotificationQueued,
     IdentityRead,
     VidCreated,
@@ -149,8 +150,9 @@ impl AuditEvent {
                 ("KER-ATH-102", "Platform client authenticated", ("KER-ATH", "Auth manager"))
             }
             AuditEvent::PlatformClientChanged => {
-                ("KER-ATH-103", "Platform client disabled or its secret replaced", ("KER-ATH", "Auth manager"))
+                ("KER-ATH-103", "Platform client disabled, enabled or its secret replaced", ("KER-ATH", "Auth manager"))
             }
+            AuditEvent::DocumentSigned => ("KER-KMS-101", "Document signed", ("KER-KMS", "Key manager")),
             AuditEvent::NotificationQueued => ("KER-NOT-001", "Notification queued", ("KER-NOT", "Notifier")),
             AuditEvent::IdentityRead => ("IDR-IDS-005", "Read identity", IDR),
             AuditEvent::VidCreated => ("IDR-VDS-001", "VID created", ("IDR-VDS", "ID Repository VID service")),

@@ -158,18 +158,11 @@ pub async fn request_otp(
     };
     match ctx.ida.request_otp(&ida_call(ctx), individual_id, transaction_id, channels).await {
         Ok(sent) => {
-            let names: Vec<&str> = channels.iter().map(|c| c.code()).collect();
+            let sent_by = crate::otp::sent_by(channels);
             let effects = Effects {
-                audit: vec![record(
-                    ctx,
-                    "RES-SER-122",
-                    "OTP generated",
-                    Some(masked.clone()),
-                    kind,
-                    format!("OTP sent by {}", names.join(",")),
-                )],
+                audit: vec![record(ctx, "RES-SER-122", "OTP generated", Some(masked.clone()), kind, sent_by.clone())],
                 event: Some(ServiceEvent {
-                    status_comment: Some(format!("OTP sent by {}", names.join(","))),
+                    status_comment: Some(sent_by),
                     ..event(&who, RequestType::SendOtp, "OTP_REQUESTED", individual_id, transaction_id, ctx.now)
                 }),
                 ..Effects::default()

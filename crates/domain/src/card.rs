@@ -275,20 +275,14 @@ async fn issue_own_card(
     use crate::history::{RequestType, ServiceEvent};
 
     let subject = Subject { who, id, trn };
-    let failed = |detail: String| {
-        refuse(
-            ctx,
-            &subject,
-            RequestType::DownloadPersonalizedCard,
-            "RS_DOW_UIN_FAILURE",
-            BTreeMap::new(),
-            ResidentError::Internal(detail),
-        )
+    let failed = |error: ResidentError| {
+        refuse(ctx, &subject, RequestType::DownloadPersonalizedCard, "RS_DOW_UIN_FAILURE", BTreeMap::new(), error)
     };
     // the identity as the ID Repository gave it, with its documents (the photo)
     let documents = ctx.idrepo.documents(who).await?;
     let Some(password) = card_password(&who.identity, first_language) else {
-        return Err(failed("the identity has no name or date of birth for the card password".into()).await?);
+        let why = "the identity has no name or date of birth for the card password";
+        return Err(failed(ResidentError::Internal(why.into())).await?);
     };
     let photo = documents.iter().find(|d| d.category == "photo" || d.category == "face");
     let request = CardRequest {
@@ -303,11 +297,12 @@ async fn issue_own_card(
     };
     let credential = match ctx.keys.jwt_sign(&cards.claims(&request)).await {
         Ok(c) => c,
-        Err(e) => return Err(failed(format!("the key manager did not sign the card: {e}")).await?),
+        // the key manager's own failure (RES-SER-411 silent, RES-SER-412 refused), recorded as failed
+        Err(e) => return Err(failed(e).await?),
     };
     let card = match cards.render(&request, &credential) {
         Ok(c) => c,
-        Err(e) => return Err(failed(format!("card rendering failed: {e}")).await?),
+        Err(e) => return Err(failed(ResidentError::Internal(format!("card rendering failed: {e}"))).await?),
     };
     let what = match shown {
         Some(chosen) => format!("personalised card ({})", chosen.join(", ")),

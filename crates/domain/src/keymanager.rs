@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::ResidentError;
+use crate::error::{ResidentError, StoreError};
 
 #[async_trait]
 pub trait KeyManager: Send + Sync {
@@ -15,6 +15,21 @@ pub trait KeyManager: Send + Sync {
     async fn jwt_sign(&self, claims: &Value) -> Result<String, ResidentError>;
     /// The public keys that verify what it signs, as a JSON Web Key Set.
     async fn published_keys(&self) -> Result<Value, ResidentError>;
+}
+
+/// The signing certificates a key manager signed this tier's cards with, kept by this tier: all stay
+/// published, so cards verify after the key manager renews its key and while it does not answer.
+#[async_trait]
+pub trait SigningCertificates: Send + Sync {
+    /// Every certificate kept, as (SHA-256 thumbprint, PEM), first seen first.
+    async fn signing_certificates(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Keeps a certificate; one already kept (by thumbprint) is left as it is.
+    async fn keep_signing_certificate(
+        &self,
+        thumbprint: &str,
+        pem: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// One key set of several (the key manager's and the card ring's), each key once, by `kid`.

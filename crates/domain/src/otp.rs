@@ -113,6 +113,21 @@ pub fn valid_transaction_id(value: &str) -> bool {
     value.len() == 10 && value.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// How the event of an OTP request names where the OTP went (`OTP sent by PHONE,EMAIL`): the
+/// resident side's own record of it, which [`channels_sent`] reads back.
+pub fn sent_by(channels: &[OtpChannel]) -> String {
+    let names: Vec<&str> = channels.iter().map(|c| c.code()).collect();
+    format!("OTP sent by {}", names.join(","))
+}
+
+/// The channels an OTP request's event names ([`sent_by`]); none for any other text.
+pub fn channels_sent(comment: &str) -> Vec<OtpChannel> {
+    comment
+        .strip_prefix("OTP sent by ")
+        .map(|l| l.split(',').filter_map(OtpChannel::parse).collect())
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OtpChannel {
     Email,
@@ -195,6 +210,15 @@ pub fn mask_mobile(phone: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_otp_requests_channels_are_read_back_from_its_event() {
+        let both = [OtpChannel::Phone, OtpChannel::Email];
+        assert_eq!(sent_by(&both), "OTP sent by PHONE,EMAIL");
+        assert_eq!(channels_sent(&sent_by(&both)), both);
+        assert_eq!(channels_sent(&sent_by(&[OtpChannel::Email])), [OtpChannel::Email]);
+        assert!(channels_sent("authentication history viewed").is_empty());
+    }
     use rand::{SeedableRng, rngs::StdRng};
 
     #[test]

@@ -46,11 +46,12 @@ pub trait PlatformClients: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn client(&self, id: &str) -> Result<Option<PlatformClient>, StoreError>;
     /// Stores a client's new state (active, secret, when it was issued) with its effects, if it is
-    /// still as `was` (its secret digest): `Conflict` when it changed meanwhile, `NotFound` when gone.
+    /// still as `was` (the same secret, issued at the same time): `Conflict` when it changed
+    /// meanwhile, or is gone.
     async fn update_client(
         &self,
         client: &PlatformClient,
-        was: &str,
+        was: &PlatformClient,
         effects: &Effects,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
@@ -135,7 +136,8 @@ pub enum ClientChange {
     RotateSecret,
 }
 
-/// Applies an operator's change to a client, with its audit record. Any change voids the client's
+/// Applies an operator's change to a client, with its audit record. Any change (enabling an active
+/// client or disabling a disabled one is none) voids the client's
 /// tokens issued before it (their `registered_at` no longer matches), so a leaked token dies with
 /// the secret or the access that produced it. Returns the client and, for a rotation, the new secret.
 pub async fn change_client(
@@ -148,6 +150,12 @@ pub async fn change_client(
     let id = id.trim();
     let found = if plain_id(id) { store.client(id).await? } else { None };
     let Some(was) = found else { return Err(ResidentError::invalid("clientId: not registered")) };
+    // enabling an active client, or disabling a disabled one, changes nothing (its tokens live on)
+    match change {
+        ClientChange::Enable if was.active => return Ok((was, None)),
+        ClientChange::Disable if !was.active => return Ok((was, None)),
+        _ => {}
+    }
     // a second apart at least, so the change is seen in every token's whole-second `registered_at`
     let issued = now.max(was.created_at + time::Duration::seconds(1));
     let (client, secret, what) = match change {
@@ -165,7 +173,7 @@ pub async fn change_client(
     };
     let record = AuditEvent::PlatformClientChanged.record(audit, now, Some((client.id.clone(), "CLIENT")), what);
     let effects = Effects { audit: vec![record], ..Effects::default() };
-    store.update_client(&client, &was.secret_sha256, &effects, now).await?;
+    store.update_client(&client, &was, &effects, now).await?;
     Ok((client, secret))
 }
 
@@ -251,13 +259,13 @@ mod tests {
         async fn update_client(
             &self,
             c: &PlatformClient,
-            was: &str,
+            was: &PlatformClient,
             _: &Effects,
             _: OffsetDateTime,
         ) -> Result<(), StoreError> {
             let mut all = self.0.lock().unwrap();
             let kept = all.iter_mut().find(|x| x.id == c.id).ok_or(StoreError::NotFound)?;
-            if kept.secret_sha256 != was {
+            if kept != was {
                 return Err(StoreError::Conflict("changed".into()));
             }
             *kept = c.clone();

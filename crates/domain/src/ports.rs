@@ -114,6 +114,13 @@ pub trait IdentityRegistry: Send + Sync {
 pub trait ServiceHistory: Send + Sync {
     async fn record_event(&self, event: &ServiceEvent, audit: &AuditRecord) -> Result<(), StoreError>;
     async fn event(&self, id: &EventId) -> Result<Option<ServiceEvent>, StoreError>;
+    /// The identity's newest event of `request_type` for the transaction `trn`.
+    async fn event_of_transaction(
+        &self,
+        token: &IdentityToken,
+        request_type: crate::history::RequestType,
+        trn: &str,
+    ) -> Result<Option<ServiceEvent>, StoreError>;
     /// Newest first; `page` counts from 0.
     async fn events_for(&self, token: &IdentityToken, page: u32, size: u32) -> Result<Vec<ServiceEvent>, StoreError>;
     /// How many of the identity's events of these request types the resident has not seen since they
@@ -317,15 +324,6 @@ pub trait IdaRecords: Send + Sync {
         now: OffsetDateTime,
         effects_for: &(dyn Fn(Result<(), crate::otp::OtpRefusal>) -> Effects + Send + Sync),
     ) -> Result<Result<(), crate::otp::OtpRefusal>, StoreError>;
-
-    /// The channels of the newest OTP issued to this identity for `requester` and `transaction_id`
-    /// (empty when there is none).
-    async fn otp_channels(
-        &self,
-        who: &Resolved,
-        requester: &str,
-        transaction_id: &str,
-    ) -> Result<Vec<crate::otp::OtpChannel>, StoreError>;
 
     /// Records one demographic attempt of `partner_id` on this identity, atomically with the failure
     /// guard kept per (identity, partner): while frozen the attempt is refused whatever it presented

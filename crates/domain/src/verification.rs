@@ -9,8 +9,8 @@ use crate::error::ResidentError;
 use crate::history::{RequestType, ServiceEvent};
 use crate::identity::IdentityJson;
 use crate::ids::IndividualId;
-use crate::otp::{OtpChannel, Requester};
-use crate::ports::{ChannelVerifications, IdaRecords, Resolved};
+use crate::otp::OtpChannel;
+use crate::ports::{ChannelVerifications, Resolved, ServiceHistory};
 
 /// The identity's current value for a channel: its `phone` or `email`.
 pub fn channel_value(identity: &IdentityJson, channel: OtpChannel) -> Option<&str> {
@@ -22,21 +22,23 @@ pub fn channel_value(identity: &IdentityJson, channel: OtpChannel) -> Option<&st
 }
 
 /// Checks the OTP the resident asked for with `/req/otp` (that check commits on its own: the OTP
-/// is used up, the attempt recorded), reads which channels it went to from the embedded IDA's
-/// records (`otps`: MOSIP's IDA does not say), and then records every channel it went to as verified, with a
+/// is used up, the attempt recorded), reads which channels it went to from this tier's own event of
+/// the OTP request, and then records every channel it went to as verified, with a
 /// `VALIDATE_OTP` event, its audit record and a message to the resident, in one transaction. The
 /// value verified is the identity's current one for the channel, where the OTP was sent minutes
 /// before. A wrong OTP is refused as any OTP-protected request is (RES-SER-422).
 pub async fn verify_with_otp(
     ctx: &AuthContext<'_>,
     verifications: &dyn ChannelVerifications,
-    otps: &dyn IdaRecords,
+    history: &dyn ServiceHistory,
     id: &IndividualId,
     trn: &str,
     otp: &str,
 ) -> Result<Done<Vec<OtpChannel>>, ResidentError> {
     let who = authorise_with_otp(ctx, id, trn, otp).await?;
-    let channels = otps.otp_channels(&who, &Requester::Resident.key(), trn).await?;
+    // where the OTP went, as this tier recorded its request (IDA, MOSIP's included, does not say)
+    let asked = history.event_of_transaction(&who.token, RequestType::SendOtp, trn).await?;
+    let channels = asked.and_then(|e| e.status_comment).map(|c| crate::otp::channels_sent(&c)).unwrap_or_default();
     let verified: Vec<(OtpChannel, String)> =
         channels.iter().filter_map(|c| channel_value(&who.identity, *c).map(|v| (*c, v.to_owned()))).collect();
     if verified.is_empty() {

@@ -44,19 +44,25 @@ impl std::fmt::Debug for IdaCertificate {
 impl IdaCertificate {
     /// A PEM certificate holding an RSA key.
     pub fn from_pem(pem: &str) -> Result<Self, String> {
-        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
-        if label != "CERTIFICATE" {
-            return Err(format!("a PEM {label}, not a certificate"));
-        }
-        let cert = x509_cert::Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-        let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
-        let key = RsaPublicKey::from_public_key_der(&spki).map_err(|e| format!("not an RSA key: {e}"))?;
+        let (key, der) = rsa_certificate(pem)?;
         Ok(IdaCertificate { key, thumbprint: Sha256::digest(&der).into() })
     }
 
     pub fn thumbprint(&self) -> [u8; 32] {
         self.thumbprint
     }
+}
+
+/// The RSA key of a PEM certificate, and the certificate's DER.
+fn rsa_certificate(pem: &str) -> Result<(RsaPublicKey, Vec<u8>), String> {
+    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+    if label != "CERTIFICATE" {
+        return Err(format!("a PEM {label}, not a certificate"));
+    }
+    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
+    let key = RsaPublicKey::from_public_key_der(&spki).map_err(|e| format!("not an RSA key: {e}"))?;
+    Ok((key, der))
 }
 
 /// The encrypted fields of an authentication request, as they go on the wire.
@@ -225,13 +231,7 @@ impl InternalKeys {
 /// manager's JWS names it) and carrying the certificate (`x5c`).
 pub fn jwk_of_certificate(pem: &str) -> Result<serde_json::Value, String> {
     use rsa::traits::PublicKeyParts;
-    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
-    if label != "CERTIFICATE" {
-        return Err(format!("a PEM {label}, not a certificate"));
-    }
-    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
-    let key = RsaPublicKey::from_public_key_der(&spki).map_err(|e| format!("not an RSA key: {e}"))?;
+    let (key, der) = rsa_certificate(pem)?;
     let thumbprint = b64(&Sha256::digest(&der));
     Ok(serde_json::json!({
         "kty": "RSA", "alg": "RS256", "use": "sig", "kid": thumbprint, "x5t#S256": thumbprint,

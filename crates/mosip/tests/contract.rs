@@ -849,25 +849,68 @@ mod keymanager {
     use super::*;
     use axum::routing::get;
     use base64::Engine as _;
-    use resident_domain::keymanager::KeyManager;
+    use resident_domain::keymanager::{KeyManager, SigningCertificates};
+    use resident_mosip::crypto::InternalKeys;
     use resident_mosip::keymanager::MosipKeyManager;
-    use std::sync::Mutex;
+    use std::sync::{Mutex, OnceLock};
+
+    /// A second RESIDENT key: the key manager's after it renewed its key.
+    fn renewed() -> &'static InternalKeys {
+        static KEYS: OnceLock<InternalKeys> = OnceLock::new();
+        KEYS.get_or_init(|| InternalKeys::derive(&[5u8; 32], resident_mosip::crypto::RESIDENT_SIGN_SUBJECT).unwrap())
+    }
+
+    /// What the recorded key manager does: which key signs (0 the first, 1 the renewed one) and
+    /// whose certificate it gives; what it was asked to sign; how often it gave its certificate.
+    #[derive(Default)]
+    struct Recorded {
+        signs_with: AtomicUsize,
+        certifies: AtomicUsize,
+        seen: Mutex<Vec<Value>>,
+        certificates: AtomicUsize,
+    }
+
+    fn key(n: usize) -> &'static InternalKeys {
+        if n == 0 { super::ida::keys() } else { renewed() }
+    }
+
+    /// This tier's certificates, in memory.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<(String, String)>>);
+
+    #[async_trait::async_trait]
+    impl SigningCertificates for Kept {
+        async fn signing_certificates(&self) -> Result<Vec<(String, String)>, resident_domain::StoreError> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+        async fn keep_signing_certificate(
+            &self,
+            thumbprint: &str,
+            pem: &str,
+            _now: time::OffsetDateTime,
+        ) -> Result<(), resident_domain::StoreError> {
+            let mut kept = self.0.lock().unwrap();
+            if !kept.iter().any(|(t, _)| t == thumbprint) {
+                kept.push((thumbprint.to_owned(), pem.to_owned()));
+            }
+            Ok(())
+        }
+    }
 
     /// MOSIP's key manager as recorded: `jwtSign` signs the JSON it is given (or refuses an empty
-    /// document with KER-JWS-102, HTTP 200), `getCertificate` gives the RESIDENT certificate (or refuses
-    /// another application with KER-KMS-002).
-    async fn key_manager() -> (MosipKeyManager, Arc<Mutex<Vec<Value>>>, Arc<AtomicUsize>) {
+    /// document with KER-JWS-102, HTTP 200), `getCertificate` gives the RESIDENT certificate (or
+    /// refuses another application with KER-KMS-002).
+    async fn key_manager() -> (MosipKeyManager, Arc<Recorded>) {
         let (auth_url, _) = serve(mosip_success).await;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let certificates = Arc::new(AtomicUsize::new(0));
-        let (signed, asked) = (seen.clone(), certificates.clone());
+        let recorded = Arc::new(Recorded::default());
+        let (on_sign, on_cert) = (recorded.clone(), recorded.clone());
         let app = axum::Router::new()
             .route(
                 "/v1/keymanager/jwtSign",
                 post(move |Json(body): Json<Value>| {
-                    let signed = signed.clone();
+                    let r = on_sign.clone();
                     async move {
-                        signed.lock().unwrap().push(body.clone());
+                        r.seen.lock().unwrap().push(body.clone());
                         let data = body["request"]["dataToSign"].as_str().unwrap_or_default();
                         let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
                             .decode(data)
@@ -877,7 +920,7 @@ mod keymanager {
                         match text {
                             Some(t) => Json(json!({"id": "string", "version": "string", "responsetime": "2026-11-26T09:00:00.000Z",
                                 "metadata": null, "errors": [],
-                                "response": {"jwtSignedData": super::ida::keys().jwt_sign(&t, false).unwrap(),
+                                "response": {"jwtSignedData": key(r.signs_with.load(Ordering::SeqCst)).jwt_sign(&t, false).unwrap(),
                                              "timestamp": "2026-11-26T09:00:00.000Z"}})),
                             None => Json(json!({"response": null,
                                 "errors": [{"errorCode": "KER-JWS-102", "message": "Data to sign is not valid."}]})),
@@ -888,14 +931,14 @@ mod keymanager {
             .route(
                 "/v1/keymanager/getCertificate",
                 get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
-                    let asked = asked.clone();
+                    let r = on_cert.clone();
                     async move {
-                        asked.fetch_add(1, Ordering::SeqCst);
+                        r.certificates.fetch_add(1, Ordering::SeqCst);
                         if q.get("applicationId").map(String::as_str) != Some("RESIDENT") {
                             return Json(json!({"response": null, "errors": [{"errorCode": "KER-KMS-002",
                                 "message": "ApplicationId not found in Key Policy. Key/CSR generation not allowed."}]}));
                         }
-                        Json(json!({"response": {"certificate": super::ida::keys().certificate_pem(),
+                        Json(json!({"response": {"certificate": key(r.certifies.load(Ordering::SeqCst)).certificate_pem(),
                             "certSignRequest": null, "issuedAt": "2026-01-01T00:00:00.000", "expiryAt": "2029-01-01T00:00:00.000",
                             "timestamp": "2026-11-26T09:00:00.000"}, "errors": null}))
                     }
@@ -911,39 +954,69 @@ mod keymanager {
             auth,
             Duration::from_secs(5),
             Arc::new(SystemClock),
+            Arc::new(Kept::default()),
         )
         .unwrap();
-        (keys, seen, certificates)
+        (keys, recorded)
+    }
+
+    fn header(jws: &str) -> Value {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        serde_json::from_slice(&b64.decode(jws.split('.').next().unwrap()).unwrap()).unwrap()
+    }
+
+    fn kids(published: &Value) -> Vec<String> {
+        published["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
     }
 
     #[tokio::test]
-    async fn a_credential_is_signed_by_the_resident_key_and_its_certificate_published_as_a_jwk() {
-        let (keys, seen, certificates) = key_manager().await;
+    async fn a_credential_is_signed_by_the_resident_key_and_its_certificate_kept_and_published() {
+        let (keys, recorded) = key_manager().await;
         let claims = json!({"uin": "5075291708", "name": {"eng": "Jane Doe"}});
         let jws = keys.jwt_sign(&claims).await.unwrap();
-        let request = seen.lock().unwrap()[0]["request"].clone();
+        let request = recorded.seen.lock().unwrap()[0]["request"].clone();
         assert_eq!(request["applicationId"], "RESIDENT");
         assert_eq!((request["includePayload"].clone(), request["includeCertHash"].clone()), (json!(true), json!(true)));
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let sent: Value =
             serde_json::from_slice(&b64.decode(request["dataToSign"].as_str().unwrap()).unwrap()).unwrap();
         assert_eq!(sent, claims, "dataToSign is the claims, base64url");
-        let parts: Vec<&str> = jws.split('.').collect();
-        let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header(&jws)["alg"], "RS256");
+        assert_eq!(recorded.certificates.load(Ordering::SeqCst), 1, "the first signature's certificate is kept");
 
         let published = keys.published_keys().await.unwrap();
         let jwk = &published["keys"][0];
         assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str()), (Some("RSA"), Some("RS256")));
-        assert_eq!(jwk["kid"], header["x5t#S256"], "the JWS names the published key");
+        assert_eq!(jwk["kid"], header(&jws)["x5t#S256"], "the JWS names the published key");
         assert_eq!(jwk["x5c"].as_array().map(Vec::len), Some(1));
-        keys.published_keys().await.unwrap();
-        assert_eq!(certificates.load(Ordering::SeqCst), 1, "the certificate is kept, not asked for each time");
+        keys.jwt_sign(&claims).await.unwrap();
+        assert_eq!(recorded.certificates.load(Ordering::SeqCst), 1, "a known key needs no certificate again");
+    }
+
+    #[tokio::test]
+    async fn after_the_key_is_renewed_both_keys_stay_published_and_a_key_without_its_certificate_is_refused() {
+        let (keys, recorded) = key_manager().await;
+        let first = keys.jwt_sign(&json!({"n": 1})).await.unwrap();
+        recorded.signs_with.store(1, Ordering::SeqCst);
+        recorded.certifies.store(1, Ordering::SeqCst);
+        let second = keys.jwt_sign(&json!({"n": 2})).await.unwrap();
+        let published = kids(&keys.published_keys().await.unwrap());
+        for jws in [&first, &second] {
+            let named = header(jws)["x5t#S256"].as_str().unwrap().to_owned();
+            assert!(published.contains(&named), "{named} in {published:?}");
+        }
+        assert_eq!(published.len(), 2);
+
+        // a key manager signing with a key whose certificate it does not give: no card
+        let (other, r) = key_manager().await;
+        r.certifies.store(1, Ordering::SeqCst);
+        let refused = other.jwt_sign(&json!({"n": 3})).await.unwrap_err();
+        assert_eq!(refused.code(), "RES-SER-412", "{refused:?}");
     }
 
     #[tokio::test]
     async fn the_key_managers_refusal_or_silence_is_a_failed_call_not_a_signature() {
-        let (keys, _, _) = key_manager().await;
+        let (keys, _) = key_manager().await;
         // the recording refuses an empty document as MOSIP refuses data it cannot sign: HTTP 200, errors
         let refused = keys.jwt_sign(&json!({})).await.unwrap_err();
         assert_eq!(refused.code(), "RES-SER-412", "{refused:?}");
@@ -959,9 +1032,11 @@ mod keymanager {
             Arc::new(auth),
             Duration::from_millis(300),
             Arc::new(SystemClock),
+            Arc::new(Kept::default()),
         )
         .unwrap();
         assert_eq!(down.jwt_sign(&json!({"a": 1})).await.unwrap_err().code(), "RES-SER-411");
-        assert_eq!(down.published_keys().await.unwrap_err().code(), "RES-SER-411");
+        // nothing kept and nothing answering: an empty set, not an error (no card was signed by it)
+        assert_eq!(down.published_keys().await.unwrap(), json!({"keys": []}));
     }
 }

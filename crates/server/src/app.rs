@@ -405,7 +405,13 @@ impl App {
             self.clock.clone(),
             token_of,
         )?;
-        let keys = crate::platform::keys(&self.config, self.cards.clone(), kernel_auth.as_ref(), self.clock.clone())?;
+        let keys = crate::platform::keys(
+            &self.config,
+            self.cards.clone(),
+            kernel_auth.as_ref(),
+            self.clock.clone(),
+            store.clone(),
+        )?;
         Ok(AppState(Arc::new(Services {
             registrations: store.clone(),
             audit: store.clone(),

@@ -76,13 +76,14 @@ pub fn keys(
     embedded: Arc<dyn resident_domain::keymanager::KeyManager>,
     auth: Option<&Arc<KernelAuth>>,
     clock: Arc<dyn Clock>,
+    kept: Arc<dyn resident_domain::keymanager::SigningCertificates>,
 ) -> Result<Arc<dyn resident_domain::keymanager::KeyManager>> {
     if !config.platform.uses_mosip("keymanager") {
         return Ok(embedded);
     }
     let auth = auth.ok_or_else(|| anyhow!("the key manager is MOSIP's but no auth manager is configured"))?;
     let url = config.platform.mosip.url_of("keymanager").ok_or_else(|| anyhow!("platform.mosip.keymanager_url"))?;
-    Ok(Arc::new(MosipKeyManager::new(&url, auth.clone(), timeout(config), clock).map_err(|e| anyhow!("{e}"))?))
+    Ok(Arc::new(MosipKeyManager::new(&url, auth.clone(), timeout(config), clock, kept).map_err(|e| anyhow!("{e}"))?))
 }
 
 /// Who delivers notifications as configured: this binary's notifier, or MOSIP's.
@@ -185,8 +186,8 @@ pub async fn check(config: &Config) -> Result<i32> {
     if config.platform.uses_mosip("keymanager") {
         // the signing certificate is a read; a signature is not asked for (it would sign nothing)
         let url = config.platform.mosip.url_of("keymanager").unwrap_or_default();
-        let keys =
-            MosipKeyManager::new(&url, auth.clone(), timeout(config), clock.clone()).map_err(|e| anyhow!("{e}"))?;
+        let keys = MosipKeyManager::new(&url, auth.clone(), timeout(config), clock.clone(), Arc::new(NothingKept))
+            .map_err(|e| anyhow!("{e}"))?;
         match keys.certificate().await.map(|pem| resident_mosip::crypto::jwk_of_certificate(&pem)) {
             Ok(Ok(jwk)) => println!(
                 "key manager {}: the RESIDENT signing certificate {}",
@@ -212,6 +213,24 @@ pub async fn check(config: &Config) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// `platform check` reads the certificate and keeps nothing (it opens no database).
+struct NothingKept;
+
+#[async_trait::async_trait]
+impl resident_domain::keymanager::SigningCertificates for NothingKept {
+    async fn signing_certificates(&self) -> Result<Vec<(String, String)>, resident_domain::StoreError> {
+        Ok(Vec::new())
+    }
+    async fn keep_signing_certificate(
+        &self,
+        _thumbprint: &str,
+        _pem: &str,
+        _now: time::OffsetDateTime,
+    ) -> Result<(), resident_domain::StoreError> {
+        Ok(())
+    }
 }
 
 /// Forwards the local audit chain to MOSIP's audit manager, when audit is MOSIP's: every record is

@@ -544,25 +544,6 @@ impl IdaRecords for Store {
         Ok(result)
     }
 
-    async fn otp_channels(
-        &self,
-        who: &Resolved,
-        requester: &str,
-        transaction_id: &str,
-    ) -> Result<Vec<resident_domain::otp::OtpChannel>, StoreError> {
-        let channels: Option<String> = sqlx::query_scalar(
-            "SELECT channels FROM otp_transaction WHERE identity_hash = $1 AND transaction_id = $2 AND requester = $3 \
-             ORDER BY generated_at DESC LIMIT 1",
-        )
-        .bind(who.guard_key())
-        .bind(transaction_id)
-        .bind(requester)
-        .fetch_optional(self.writer())
-        .await
-        .map_err(db_err)?;
-        Ok(channels.unwrap_or_default().split(',').filter_map(resident_domain::otp::OtpChannel::parse).collect())
-    }
-
     async fn demo_attempt(
         &self,
         who: &Resolved,

@@ -81,6 +81,26 @@ impl ServiceHistory for Store {
         row.as_ref().map(event_from_row).transpose()
     }
 
+    async fn event_of_transaction(
+        &self,
+        token: &IdentityToken,
+        request_type: resident_domain::history::RequestType,
+        trn: &str,
+    ) -> Result<Option<ServiceEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM resident_transaction WHERE token_id = $1 AND request_type_code = $2 \
+             AND request_trn_id = $3 ORDER BY request_dtimes DESC, event_id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&token.0)
+            .bind(request_type.code())
+            .bind(trn)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
     async fn events_for(&self, token: &IdentityToken, page: u32, size: u32) -> Result<Vec<ServiceEvent>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM resident_transaction WHERE token_id = $1 \

@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_session_uin.sql"),
         include_str!("../migrations/postgres/0016_session_uin.sql"),
     ),
+    (
+        17,
+        "signing_certificate",
+        include_str!("../migrations/sqlite/0017_signing_certificate.sql"),
+        include_str!("../migrations/postgres/0017_signing_certificate.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

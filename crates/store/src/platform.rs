@@ -1,4 +1,4 @@
-//! The embedded platform's clients.
+//! The embedded platform's clients, and the key manager's signing certificates this tier keeps.
 
 use async_trait::async_trait;
 use resident_domain::StoreError;
@@ -43,20 +43,21 @@ impl PlatformClients for Store {
     async fn update_client(
         &self,
         client: &PlatformClient,
-        was: &str,
+        was: &PlatformClient,
         effects: &Effects,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(db_err)?;
         let changed = sqlx::query(
             "UPDATE platform_client SET secret_sha256 = $1, active = $2, created_at = $3 \
-             WHERE id = $4 AND secret_sha256 = $5",
+             WHERE id = $4 AND secret_sha256 = $5 AND created_at = $6",
         )
         .bind(&client.secret_sha256)
         .bind(i64::from(client.active))
         .bind(epoch_ms(client.created_at))
         .bind(&client.id)
-        .bind(was)
+        .bind(&was.secret_sha256)
+        .bind(epoch_ms(was.created_at))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -89,5 +90,35 @@ impl PlatformClients for Store {
             })
         })
         .transpose()
+    }
+}
+
+#[async_trait]
+impl resident_domain::keymanager::SigningCertificates for Store {
+    async fn signing_certificates(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT thumbprint, pem FROM signing_certificate ORDER BY first_seen, thumbprint")
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| Ok((r.try_get("thumbprint").map_err(db_err)?, r.try_get("pem").map_err(db_err)?))).collect()
+    }
+
+    async fn keep_signing_certificate(
+        &self,
+        thumbprint: &str,
+        pem: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_certificate (thumbprint, pem, first_seen) VALUES ($1, $2, $3) \
+             ON CONFLICT (thumbprint) DO NOTHING",
+        )
+        .bind(thumbprint)
+        .bind(pem)
+        .bind(epoch_ms(now))
+        .execute(self.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 }

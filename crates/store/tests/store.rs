@@ -30,6 +30,7 @@ use resident_testkit::on_both;
 
 on_both!(
     migrations_apply_and_refuse_a_newer_schema,
+    a_key_managers_signing_certificates_are_kept_once_each_in_the_order_seen,
     one_forwarder_at_a_time_hands_the_audit_chain_on,
     health_ping,
     identities_are_encrypted_and_idempotent,
@@ -976,4 +977,19 @@ async fn expired_sessions_go_with_their_drafts(kind: Db) {
     assert!(!sealed.windows(10).any(|w| w == b"7509619239"), "the UIN is sealed");
     sqlx::query("UPDATE portal_session SET uin_sealed = NULL WHERE id_hash = 'live'").execute(&pool).await.unwrap();
     assert!(store.session("live").await.unwrap().is_none(), "a session without its UIN opens nothing");
+}
+
+/// Every signing certificate a key manager signed cards under is kept once, in the order first seen.
+async fn a_key_managers_signing_certificates_are_kept_once_each_in_the_order_seen(kind: Db) {
+    use resident_domain::keymanager::SigningCertificates;
+    let Some((_db, store)) = fresh(kind).await else { return };
+    assert!(store.signing_certificates().await.unwrap().is_empty());
+    store.keep_signing_certificate("thumb-b", "PEM B", t0()).await.unwrap();
+    store.keep_signing_certificate("thumb-a", "PEM A", t0() + time::Duration::days(400)).await.unwrap();
+    // seen again (another replica, a later card): kept as first seen
+    store.keep_signing_certificate("thumb-b", "PEM B again", t0() + time::Duration::days(500)).await.unwrap();
+    assert_eq!(
+        store.signing_certificates().await.unwrap(),
+        vec![("thumb-b".to_owned(), "PEM B".to_owned()), ("thumb-a".to_owned(), "PEM A".to_owned())]
+    );
 }

@@ -146,12 +146,12 @@ impl TestApp {
         self.ui_raw("GET", uri, &[("cookie", cookie), ("time-zone-offset", "-60")], Body::empty()).await
     }
 
-    async fn ui_send(&self, method: &str, uri: &str, cookie: &str, body: Value) -> Raw {
+    pub(crate) async fn ui_send(&self, method: &str, uri: &str, cookie: &str, body: Value) -> Raw {
         self.ui_raw(method, uri, &[("cookie", cookie), ("content-type", "application/json")], body.to_string()).await
     }
 }
 
-fn ui_envelope(id: &str, request: Value) -> Value {
+pub(crate) fn ui_envelope(id: &str, request: Value) -> Value {
     json!({"id": id, "version": "1.0", "requesttime": mosip_datetime(t0()), "request": request})
 }
 

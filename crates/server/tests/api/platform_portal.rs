@@ -68,6 +68,23 @@ async fn the_portal_and_the_app_at_a_resident_tier_show_the_platforms_identity_v
     let demo = status["response"]["authTypes"].as_array().unwrap().iter().find(|a| a["authType"] == "demo").cloned();
     assert_eq!(demo.map(|d| d["locked"].clone()), Some(Value::Bool(true)), "{status}");
 
+    // verifying her phone: the OTP's channels are the resident tier's own record of its request
+    let ask = json!({"id": "mosip.identity.otp.internal", "version": "1.0", "transactionID": "4000000001",
+        "requestTime": resident_domain::clock::mosip_datetime(resident_testkit::t0()), "individualId": JANE,
+        "otpChannel": ["PHONE"]});
+    let sent = t.ui_send("POST", "/resident/v1/req/otp", "", ask).await.json();
+    assert_eq!(sent["errors"], Value::Null, "{sent}");
+    platform.run_jobs().await;
+    let otp = platform.latest_otp();
+    let body = super::mosip_ui::ui_envelope(
+        "mosip.identity.otp.internal",
+        json!({"transactionId": "4000000001", "individualId": JANE, "otp": otp}),
+    );
+    let verified = t.ui_send("POST", "/resident/v1/validate-otp", "", body).await.json();
+    assert_eq!(verified["response"]["status"], "Success", "{verified}");
+    let uri = format!("/resident/v1/channel/verification-status/?channel=PHONE&individualId={JANE}");
+    assert_eq!(t.ui_get(&uri, &cookie).await.json()["response"]["verificationStatus"], true);
+
     // still nothing of Jane's identity at the resident tier
     assert!(resident_domain::ports::IdentityRegistry::find_identity(&t.app.store, &jane).await.unwrap().is_none());
 }

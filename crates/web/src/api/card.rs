@@ -66,12 +66,12 @@ pub async fn euin(State(state): State<AppState>, meta: RequestMeta, body: Result
 
 /// The public keys that verify card credentials (JSON Web Key Set): the key manager's (a resident's
 /// own card) and this service's card keys (credentials and printed cards its credential service
-/// issued): Ed25519, and RSA when the key manager is MOSIP's. Keys stay published until an operator
-/// retires them, so cards signed before a rotation still verify. When the key manager does not
-/// answer, 503: a partial set would make valid cards look forged.
+/// issued): Ed25519, and RSA when the key manager is MOSIP's (every certificate it signed a card
+/// under, kept by this tier). Keys stay published until an operator retires them, so cards signed
+/// before a rotation still verify.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = tags::RESIDENT,
     responses((status = 200, description = "JSON Web Key Set", body = Object),
-              (status = 503, description = "The key manager did not answer")))]
+              (status = 503, description = "The keys could not be read")))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.keys.published_keys().await {
         Ok(managed) => {
@@ -79,7 +79,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
         }
         Err(e) => {
             tracing::warn!(error = %e, "the key manager's keys are not available");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "key manager unavailable"})))
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "keys unavailable"})))
                 .into_response()
         }
     }

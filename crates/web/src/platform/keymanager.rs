@@ -129,6 +129,7 @@ pub async fn certificate(
 /// certificate's thumbprint always named; the certificate goes in `x5c` when `includeCertificate`.
 pub async fn jwt_sign(
     State(state): State<AppState>,
+    meta: crate::api::RequestMeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -161,7 +162,15 @@ pub async fn jwt_sign(
         let keys = state.sign_keys.get().await?;
         let with_certificate = request.get("includeCertificate").and_then(Value::as_bool) == Some(true);
         let jws = keys.jwt_sign(&payload, with_certificate).map_err(ResidentError::Internal)?;
-        tracing::info!(client = %client, "a document signed with the RESIDENT key");
+        // who had what signed, by the document's digest: never the document (a resident's claims)
+        let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(payload.as_bytes()));
+        let record = resident_domain::audit::AuditEvent::DocumentSigned.record(
+            &meta.audit_context(&state, &client),
+            now,
+            None,
+            format!("a JSON document of SHA-256 {} signed with the RESIDENT key", &digest[..16]),
+        );
+        state.audit.append(record).await?;
         Ok(json!({"jwtSignedData": jws, "timestamp": mosip_datetime(now)}))
     }
     .await;

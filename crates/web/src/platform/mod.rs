@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 
 /// Checks the caller of a platform endpoint: a token of an active registered client holding `role`
-/// (MOSIP's way: `/v1/authmanager/authenticate/clientidsecretkey`), or the service key. Either comes
+/// (MOSIP's way: `/v1/authmanager/authenticate/clientidsecretkey`), or, where the role is
+/// `REGISTRATION_PROCESSOR`, the service key (the older credential of a registration processor; it
+/// opens nothing else: not IDA, an identity read, a signature). Either comes
 /// as `Authorization: Bearer <…>`, a bare `Authorization` header (as MOSIP's clients send a token) or
 /// MOSIP's `Authorization=<…>` cookie.
 /// The caller's name for the audit trail: `client:<id>`, or `service-key`.
@@ -37,12 +39,15 @@ pub async fn require_platform(state: &AppState, headers: &HeaderMap, role: &str)
             Err(ResidentError::Unauthenticated)
         };
     }
-    if presented.iter().any(|p| require_service(state, p).is_ok()) {
+    if role == SERVICE_KEY_ROLE && presented.iter().any(|p| require_service(state, p).is_ok()) {
         Ok("service-key".into())
     } else {
         Err(ResidentError::Unauthenticated)
     }
 }
+
+/// The one role the service key stands for.
+const SERVICE_KEY_ROLE: &str = "REGISTRATION_PROCESSOR";
 
 /// What the request presents: the `Authorization` header (with or without `Bearer `), then MOSIP's
 /// `Authorization=<…>` cookie.

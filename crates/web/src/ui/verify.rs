@@ -96,7 +96,7 @@ pub(crate) async fn validate(
         let id = IndividualId::parse(given.trim()).ok_or(ResidentError::InvalidUinOrVid)?;
         let otp = text(request, "otp").ok_or_else(|| ResidentError::MissingInput("otp".into()))?;
         let ctx = crate::api::auth::context(&state, &audit, now);
-        let done = verify_with_otp(&ctx, state.verifications.as_ref(), state.auth.as_ref(), &id, trn, otp).await?;
+        let done = verify_with_otp(&ctx, state.verifications.as_ref(), state.history.as_ref(), &id, trn, otp).await?;
         Ok::<_, ResidentError>((done, trn.to_owned()))
     }
     .await;

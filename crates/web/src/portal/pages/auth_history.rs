@@ -83,13 +83,17 @@ fn method_key(code: &str) -> &'static str {
 /// The resident's authentications that pass the filter, newest first; `Err` for a malformed date.
 async fn filtered(
     state: &AppState,
+    visit: &Visit,
     who: &Resolved,
     q: &AuthQuery,
 ) -> Result<Result<Vec<resident_domain::ports::AuthTransaction>, ()>, ResidentError> {
     let (Ok(from), Ok(to)) = (day(q.from.as_deref().unwrap_or("")), day(q.to.as_deref().unwrap_or(""))) else {
         return Ok(Err(()));
     };
-    let all = state.auth.auth_transactions(&who.token, 1, AUTH_READ).await?;
+    // from ID Authentication (the embedded IDA, or MOSIP's), as the API's authentication history
+    let call = resident_domain::ida::IdaCall { audit: &visit.audit, now: visit.now };
+    let id = resident_domain::ids::IndividualId::Uin(who.uin.clone());
+    let all = state.ida.auth_transactions(&call, who, &id, 1, AUTH_READ).await?;
     let kind = q.kind.as_deref().unwrap_or("");
     let result = q.result.as_deref().unwrap_or("");
     Ok(Ok(all
@@ -121,7 +125,7 @@ pub(crate) async fn auth_history(
     let visit = Visit::new(&state, &headers, q.lang.as_deref()).await;
     let Some((who, _)) = resident(&state, &visit).await else { return to_login(&visit) };
     let p = visit.page(&state);
-    let (list, error) = match filtered(&state, &who, &q).await {
+    let (list, error) = match filtered(&state, &visit, &who, &q).await {
         Ok(Ok(list)) => (list, None),
         Ok(Err(())) => (Vec::new(), Some(FieldError { field: "from", message: p.t("ah-bad-date") })),
         Err(e) => return failure(&state, &visit, &e),
@@ -181,7 +185,7 @@ async fn export(
 ) -> Result<(Visit, Vec<resident_domain::ports::AuthTransaction>), Response> {
     let visit = Visit::new(state, headers, q.lang.as_deref()).await;
     let Some((who, _)) = resident(state, &visit).await else { return Err(to_login(&visit)) };
-    match filtered(state, &who, q).await {
+    match filtered(state, &visit, &who, q).await {
         Ok(Ok(list)) => Ok((visit, list)),
         Ok(Err(())) => Err(forbidden(state, &visit)),
         Err(e) => Err(failure(state, &visit, &e)),

@@ -157,15 +157,12 @@ async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes()
     assert_eq!(answer["response"]["authStatus"], false);
 
     // sealed for the platform's own certificate, but with another request's HMAC
-    let res: Value = http
-        .get(format!("{base}/v1/keymanager/getCertificate?applicationId=IDA&referenceId=INTERNAL"))
-        .header("cookie", format!("Authorization={token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let certificate = |application: &str| {
+        http.get(format!("{base}/v1/keymanager/getCertificate?applicationId={application}&referenceId=INTERNAL"))
+            .header("cookie", format!("Authorization={token}"))
+            .send()
+    };
+    let res: Value = certificate("IDA").await.unwrap().json().await.unwrap();
     let pem = res["response"]["certificate"].as_str().unwrap();
     let cert = resident_mosip::crypto::IdaCertificate::from_pem(pem).unwrap();
     let one = resident_mosip::crypto::seal(&cert, plain, &mut resident_domain::clock::rng()).unwrap();
@@ -175,15 +172,7 @@ async fn a_request_not_sealed_for_the_platforms_key_is_refused_with_idas_codes()
     assert_eq!(answer["errors"][0]["errorCode"], "IDA-MPA-016", "{answer}");
 
     // another application's certificate is not served
-    let res: Value = http
-        .get(format!("{base}/v1/keymanager/getCertificate?applicationId=REGISTRATION&referenceId=INTERNAL"))
-        .header("cookie", format!("Authorization={token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value = certificate("REGISTRATION").await.unwrap().json().await.unwrap();
     assert_eq!(res["errors"][0]["errorCode"], "KER-KMS-002", "{res}");
 
     // the signing key signs JSON only, and never in IDA's name
